@@ -1,0 +1,178 @@
+/**
+ * One typed run config for `nerd distill` and `nerd experiment` (nanoGPT-style: everything a run depends on
+ * is in this object), loadable from YAML or JSON, with every field defaulted so a config file only says what
+ * differs.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+
+/** How the teacher's share (or loss weight) falls over a phase, as a function of progress t in [0, 1]. */
+export const Curve = z.enum(['constant', 'linear', 'exponential', 'sigmoid', 'power']);
+export type Curve = z.infer<typeof Curve>;
+
+export const ScheduleConfig = z
+  .object({
+    curve: Curve.default('constant'),
+    /** teacher share/weight at the start of the phase */
+    from: z.number().min(0).max(1).default(0.5),
+    /** teacher share/weight at the end of the phase */
+    to: z.number().min(0).max(1).default(0),
+    /** power-decay exponent: value = to + (from - to) * (1 - t)^exponent */
+    exponent: z.number().positive().default(2),
+    /** sigmoid steepness: value = to + (from - to) / (1 + exp(steepness * (t - 0.5))) */
+    steepness: z.number().positive().default(10),
+    /** exponential decay rate: value = to + (from - to) * exp(-rate * t) */
+    rate: z.number().positive().default(5),
+    /** 'share': fraction of each batch drawn from teacher data; 'weight': loss weight of teacher tokens */
+    applyTo: z.enum(['share', 'weight']).default('share'),
+  })
+  .strict();
+export type ScheduleConfig = z.infer<typeof ScheduleConfig>;
+
+export const Strategy = z.enum([
+  'human-only', // baseline: human labels alone
+  'teacher-only', // baseline: teacher labels alone
+  'concat', // baseline: human + teacher in one phase
+  'simple-mix', // the paper's best: phase 1 teacher, phase 2 human
+  'mix', // phase 1 teacher, phase 2 human + teacher concatenated (or at a fixed ratio, see phase2.teacherShare)
+  'sigmoid', // phase 1 teacher, phase 2 with the teacher share falling along a sigmoid
+  'power-decay', // phase 1 teacher, phase 2 with the teacher share falling as (1 - t)^exponent
+  'linear-decay',
+  'exponential-decay',
+]);
+export type Strategy = z.infer<typeof Strategy>;
+
+export const PhaseConfig = z
+  .object({
+    epochs: z.number().int().min(0).default(3),
+    lr: z.number().positive().default(1e-3),
+    warmup: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
+export const TeacherConfig = z
+  .object({
+    /** 'sim' starts `nerd teacher-sim` on the gold labels in-process (offline stand-in for an LLM) */
+    provider: z.enum(['sim', 'openai', 'gguf']).default('sim'),
+    baseUrl: z.string().optional(),
+    model: z.string().optional(),
+    gguf: z.string().optional(),
+    /** simulator noise preset or file (provider 'sim' only) */
+    noise: z.string().default('default'),
+    samples: z.number().int().min(1).default(1),
+    batch: z.number().int().min(1).default(8),
+    concurrency: z.number().int().min(1).default(8),
+    temperature: z.number().min(0).optional(),
+    maxCost: z.number().positive().optional(),
+    /** spans whose vote share is below this are dropped */
+    minConfidence: z.number().min(0).max(1).default(0),
+    /** weight each teacher token's loss by its span's vote confidence */
+    confidenceWeighting: z.boolean().default(false),
+    /** SQLite response cache (resumes without paying twice) */
+    cache: z.string().default('.nerd/teacher-cache.sqlite'),
+    types: z.array(z.string()).default(['PER', 'ORG', 'LOC', 'MISC']),
+    definitions: z.string().optional(),
+  })
+  .strict();
+
+export const StudentConfig = z
+  .object({
+    /** preset (tiny|mini|small|base) or a Hugging Face checkpoint folder */
+    model: z.string().default('tiny'),
+    vocab: z.string().default('../shared/data/vocab/bert-base-cased-vocab.txt'),
+    batchSize: z.number().int().min(1).default(16),
+    maxSeq: z.number().int().min(16).default(128),
+    threads: z.number().int().min(1).default(2),
+    patience: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const DataConfig = z
+  .object({
+    /** labelled training pool: the human budget is sampled from it, the rest becomes unlabelled text */
+    train: z.string().default('../shared/data/conll2003/train.txt'),
+    /** alternatively, explicit human-labelled and unlabelled files (then `budget` is ignored) */
+    human: z.string().optional(),
+    unlabelled: z.string().optional(),
+    dev: z.string().default('../shared/data/conll2003/dev.txt'),
+    test: z.string().default('../shared/data/conll2003/test.txt'),
+    /** cap on dev sentences used for model selection (speed); 0 = all */
+    devLimit: z.number().int().min(0).default(0),
+    /** cap on test sentences scored; 0 = all */
+    testLimit: z.number().int().min(0).default(0),
+    /** cap on unlabelled sentences sent to the teacher (cost); 0 = all */
+    teacherLimit: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const DistillConfig = z
+  .object({
+    name: z.string().default('distill'),
+    out: z.string().default('runs/distill'),
+    seed: z.number().int().default(1),
+    /** human-label budget: a fraction (0, 1] of the training pool, or a sentence count > 1 */
+    budget: z.number().positive().default(0.01),
+    strategy: Strategy.default('simple-mix'),
+    data: DataConfig.prefault({}),
+    teacher: TeacherConfig.prefault({}),
+    student: StudentConfig.prefault({}),
+    phase1: PhaseConfig.prefault({}),
+    phase2: PhaseConfig.prefault({}),
+    /** for 'mix': fixed teacher share per batch in phase 2 (omit = plain concatenation) */
+    teacherShare: z.number().min(0).max(1).optional(),
+    /** for the decay strategies: the curve's parameters (its `curve` is set by the strategy) */
+    schedule: ScheduleConfig.prefault({}),
+  })
+  .strict();
+export type DistillConfig = z.infer<typeof DistillConfig>;
+
+export const ExperimentConfig = z
+  .object({
+    name: z.string().default('experiment'),
+    out: z.string().default('runs/experiment'),
+    budgets: z.array(z.number().positive()).min(1).default([0.01, 0.05, 0.1, 1]),
+    strategies: z.array(Strategy).min(1).default(['human-only', 'simple-mix']),
+    seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
+    /** the shared settings of every run (its budget, strategy and seed are set by the grid) */
+    base: DistillConfig.prefault({}),
+  })
+  .strict();
+export type ExperimentConfig = z.infer<typeof ExperimentConfig>;
+
+/** Reads a YAML or JSON file; relative paths inside it resolve against the current directory. */
+export function loadConfigFile<T>(file: string, schema: z.ZodType<T>): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read config: ${(err as Error).message}`, file);
+  }
+  let raw: unknown;
+  try {
+    raw = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    const e = err as { linePos?: Array<{ line: number; col: number }>; message: string };
+    const pos = e.linePos?.[0];
+    throw new InputError(`not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`, file, pos?.line, pos?.col);
+  }
+  const parsed = schema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.join('.') || '(top level)';
+    throw new InputError(`config field ${where}: ${issue.message}`, file, lineOfKey(text, issue.path));
+  }
+  return parsed.data;
+}
+
+/** Best-effort line of a (possibly nested) key in a YAML/JSON text, for error messages. */
+function lineOfKey(text: string, keyPath: PropertyKey[]): number | undefined {
+  const key = [...keyPath].reverse().find((k) => typeof k === 'string');
+  if (typeof key !== 'string') return undefined;
+  const lines = text.split(/\r?\n/);
+  const re = new RegExp(`^\\s*"?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*:`);
+  const i = lines.findIndex((l) => re.test(l));
+  return i >= 0 ? i + 1 : undefined;
+}
