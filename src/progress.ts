@@ -121,7 +121,7 @@ export class Progress {
           format: () => this.render(true),
           noTTYOutput: true,
           notTTYSchedule: this.opts.logIntervalMs,
-          throttleTime: 200,
+          fps: 5,
           hideCursor: false,
           clearOnComplete: false,
           linewrap: false,
