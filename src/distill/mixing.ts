@@ -3,7 +3,7 @@
  * into each step, and the loss-weight multiplier of each. Seeded, so the same config trains on the same
  * batches on every run (and a resumed run can skip the steps already done).
  */
-import { Rng, deriveSeed } from '../random.js';
+import { Rng, planBatches as planLengthBuckets } from '../student/batches.js';
 import { scheduleValue } from './schedule.js';
 import type { PhasePlan } from './strategies.js';
 
@@ -16,14 +16,12 @@ export interface MixItem {
 
 export interface MixOptions {
   batchSize: number;
+  /** seed of this phase's batch order (derive a different one per phase) */
   seed: number;
   /** sub-word length of each example, for length-bucketed batches (less padding); optional */
   humanLengths?: number[];
   teacherLengths?: number[];
 }
-
-/** How many examples are sorted together by length before being cut into batches. */
-const BUCKET_BATCHES = 50;
 
 export function planBatches(plan: PhasePlan, nHuman: number, nTeacher: number, opts: MixOptions): MixItem[][] {
   const human = plan.human ? nHuman : 0;
@@ -34,25 +32,17 @@ export function planBatches(plan: PhasePlan, nHuman: number, nTeacher: number, o
 }
 
 function concatBatches(plan: PhasePlan, nHuman: number, nTeacher: number, opts: MixOptions): MixItem[][] {
-  const all: Array<{ source: 'human' | 'teacher'; index: number; length: number }> = [];
-  for (let i = 0; i < nHuman; i++) all.push({ source: 'human', index: i, length: opts.humanLengths?.[i] ?? 0 });
-  for (let i = 0; i < nTeacher; i++) all.push({ source: 'teacher', index: i, length: opts.teacherLengths?.[i] ?? 0 });
-  const steps: Array<Array<{ source: 'human' | 'teacher'; index: number }>> = [];
-  for (let epoch = 0; epoch < plan.epochs; epoch++) {
-    const rng = new Rng(deriveSeed(opts.seed, plan.name, 'epoch', epoch));
-    const order = rng.shuffle([...all]);
-    const batches: Array<typeof order> = [];
-    const pool = opts.batchSize * BUCKET_BATCHES;
-    for (let p = 0; p < order.length; p += pool) {
-      const chunk = order.slice(p, p + pool).sort((a, b) => a.length - b.length);
-      for (let b = 0; b < chunk.length; b += opts.batchSize) batches.push(chunk.slice(b, b + opts.batchSize));
-    }
-    steps.push(...rng.shuffle(batches));
-  }
+  // one example list, human first: index i < nHuman is human example i, else teacher example i - nHuman
+  const lengths = [
+    ...Array.from({ length: nHuman }, (_, i) => opts.humanLengths?.[i] ?? 0),
+    ...Array.from({ length: nTeacher }, (_, i) => opts.teacherLengths?.[i] ?? 0),
+  ];
+  const steps: number[][] = [];
+  for (let epoch = 0; epoch < plan.epochs; epoch++) steps.push(...planLengthBuckets(lengths, { batchSize: opts.batchSize, seed: opts.seed, epoch }));
   const blend = plan.blend;
   return steps.map((batch, step) => {
     const teacherWeight = blend.kind === 'weight' ? scheduleValue(blend.schedule, progress(step, steps.length)) : 1;
-    return batch.map(({ source, index }) => ({ source, index, weight: source === 'teacher' ? teacherWeight : 1 }));
+    return batch.map((i) => (i < nHuman ? { source: 'human' as const, index: i, weight: 1 } : { source: 'teacher' as const, index: i - nHuman, weight: teacherWeight }));
   });
 }
 
@@ -65,7 +55,7 @@ function shareBatches(plan: PhasePlan, nHuman: number, nTeacher: number, opts: M
   for (let i = 0; i <= 100; i++) meanShare += scheduleValue(schedule, i / 100) / 101;
   const humanPerBatch = Math.max(1, opts.batchSize * (1 - Math.min(meanShare, 0.9)));
   const total = plan.epochs * Math.ceil(nHuman / humanPerBatch);
-  const rng = new Rng(deriveSeed(opts.seed, plan.name, 'share'));
+  const rng = Rng.derive(opts.seed, 0x5ead);
   const humanCycle = new Cycle(nHuman, rng);
   const teacherCycle = new Cycle(nTeacher, rng);
   const steps: MixItem[][] = [];
