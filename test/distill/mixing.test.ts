@@ -49,3 +49,22 @@ describe('strategies and batch plans', () => {
     expect(steps.flat().filter((x) => x.source === 'human').every((x) => x.weight === 1)).toBe(true);
   });
 });
+
+describe('human budget split', async () => {
+  const { splitByBudget } = await import('../../src/distill/split.js');
+  const pool = Array.from({ length: 1000 }, (_, i) => ({ tokens: [`w${i}`], spans: [] }));
+  it('takes a seeded fraction as human data and the rest as unlabelled, disjoint', () => {
+    const a = splitByBudget(pool, 0.05, 7);
+    expect(a.human).toHaveLength(50);
+    expect(a.unlabelled).toHaveLength(950);
+    const ids = new Set(a.human.map((s) => s.tokens[0]));
+    expect(a.unlabelled.some((s) => ids.has(s.tokens[0]))).toBe(false);
+    expect(splitByBudget(pool, 0.05, 7)).toEqual(a);
+    expect(splitByBudget(pool, 0.05, 8).human).not.toEqual(a.human);
+  });
+  it('accepts a sentence count and caps the teacher pool', () => {
+    const a = splitByBudget(pool, 100, 1, 300);
+    expect(a.human).toHaveLength(100);
+    expect(a.unlabelled).toHaveLength(300);
+  });
+});
