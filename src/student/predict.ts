@@ -1,0 +1,328 @@
+/**
+ * Word-level entity predictions from a token classifier's sub-word logits.
+ *
+ * A sentence (words) is encoded into one or more windows of sub-words ([CLS] w1a w1b w2 ... [SEP]); the
+ * label of a word is read at its first sub-word. Sentences longer than the model's maximum become
+ * overlapping windows and each word takes its prediction from the window in which it sits farthest from an
+ * edge (most context on both sides) — never a silent truncation. Word labels (BIO) become spans with a
+ * score: the mean, over the span's words, of the probability of the label predicted for that word.
+ *
+ * `Predictor` wraps this around any logits function: the exported ONNX model in a checkpoint folder
+ * (`Predictor.load(dir)`, used by `nerd predict` and the server) or a training engine (dev evaluation).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Span } from '../corpus/types.js';
+import { collate, planBatches, type Example } from './batches.js';
+import type { Batch } from './types.js';
+
+/** what the encoder needs from a tokenizer */
+export interface WordPieceLike {
+  /** sub-word ids of one word (no special tokens); [] if it has none */
+  wordIds(word: string): number[];
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly padId: number;
+}
+
+/** one window of one sentence, ready for the model */
+export interface EncodedWindow extends Example {
+  sentence: number;
+  window: number;
+  /** per sub-word position: the index of the word whose FIRST sub-word sits there, else -1 */
+  wordAt: Int32Array;
+  /** the words this window holds: [firstWord, endWord) */
+  firstWord: number;
+  endWord: number;
+}
+
+export interface EncodeOptions {
+  /** most sub-words per window including [CLS] and [SEP] (the model's max_position_embeddings at most) */
+  maxSeq: number;
+  /** label id per word for each sentence (training/eval); omitted for prediction */
+  labels?: Int32Array[] | number[][];
+  /** loss weight per word for each sentence (e.g. teacher span confidence); default 1 */
+  wordWeights?: Array<Float32Array | number[] | undefined>;
+}
+
+/**
+ * Sub-word windows of each sentence. A sentence that fits is one window; a longer one is split at word
+ * boundaries into windows that overlap by about half a window.
+ */
+export function encodeSentences(
+  sentences: readonly (readonly string[])[],
+  tok: WordPieceLike,
+  opts: EncodeOptions,
+): EncodedWindow[] {
+  const body = opts.maxSeq - 2;
+  if (body < 1) throw new Error(`maxSeq must be ≥ 3, got ${opts.maxSeq}`);
+  const out: EncodedWindow[] = [];
+  sentences.forEach((words, si) => {
+    const pieces = words.map((w) => tok.wordIds(w));
+    const counts = pieces.map((p) => Math.min(p.length, body));
+    const labels = opts.labels?.[si];
+    const weights = opts.wordWeights?.[si];
+    const n = words.length;
+    const ranges: Array<[number, number]> = [];
+    if (n === 0) ranges.push([0, 0]);
+    let s = 0;
+    while (s < n) {
+      let e = s;
+      let used = 0;
+      while (e < n && (e === s || used + counts[e]! <= body)) used += counts[e++]!;
+      ranges.push([s, e]);
+      if (e >= n) break;
+      // next window: keep at most half a window of the previous one as left context
+      let next = e;
+      let overlap = 0;
+      while (next - 1 > s && overlap + counts[next - 1]! <= body / 2) overlap += counts[--next]!;
+      s = next;
+    }
+    ranges.forEach(([a, b], wi) => {
+      const len = 2 + counts.slice(a, b).reduce((x, y) => x + y, 0);
+      const inputIds = new Int32Array(len);
+      const wordAt = new Int32Array(len).fill(-1);
+      const lab = labels ? new Int32Array(len).fill(-100) : undefined;
+      const tw = labels && weights ? new Float32Array(len).fill(1) : undefined;
+      inputIds[0] = tok.clsId;
+      let pos = 1;
+      for (let w = a; w < b; w++) {
+        const p = pieces[w]!;
+        for (let k = 0; k < counts[w]!; k++) {
+          inputIds[pos] = p[k]!;
+          if (k === 0) {
+            wordAt[pos] = w;
+            if (lab) lab[pos] = labels![w]!;
+            if (tw) tw[pos] = weights![w]!;
+          }
+          pos++;
+        }
+      }
+      inputIds[pos] = tok.sepId;
+      const ex: EncodedWindow = { inputIds, wordAt, sentence: si, window: wi, firstWord: a, endWord: b };
+      if (lab) ex.labels = lab;
+      if (tw) ex.tokenWeights = tw;
+      out.push(ex);
+    });
+  });
+  return out;
+}
+
+/** softmax over the last axis of one row of logits */
+function softmaxInto(logits: Float32Array, offset: number, L: number, out: Float32Array, outOffset: number): void {
+  let max = -Infinity;
+  for (let l = 0; l < L; l++) max = Math.max(max, logits[offset + l]!);
+  let sum = 0;
+  for (let l = 0; l < L; l++) {
+    const e = Math.exp(logits[offset + l]! - max);
+    out[outOffset + l] = e;
+    sum += e;
+  }
+  for (let l = 0; l < L; l++) out[outOffset + l]! /= sum;
+}
+
+/**
+ * Label probabilities per word ([nWords × L]) of one sentence from the logits of its windows. `logitsOf(w)`
+ * returns the [seqLen × L] logits of window w (a view into a batch's output is fine). A word without a
+ * sub-word (possible only for empty strings) gets all its mass on label 0 ("O").
+ */
+export function wordProbabilities(
+  nWords: number,
+  numLabels: number,
+  windows: ReadonlyArray<{ win: EncodedWindow; logits: Float32Array; offset: number }>,
+): Float32Array {
+  const L = numLabels;
+  const probs = new Float32Array(nWords * L);
+  const bestMargin = new Float64Array(nWords).fill(-1);
+  for (const { win, logits, offset } of windows) {
+    for (let pos = 0; pos < win.wordAt.length; pos++) {
+      const w = win.wordAt[pos]!;
+      if (w < 0) continue;
+      // distance to the nearer window edge, in words (a sentence's own edges count as far away)
+      const left = win.firstWord === 0 ? Infinity : w - win.firstWord;
+      const right = win.endWord === nWords ? Infinity : win.endWord - 1 - w;
+      const margin = Math.min(left, right, 1e9);
+      if (margin <= bestMargin[w]!) continue;
+      bestMargin[w] = margin;
+      softmaxInto(logits, offset + pos * L, L, probs, w * L);
+    }
+  }
+  for (let w = 0; w < nWords; w++) if (bestMargin[w]! < 0) probs[w * L] = 1;
+  return probs;
+}
+
+export interface WordDecoding {
+  /** BIO tag per word, e.g. ["B-PER", "I-PER", "O"] */
+  tags: string[];
+  /** probability of each word's tag */
+  tagProbs: number[];
+  /** entity spans (token offsets) with `confidence` = mean tag probability over the span */
+  spans: Span[];
+}
+
+/** splits "B-PER" into ["B", "PER"]; "O" → ["O", ""] */
+function splitTag(tag: string): [string, string] {
+  if (tag === 'O' || tag.length < 2) return ['O', ''];
+  const dash = tag.indexOf('-');
+  if (dash < 0) return ['O', ''];
+  return [tag.slice(0, dash), tag.slice(dash + 1)];
+}
+
+/**
+ * Spans from a word tag sequence, the way conlleval reads predictions: a chunk starts at B-X (or S-X), or at
+ * I-X/E-X after O or after a different type; it continues over I-X/E-X of the same type.
+ */
+export function chunkTags(tags: readonly string[]): Array<{ start: number; end: number; label: string }> {
+  const spans: Array<{ start: number; end: number; label: string }> = [];
+  let cur: { start: number; end: number; label: string } | undefined;
+  tags.forEach((tag, i) => {
+    const [p, type] = splitTag(tag);
+    const continues = cur && cur.label === type && (p === 'I' || p === 'E');
+    if (continues) {
+      cur!.end = i + 1;
+    } else {
+      if (cur) spans.push(cur);
+      cur = p === 'O' ? undefined : { start: i, end: i + 1, label: type };
+    }
+    if (cur && (p === 'E' || p === 'S')) {
+      spans.push(cur);
+      cur = undefined;
+    }
+  });
+  if (cur) spans.push(cur);
+  return spans;
+}
+
+/** arg-max tags and scored spans from word probabilities */
+export function decodeWords(probs: Float32Array, nWords: number, id2label: readonly string[]): WordDecoding {
+  const L = id2label.length;
+  const tags: string[] = [];
+  const tagProbs: number[] = [];
+  for (let w = 0; w < nWords; w++) {
+    let best = 0;
+    for (let l = 1; l < L; l++) if (probs[w * L + l]! > probs[w * L + best]!) best = l;
+    tags.push(id2label[best]!);
+    tagProbs.push(probs[w * L + best]!);
+  }
+  const spans: Span[] = chunkTags(tags).map((c) => {
+    let sum = 0;
+    for (let w = c.start; w < c.end; w++) sum += tagProbs[w]!;
+    return { ...c, confidence: sum / (c.end - c.start) };
+  });
+  return { tags, tagProbs, spans };
+}
+
+/** runs a batch through a model and returns its logits, row-major [batch, seq, labels] */
+export type LogitsFn = (batch: Batch) => Promise<Float32Array>;
+
+export interface PredictorOptions {
+  maxSeq: number;
+  /** most sentences per forward pass (default 64) */
+  batchSize?: number;
+  /** most padded sub-words per forward pass (default 8192) */
+  maxTokens?: number;
+}
+
+/** a sentence's prediction: word tags and spans (token offsets) with scores */
+export interface WordPrediction extends WordDecoding {
+  tokens: string[];
+}
+
+/** a raw text's prediction: words found by the basic tokenizer, and spans with character offsets too */
+export interface TextPrediction extends WordPrediction {
+  text: string;
+  tokenOffsets: Array<[number, number]>;
+}
+
+/**
+ * Splits raw text into words the way BERT's basic tokenizer does (whitespace, then every punctuation
+ * character on its own), keeping character offsets (UTF-16 code units, end exclusive). CoNLL-style
+ * corpora are tokenised the same way, so a model trained on them sees familiar words.
+ */
+export function splitWords(text: string): Array<{ word: string; start: number; end: number }> {
+  const out: Array<{ word: string; start: number; end: number }> = [];
+  const re = /[\p{P}\p{S}]|[^\s\p{P}\p{S}]+/gu;
+  for (const m of text.matchAll(re)) out.push({ word: m[0], start: m.index!, end: m.index! + m[0].length });
+  return out;
+}
+
+export class Predictor {
+  readonly id2label: string[];
+  private readonly tok: WordPieceLike;
+  private readonly run: LogitsFn;
+  private readonly opts: Required<PredictorOptions>;
+
+  constructor(tok: WordPieceLike, id2label: string[], run: LogitsFn, opts: PredictorOptions) {
+    this.tok = tok;
+    this.id2label = id2label;
+    this.run = run;
+    this.opts = { batchSize: 64, maxTokens: 8192, ...opts };
+  }
+
+  /** entity types, e.g. ["LOC", "MISC", "ORG", "PER"] */
+  get types(): string[] {
+    return [...new Set(this.id2label.filter((l) => l !== 'O').map((l) => splitTag(l)[1]))].sort();
+  }
+
+  /** predictions for pre-tokenised sentences (any number; batched by length internally) */
+  async predictSentences(sentences: readonly (readonly string[])[]): Promise<WordPrediction[]> {
+    const windows = encodeSentences(sentences, this.tok, { maxSeq: this.opts.maxSeq });
+    const L = this.id2label.length;
+    const perSentence: Array<Array<{ win: EncodedWindow; logits: Float32Array; offset: number }>> = sentences.map(
+      () => [],
+    );
+    const plan = planBatches(
+      windows.map((w) => w.inputIds.length),
+      { batchSize: this.opts.batchSize, maxTokens: this.opts.maxTokens, seed: 0, epoch: 0, shuffle: false, poolBatches: 0 },
+    );
+    for (const idx of plan) {
+      const batch = collate(windows, idx, { padId: this.tok.padId });
+      const logits = await this.run(batch);
+      if (logits.length !== batch.batchSize * batch.seqLen * L) {
+        throw new Error(
+          `model returned ${logits.length} logits for a ${batch.batchSize}×${batch.seqLen} batch with ${L} labels`,
+        );
+      }
+      idx.forEach((wi, row) => {
+        const win = windows[wi]!;
+        perSentence[win.sentence]!.push({ win, logits, offset: row * batch.seqLen * L });
+      });
+    }
+    return sentences.map((tokens, si) => {
+      const probs = wordProbabilities(tokens.length, L, perSentence[si]!);
+      return { tokens: [...tokens], ...decodeWords(probs, tokens.length, this.id2label) };
+    });
+  }
+
+  /** predictions for raw texts: words by `splitWords`, spans with token AND character offsets */
+  async predictTexts(texts: readonly string[]): Promise<TextPrediction[]> {
+    const split = texts.map(splitWords);
+    const preds = await this.predictSentences(split.map((ws) => ws.map((w) => w.word)));
+    return preds.map((p, i) => {
+      const ws = split[i]!;
+      const tokenOffsets = ws.map((w) => [w.start, w.end] as [number, number]);
+      const spans = p.spans.map((s) => ({ ...s, charStart: ws[s.start]!.start, charEnd: ws[s.end - 1]!.end }));
+      return { ...p, spans, text: texts[i]!, tokenOffsets };
+    });
+  }
+}
+
+/** reads `id2label` of a checkpoint's config.json into an array ordered by id */
+export function labelsFromConfig(config: { id2label?: Record<string, string> }): string[] {
+  const entries = Object.entries(config.id2label ?? {}).map(([k, v]) => [Number(k), v] as const);
+  entries.sort((a, b) => a[0] - b[0]);
+  entries.forEach(([k], i) => {
+    if (k !== i) throw new Error(`id2label ids must be 0..n-1, found ${k} at position ${i}`);
+  });
+  return entries.map(([, v]) => v);
+}
+
+/** true when `dir` looks like a checkpoint folder */
+export function isCheckpointDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'config.json'));
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
