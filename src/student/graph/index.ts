@@ -1,0 +1,11 @@
+export { Graph, Value, OPSET, type Dim, type FloatDType } from './graph.js';
+export { gradients } from './autodiff.js';
+export { add, sub, mul, div, neg, scale, unbroadcast } from './ops/elementwise.js';
+export { matmul, linear } from './ops/matmul.js';
+export { reshape, transpose } from './ops/shape.js';
+export { embedding } from './ops/gather.js';
+export { layerNorm } from './ops/normalization.js';
+export { gelu, softmax, dropout } from './ops/activation.js';
+export { softmaxCrossEntropy, IGNORE_INDEX } from './ops/loss.js';
+export { encodeModel, decodeModel, type DType } from './onnx.js';
+export { sumAll } from './ops/reduce.js';

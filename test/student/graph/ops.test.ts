@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  add, div, dropout, embedding, gelu, layerNorm, linear, matmul, mul, neg, reshape, softmax,
+  softmaxCrossEntropy, sub, transpose,
+} from '../../../src/student/graph/index.js';
+import { gradCheck, rand } from './gradcheck.js';
+
+const DOUBLE_TOL = 1e-6;
+
+describe('op gradients match finite differences (float64 unless noted)', () => {
+  it('Add / Sub / Mul / Div with broadcasting', async () => {
+    const ins = [
+      { name: 'a', shape: [2, 3, 4], data: rand(24, 1) },
+      { name: 'b', shape: [3, 1], data: rand(3, 2, 0.5, 1.5) },
+      { name: 'c', shape: [4], data: rand(4, 3, 0.5, 1.5) },
+    ];
+    for (const f of [add, sub, mul, div]) {
+      const r = await gradCheck(ins, ([a, b, c]) => f(f(a!, b!), neg(c!)));
+      expect(r.maxRelErr, `${f.name}: ${r.worst}`).toBeLessThan(DOUBLE_TOL);
+    }
+  });
+
+  it('MatMul, batched and broadcasting a 2-D right operand', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'a', shape: [2, 2, 3, 4], data: rand(48, 4) },
+        { name: 'b', shape: [2, 2, 4, 2], data: rand(32, 5) },
+        { name: 'w', shape: [2, 3], data: rand(6, 6) },
+      ],
+      ([a, b, w]) => matmul(matmul(a!, b!), w!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('Linear (Gemm with an [out, in] weight and bias)', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [5, 4], data: rand(20, 7) },
+        { name: 'w', shape: [3, 4], data: rand(12, 8) },
+        { name: 'b', shape: [3], data: rand(3, 9) },
+      ],
+      ([x, w, b]) => linear(x!, w!, b!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('Reshape and Transpose', async () => {
+    const r = await gradCheck([{ name: 'x', shape: [2, 6], data: rand(12, 10) }], ([x]) =>
+      transpose(reshape(x!, [2, 3, 2], [2, 3, 2]), [2, 0, 1]),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('Gather (embedding) with repeated ids scatter-adds its gradient', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'table', shape: [5, 3], data: rand(15, 11) },
+        { name: 'ids', shape: [2, 3], data: [1, 4, 1, 0, 1, 3], dtype: 'int64' },
+      ],
+      ([t, ids]) => embedding(t!, ids!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('LayerNormalization', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [2, 3, 5], data: rand(30, 12, -2, 2) },
+        { name: 'gamma', shape: [5], data: rand(5, 13, 0.5, 1.5) },
+        { name: 'beta', shape: [5], data: rand(5, 14) },
+      ],
+      ([x, g, b]) => layerNorm(x!, g!, b!, 1e-12),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('Softmax over the last axis, with an additive attention mask', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [2, 2, 4], data: rand(16, 15, -2, 2) },
+        { name: 'maskBias', shape: [2, 1, 4], data: [0, 0, 0, -1e9, 0, 0, -1e9, -1e9], grad: false },
+      ],
+      ([x, m]) => softmax(add(x!, m!)),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('GELU (erf form; float32 because onnxruntime has no float64 Erf)', async () => {
+    const r = await gradCheck([{ name: 'x', shape: [12], data: rand(12, 16, -3, 3) }], ([x]) => gelu(x!), {
+      dtype: 'float',
+      eps: 1e-2,
+    });
+    expect(r.maxRelErr, r.worst).toBeLessThan(2e-3);
+  });
+
+  it('Dropout applies its mask forward and backward', async () => {
+    const mask = [0, 1.25, 1.25, 0, 1.25, 1.25];
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [2, 3], data: rand(6, 17) },
+        { name: 'mask', shape: [2, 3], data: mask, grad: false },
+      ],
+      ([x, m]) => dropout(x!, m!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('softmax cross-entropy with ignored positions and per-token weights', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'z', shape: [4, 3], data: rand(12, 18, -2, 2) },
+        { name: 'labels', shape: [4], data: [2, -100, 0, 1], dtype: 'int64' },
+        { name: 'w', shape: [4], data: [1, 1, 0.5, 2], grad: false },
+      ],
+      ([z, y, w]) => softmaxCrossEntropy(z!, y!, w!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+});
