@@ -1,0 +1,228 @@
+/**
+ * Finding and reading the final JSON answer in a teacher's reply.
+ *
+ * Where the answer may be (tried in this order, the first that reads as an answer wins):
+ *   1. the whole message (structured output, or a model that answers with JSON only);
+ *   2. a fenced code block (```json … ``` or plain ```), the LAST one first;
+ *   3. a balanced `{…}` object in the text (after the reasoning), the LAST one first.
+ * Each candidate is read with JSON.parse, then with `jsonrepair` (trailing commas, single quotes, unquoted
+ * keys, comments, Python literals, …), then with list bullets ("- ", "* ", "• ", "1. ") stripped from line
+ * starts and repaired again.
+ *
+ * What is NOT accepted: an unbalanced object (the reply stopped inside the JSON). A lenient parser would
+ * happily close it and return the entities seen so far, silently dropping the rest — so a truncated answer
+ * is a parse failure to retry, never a partial answer.
+ *
+ * Shapes read (see PROMPT_PROTOCOL in prompt.ts): `{"entities":[…]}` (single sentence), `{"results":[{"id",
+ * "entities"}]}` (also under "sentences"/"answers", or a top-level array of those), an object keyed by id
+ * (`{"1":[…],"2":[…]}`), a bare array of entities; entities as `{text,type,occurrence?}` (also `entity`/
+ * `name`/`span` for text and `label`/`entity_type`/`category` for type), `[text, type]` pairs, or a mapping
+ * type → [texts].
+ */
+import { jsonrepair } from 'jsonrepair';
+import type { AnswerEntity } from './prompt.js';
+
+export class AnswerParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnswerParseError';
+  }
+}
+
+export interface ParsedAnswer {
+  /** entities per request-local id; an id absent here was missing from the answer */
+  results: Map<string, AnswerEntity[]>;
+  /** ids in the answer that the request did not have */
+  unknownIds: string[];
+  /** where the JSON was found */
+  source: 'whole' | 'fenced' | 'embedded';
+  /** true when the JSON needed repair */
+  repaired: boolean;
+}
+
+/** Top-level balanced `{…}` substrings (string- and escape-aware), in order of appearance. */
+export function balancedObjects(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('{', i);
+    if (open < 0) break;
+    let depth = 0;
+    let inString = false;
+    let end = -1;
+    for (let j = open; j < text.length; j++) {
+      const c = text[j];
+      if (inString) {
+        if (c === '\\') j++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === '{') depth++;
+      else if (c === '}') {
+        depth--;
+        if (depth === 0) {
+          end = j;
+          break;
+        }
+      }
+    }
+    if (end < 0) {
+      i = open + 1; // unbalanced from here: look for a later, complete object
+      continue;
+    }
+    out.push(text.slice(open, end + 1));
+    i = end + 1;
+  }
+  return out;
+}
+
+function fencedBlocks(text: string): string[] {
+  const out: string[] = [];
+  const re = /```[a-zA-Z0-9_-]*[ \t]*\r?\n?([\s\S]*?)```/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1]!.trim());
+  return out;
+}
+
+function stripBullets(s: string): string {
+  return s.replace(/^[ \t]*(?:[-*•]|\d+[.)])[ \t]+(?=[{["'])/gmu, '');
+}
+
+function readJson(candidate: string): { value: unknown; repaired: boolean } | undefined {
+  try {
+    return { value: JSON.parse(candidate), repaired: false };
+  } catch {
+    /* try repairs */
+  }
+  for (const text of [candidate, stripBullets(candidate)]) {
+    try {
+      return { value: JSON.parse(jsonrepair(text)), repaired: true };
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+const TEXT_KEYS = ['text', 'entity', 'name', 'span', 'word', 'mention', 'value'];
+const TYPE_KEYS = ['type', 'label', 'entity_type', 'entityType', 'category', 'tag', 'class'];
+
+function pick(o: Record<string, unknown>, keys: string[]): unknown {
+  for (const k of keys) if (o[k] !== undefined) return o[k];
+  const lower = new Map(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+  for (const k of keys) if (lower.get(k.toLowerCase()) !== undefined) return lower.get(k.toLowerCase());
+  return undefined;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** one entity in any accepted form; malformed ones come back with non-string fields (grounding rejects them) */
+function toEntity(item: unknown): AnswerEntity {
+  if (Array.isArray(item)) return { text: item[0] as string, type: item[1] as string };
+  if (isRecord(item)) {
+    const occ = pick(item, ['occurrence', 'occurence', 'index']);
+    const e: AnswerEntity = { text: pick(item, TEXT_KEYS) as string, type: pick(item, TYPE_KEYS) as string };
+    if (occ !== undefined && occ !== null) e.occurrence = Number(occ);
+    return e;
+  }
+  return { text: typeof item === 'string' ? item : String(item), type: undefined as unknown as string };
+}
+
+/** an entity list in any accepted form, or undefined when `x` is not one */
+function toEntities(x: unknown): AnswerEntity[] | undefined {
+  if (Array.isArray(x)) return x.map(toEntity);
+  if (isRecord(x) && Object.values(x).every((v) => Array.isArray(v))) {
+    // { "PER": ["Phil Simmons"], "ORG": [...] }
+    const out: AnswerEntity[] = [];
+    for (const [type, list] of Object.entries(x)) {
+      for (const t of list as unknown[]) out.push(isRecord(t) ? { ...toEntity(t), type } : { text: t as string, type });
+    }
+    return out;
+  }
+  return undefined;
+}
+
+const LIST_KEYS = ['results', 'sentences', 'answers', 'annotations', 'items'];
+
+/** reads an answer's value into per-id entity lists; undefined when it is not an answer */
+function toResults(value: unknown, ids: string[]): { results: Map<string, AnswerEntity[]>; unknownIds: string[] } | undefined {
+  const results = new Map<string, AnswerEntity[]>();
+  const unknownIds: string[] = [];
+  const add = (id: string, entities: AnswerEntity[]): void => {
+    if (!ids.includes(id)) unknownIds.push(id);
+    else results.set(id, [...(results.get(id) ?? []), ...entities]);
+  };
+  const fromList = (list: unknown[]): boolean => {
+    if (!list.every((r) => isRecord(r) && pick(r, ['entities', 'entity_list']) !== undefined)) return false;
+    list.forEach((r, i) => {
+      const rec = r as Record<string, unknown>;
+      const rawId = pick(rec, ['id', 'sentence_id', 'sentenceId']);
+      const id = rawId !== undefined && rawId !== null ? String(rawId) : list.length === ids.length ? ids[i]! : `#${i + 1}`;
+      add(id, toEntities(pick(rec, ['entities', 'entity_list'])) ?? []);
+    });
+    return true;
+  };
+  if (isRecord(value)) {
+    const entities = pick(value, ['entities']);
+    if (entities !== undefined) {
+      const list = toEntities(entities);
+      if (!list) return undefined;
+      const id = value.id !== undefined ? String(value.id) : ids.length === 1 ? ids[0]! : undefined;
+      if (id === undefined) return undefined;
+      add(id, list);
+      return { results, unknownIds };
+    }
+    for (const k of LIST_KEYS) {
+      const list = pick(value, [k]);
+      if (Array.isArray(list)) return fromList(list) ? { results, unknownIds } : undefined;
+    }
+    // keyed by id: {"1": [...], "2": [...]}
+    const keys = Object.keys(value).filter((k) => k !== 'reasoning');
+    if (keys.length > 0 && keys.some((k) => ids.includes(k))) {
+      for (const k of keys) {
+        const v = value[k];
+        const list = isRecord(v) && pick(v, ['entities']) !== undefined ? toEntities(pick(v, ['entities'])) : toEntities(v);
+        if (!list) return undefined;
+        add(k, list);
+      }
+      return { results, unknownIds };
+    }
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    if (value.length > 0 && fromList(value)) return { results, unknownIds };
+    if (ids.length === 1 && value.every((v) => isRecord(v) || Array.isArray(v))) {
+      add(ids[0]!, value.map(toEntity));
+      return { results, unknownIds };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads the final answer of a reply to a request about `ids` (request-local sentence ids). Throws
+ * AnswerParseError when no answer can be found (including an answer cut off inside its JSON).
+ */
+export function parseAnswer(text: string, ids: string[]): ParsedAnswer {
+  const trimmed = text.trim();
+  const candidates: Array<{ text: string; source: ParsedAnswer['source'] }> = [];
+  if (/^[[{]/.test(trimmed)) candidates.push({ text: trimmed, source: 'whole' });
+  for (const block of fencedBlocks(text).reverse()) if (/^[[{]/.test(block)) candidates.push({ text: block, source: 'fenced' });
+  for (const obj of balancedObjects(text).reverse()) candidates.push({ text: obj, source: 'embedded' });
+  for (const c of candidates) {
+    // a whole message that is an unbalanced object is a cut-off answer, not something to repair
+    if (c.source === 'whole' && trimmed.startsWith('{') && balancedObjects(trimmed)[0]?.length !== trimmed.length) continue;
+    const read = readJson(c.text);
+    if (!read) continue;
+    const res = toResults(read.value, ids);
+    if (res) return { ...res, source: c.source, repaired: read.repaired };
+  }
+  if (candidates.length === 0 && /\{\s*["']?(entities|results)/.test(text)) {
+    throw new AnswerParseError('the answer JSON is cut off (unbalanced braces)');
+  }
+  throw new AnswerParseError(
+    candidates.length === 0 ? 'no JSON answer in the reply' : 'no JSON object in the reply has the answer shape ({"entities":[...]} or {"results":[...]})',
+  );
+}
