@@ -22,6 +22,8 @@ export interface ChatRequest {
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** true when the server reported no usage and the numbers are an estimate (characters / 4) */
+  estimated?: boolean;
 }
 
 export interface ChatResponse {
@@ -30,6 +32,8 @@ export interface ChatResponse {
   finishReason: 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'other';
   usage: Usage;
   model: string;
+  /** true when the answer was produced under structured output (JSON schema enforced by the server/grammar) */
+  structured?: boolean;
 }
 
 export interface ChatProvider {
@@ -41,6 +45,18 @@ export interface ChatProvider {
   close?(): Promise<void>;
 }
 
+/** What kind of failure a ProviderError is, for counting and reporting. */
+export type ProviderErrorCode =
+  | 'rate_limit' // 429
+  | 'server' // 5xx
+  | 'timeout' // our per-request timeout (or 408)
+  | 'connection' // refused, reset, DNS ...
+  | 'auth' // 401/403
+  | 'bad_request' // other 4xx
+  | 'aborted' // the caller's AbortSignal fired: not retryable
+  | 'model' // the local model failed to load or run
+  | 'other';
+
 /** A failed call. `retryable` errors (429, 5xx, timeouts, resets) are retried with back-off. */
 export class ProviderError extends Error {
   constructor(
@@ -49,6 +65,8 @@ export class ProviderError extends Error {
     readonly status?: number,
     /** from a Retry-After header: wait at least this long before retrying */
     readonly retryAfterMs?: number,
+    /** the kind of failure (absent on errors made by older code) */
+    readonly code?: ProviderErrorCode,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -1,0 +1,279 @@
+/**
+ * Writing the simulated teacher's answer: the entities it "believes" (gold plus content noise), the
+ * Chain-of-Thought reasoning that leads to them, and the final JSON, possibly mangled by format noise.
+ */
+import type { FoundSentence } from './find.js';
+import type { GoldCorpus, GoldSentence } from './gold.js';
+import type { NoiseModel } from './noise.js';
+import { Rng } from './rng.js';
+
+export interface SimEntity {
+  text: string;
+  type: string;
+}
+
+/** Counters of everything the noise model did (see SimStats.faults). */
+export const FAULT_KINDS = [
+  'missed',
+  'wrong_type',
+  'boundary',
+  'rephrased',
+  'hallucinated',
+  'false_positive',
+  'dropped_sentence',
+  'invalid_json',
+  'truncated_json',
+  'trailing_comma',
+  'prose_after_json',
+  'length_cutoff',
+  'max_tokens_cutoff',
+  'rate_limit',
+  'server_error',
+  'slow',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export type FaultCounter = (kind: FaultKind) => void;
+
+const TYPE_NOUNS: Record<string, string> = {
+  PER: 'people',
+  ORG: 'organisations',
+  LOC: 'locations',
+  MISC: 'other named things (nationalities, events, titles)',
+};
+
+const TYPE_WORDS: Record<string, string> = {
+  PER: 'a person',
+  ORG: 'an organisation',
+  LOC: 'a location (a place, country or region)',
+  MISC: 'a named thing that is not a person, organisation or location (a nationality, event, title ...)',
+  person: 'a person',
+  location: 'a location',
+  corporation: 'a company',
+  product: 'a product',
+  'creative-work': 'a creative work',
+  group: 'a group',
+  Disease: 'a disease',
+};
+
+function describe(type: string): string {
+  return TYPE_WORDS[type] ?? `a ${type} entity`;
+}
+
+/** Names no sentence is likely to contain, for hallucinations when the corpus offers none. */
+const FALLBACK_HALLUCINATIONS: SimEntity[] = [
+  { text: 'United Nations', type: 'ORG' },
+  { text: 'Barack Obama', type: 'PER' },
+  { text: 'Europe', type: 'LOC' },
+  { text: 'World Cup', type: 'MISC' },
+];
+
+function spanText(tokens: string[], start: number, end: number): string {
+  return tokens.slice(start, end).join(' ');
+}
+
+/** The sample a request stands for: temperature 0 is greedy, so the seed is ignored there. */
+export function sampleKey(temperature: number | undefined, seed: number | undefined): string {
+  return (temperature ?? 1) === 0 ? 't0' : `t${temperature ?? 1}/s${seed ?? 0}`;
+}
+
+export interface BelievedAnswer {
+  entities: SimEntity[];
+  /** one reasoning line per entity, in the order the teacher "found" them */
+  reasoning: string[];
+}
+
+/**
+ * What the teacher answers for one gold sentence under the content noise, deterministic in
+ * (simSeed, sentence, sample).
+ */
+export function believe(
+  sentence: GoldSentence,
+  corpus: GoldCorpus,
+  noise: NoiseModel,
+  simSeed: number,
+  sample: string,
+  count: FaultCounter,
+): BelievedAnswer {
+  const rng = new Rng(`${simSeed}|content|${sentence.index}|${sample}`);
+  const { tokens } = sentence;
+  const entities: SimEntity[] = [];
+  const reasoning: string[] = [];
+  const types = corpus.types.length > 0 ? corpus.types : ['PER', 'ORG', 'LOC', 'MISC'];
+  const inEntity = new Set<number>();
+  for (const e of sentence.entities) for (let i = e.start; i < e.end; i++) inEntity.add(i);
+
+  for (const e of sentence.entities) {
+    const r = rng.next();
+    let { start, end, type } = e;
+    const goldText = spanText(tokens, start, end);
+    let text = goldText;
+    let t = noise.missRate;
+    if (r < t) {
+      count('missed');
+      continue;
+    }
+    if (r < (t += noise.wrongTypeRate) && types.length > 1) {
+      const others = types.filter((x) => x !== type);
+      type = rng.pick(others);
+      count('wrong_type');
+      text = goldText;
+    } else if (r < (t += noise.boundaryRate)) {
+      const options: Array<[number, number]> = [];
+      if (start > 0) options.push([start - 1, end]);
+      if (end < tokens.length) options.push([start, end + 1]);
+      if (end - start > 1) options.push([start + 1, end], [start, end - 1]);
+      [start, end] = rng.pick(options.length > 0 ? options : [[start, end]]);
+      text = spanText(tokens, start, end);
+      count('boundary');
+    } else if (r < (t += noise.rephraseRate)) {
+      const variant = rng.int(3);
+      if (variant === 0) text = goldText.toLowerCase();
+      else if (variant === 1) text = `the ${goldText}`;
+      else text = goldText.replace(/ (?=[.,'’)-])|(?<=[(-]) /g, '') + (/[A-Za-z]$/.test(goldText) ? "'s" : '');
+      count('rephrased');
+    }
+    entities.push({ text, type });
+    reasoning.push(`'${text}' is ${describe(type)} → ${type}.`);
+  }
+
+  if (rng.chance(noise.falsePositiveRate)) {
+    const free = tokens
+      .map((tok, i) => ({ tok, i }))
+      .filter(({ tok, i }) => !inEntity.has(i) && /^[A-Za-z][a-z]{2,}$/.test(tok));
+    const capitalised = free.filter(({ tok, i }) => i > 0 && /^[A-Z]/.test(tok));
+    const pool = capitalised.length > 0 ? capitalised : free;
+    if (pool.length > 0) {
+      const { tok } = rng.pick(pool);
+      const type = rng.pick(types);
+      entities.push({ text: tok, type });
+      reasoning.push(`'${tok}' looks like ${describe(type)} → ${type}.`);
+      count('false_positive');
+    }
+  }
+
+  if (rng.chance(noise.hallucinationRate)) {
+    const key = tokens.join(' ').toLowerCase();
+    let pick: SimEntity | undefined;
+    for (let tries = 0; tries < 8 && !pick; tries++) {
+      const other = corpus.sentences[rng.int(corpus.sentences.length)];
+      const e = other && other.entities.length > 0 ? rng.pick(other.entities) : undefined;
+      if (e) {
+        const text = spanText(other!.tokens, e.start, e.end);
+        if (!key.includes(text.toLowerCase())) pick = { text, type: e.type };
+      }
+    }
+    pick ??= FALLBACK_HALLUCINATIONS.find((h) => !key.includes(h.text.toLowerCase()));
+    if (pick) {
+      entities.push(pick);
+      reasoning.push(`The sentence also refers to '${pick.text}', which is ${describe(pick.type)} → ${pick.type}.`);
+      count('hallucinated');
+    }
+  }
+  return { entities, reasoning };
+}
+
+export type AnswerShape = 'single' | 'batch';
+
+export interface AnswerPlan {
+  shape: AnswerShape;
+  /** the key of the entity type field: "type" unless the schema asks for "label" */
+  typeKey: string;
+  /** the schema asks for a top-level reasoning string */
+  reasoningField?: string;
+}
+
+/** Reads what the request wants the answer to look like from its JSON schema, else from the prompt. */
+export function planAnswer(schema: unknown, promptText: string, sentences: number): AnswerPlan {
+  const props = (schema && typeof schema === 'object' ? (schema as { properties?: Record<string, unknown> }).properties : undefined) ?? {};
+  let shape: AnswerShape;
+  if ('results' in props) shape = 'batch';
+  else if ('entities' in props) shape = 'single';
+  else shape = sentences > 1 || /"results"\s*:/.test(promptText) ? 'batch' : 'single';
+  const schemaText = JSON.stringify(schema ?? {});
+  const typeKey = /"label"\s*:/.test(schemaText) && !/"type"\s*:\s*\{/.test(schemaText) ? 'label' : 'type';
+  const reasoningField = ['reasoning', 'rationale', 'thoughts'].find((k) => k in props);
+  return { shape, typeKey, reasoningField };
+}
+
+export interface SentenceAnswer {
+  found: FoundSentence;
+  believed: BelievedAnswer;
+}
+
+/** The final answer object: `{"entities": [...]}` or `{"results": [{"id", "entities"}]}`. */
+export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reasoning?: string): Record<string, unknown> {
+  const ents = (a: SentenceAnswer) => a.believed.entities.map((e) => ({ text: e.text, [plan.typeKey]: e.type }));
+  const body: Record<string, unknown> =
+    plan.shape === 'single'
+      ? { entities: answers[0] ? ents(answers[0]) : [] }
+      : { results: answers.map((a, i) => ({ id: a.found.id ?? String(i + 1), entities: ents(a) })) };
+  return plan.reasoningField && reasoning !== undefined ? { [plan.reasoningField]: reasoning, ...body } : body;
+}
+
+/** Chain-of-Thought text for the answers, in the style of a prompted LLM. */
+export function reasoningText(answers: SentenceAnswer[], types: string[]): string {
+  const parts: string[] = [];
+  for (const a of answers) {
+    const label = a.found.id !== undefined ? `Sentence ${a.found.id}` : 'The sentence';
+    const lines = [`${label}: "${a.found.text}"`];
+    lines.push(`Step 1: I look for names of ${types.map((t) => TYPE_NOUNS[t] ?? `${t} entities`).join(', ')}.`);
+    if (a.believed.reasoning.length === 0) {
+      lines.push('Step 2: No word or phrase here names an entity of these types.');
+    } else {
+      lines.push(`Step 2: ${a.believed.reasoning[0]}`);
+      for (const r of a.believed.reasoning.slice(1)) lines.push(`        ${r}`);
+    }
+    lines.push(`Step 3: That gives ${a.believed.entities.length} entit${a.believed.entities.length === 1 ? 'y' : 'ies'}.`);
+    parts.push(lines.join('\n'));
+  }
+  return parts.join('\n\n');
+}
+
+export interface FormattedAnswer {
+  content: string;
+  finishReason: 'stop' | 'length';
+}
+
+/**
+ * The message content in plain-text mode: reasoning, then the JSON (fenced or after "Final answer:"),
+ * with format noise drawn from `rng` (one draw per attempt).
+ */
+export function formatPlain(
+  reasoning: string,
+  answer: Record<string, unknown>,
+  answers: SentenceAnswer[],
+  noise: NoiseModel,
+  rng: Rng,
+  count: FaultCounter,
+): FormattedAnswer {
+  let json = JSON.stringify(answer);
+  if (rng.chance(noise.invalidJsonRate)) {
+    count('invalid_json');
+    if (rng.next() < 0.5) {
+      const bullets = answers.flatMap((a) =>
+        a.believed.entities.map((e) => `- ${a.found.id !== undefined ? `[${a.found.id}] ` : ''}${e.text} (${e.type})`),
+      );
+      return { content: `${reasoning}\n\nFinal answer:\n${bullets.join('\n') || '- none'}`, finishReason: 'stop' };
+    }
+    json = json.replace(/"/g, "'").replace(/'(\w+)':/g, '$1:');
+  } else if (rng.chance(noise.trailingCommaRate)) {
+    json = JSON.stringify(answer, null, 2).replace(/(["\d\]}])(\n\s*[\]}])/g, '$1,$2');
+    count('trailing_comma');
+  }
+  if (rng.chance(noise.truncatedJsonRate)) {
+    json = json.slice(0, Math.max(1, Math.floor(json.length * (0.3 + 0.5 * rng.next()))));
+    count('truncated_json');
+  }
+  const fenced = rng.next() < 0.5;
+  let content = fenced ? `${reasoning}\n\nFinal answer:\n\`\`\`json\n${json}\n\`\`\`` : `${reasoning}\n\nFinal answer: ${json}`;
+  if (rng.chance(noise.proseAfterJsonRate)) {
+    content += '\n\nI hope this helps. Let me know if you want me to explain any of these labels.';
+    count('prose_after_json');
+  }
+  if (rng.chance(noise.lengthCutoffRate)) {
+    count('length_cutoff');
+    return { content: content.slice(0, Math.floor(content.length * (0.3 + 0.6 * rng.next()))), finishReason: 'length' };
+  }
+  return { content, finishReason: 'stop' };
+}

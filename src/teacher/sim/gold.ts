@@ -1,0 +1,155 @@
+/**
+ * The simulator's gold corpus: sentences with their true entities, indexed by normalised text so that a
+ * sentence can be found in a prompt however it was written there (tokens joined by spaces, detokenised
+ * text, different whitespace or quotes).
+ *
+ * Reads CoNLL-style files (one token per line, tag in the last column, IOB1 or IOB2, `-DOCSTART-` skipped,
+ * blank line between sentences) and JSONL (`{"tokens": [...], "spans"|"entities": [{start, end, label}]}`,
+ * token offsets, end exclusive). This is a deliberately small reader of its own: the simulator must keep
+ * working as a test fixture whatever the corpus stage's reader does; bad input still gets an InputError.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../../errors.js';
+
+export interface GoldEntity {
+  /** token offsets, end exclusive */
+  start: number;
+  end: number;
+  type: string;
+}
+
+export interface GoldSentence {
+  /** position in the gold file (0-based) */
+  index: number;
+  /** the id given by a JSONL file, if any */
+  id?: string;
+  tokens: string[];
+  entities: GoldEntity[];
+}
+
+export interface GoldCorpus {
+  sentences: GoldSentence[];
+  /** entity types seen in the corpus, sorted */
+  types: string[];
+  /** normalised text → sentence (the first one, when a sentence occurs twice) */
+  byKey: Map<string, GoldSentence>;
+  source: string;
+}
+
+/**
+ * The key under which a sentence is found: NFKC, lower case, quotes and dashes unified, all whitespace
+ * removed (so "U.S. 's" and "U.S.'s" and tokens joined by spaces all meet).
+ */
+export function normaliseKey(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/[\u2018\u2019\u201a\u201b`´]/g, "'")
+    .replace(/[\u201c\u201d\u201e\u201f«»]|''|``/g, '"')
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/\s+/g, '')
+    .toLowerCase();
+}
+
+export function loadGold(file: string): GoldCorpus {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read the gold corpus: ${(err as Error).message}`, file);
+  }
+  const firstLine = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const sentences = firstLine.startsWith('{') ? parseJsonl(text, file) : parseConll(text, file);
+  return indexGold(sentences, file);
+}
+
+export function indexGold(sentences: GoldSentence[], source = '(memory)'): GoldCorpus {
+  const byKey = new Map<string, GoldSentence>();
+  const types = new Set<string>();
+  for (const s of sentences) {
+    const key = normaliseKey(s.tokens.join(' '));
+    if (key !== '' && !byKey.has(key)) byKey.set(key, s);
+    for (const e of s.entities) types.add(e.type);
+  }
+  return { sentences, types: [...types].sort(), byKey, source };
+}
+
+function parseConll(text: string, file: string): GoldSentence[] {
+  const sentences: GoldSentence[] = [];
+  let tokens: string[] = [];
+  let tags: string[] = [];
+  let startLine = 0;
+  const flush = () => {
+    if (tokens.length > 0) {
+      sentences.push({ index: sentences.length, tokens, entities: tagsToEntities(tags, file, startLine) });
+    }
+    tokens = [];
+    tags = [];
+  };
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') return flush();
+    const cols = line.split(/\s+/);
+    if (cols[0] === '-DOCSTART-') return flush();
+    if (cols.length < 2) {
+      throw new InputError(`expected "token ... tag" (at least two columns), got "${line}"`, file, i + 1);
+    }
+    const tag = cols[cols.length - 1]!;
+    if (!/^(O|[BIES]-.+)$/.test(tag)) throw new InputError(`"${tag}" is not an IOB tag`, file, i + 1, raw.lastIndexOf(tag) + 1);
+    if (tokens.length === 0) startLine = i + 1;
+    tokens.push(cols[0]!);
+    tags.push(tag);
+  });
+  flush();
+  return sentences;
+}
+
+/** IOB1 / IOB2 / BIOES tags to spans the way conlleval chunks them. */
+function tagsToEntities(tags: string[], _file: string, _line: number): GoldEntity[] {
+  const out: GoldEntity[] = [];
+  let cur: GoldEntity | undefined;
+  tags.forEach((tag, i) => {
+    const [prefix, type] = tag === 'O' ? ['O', ''] : [tag.slice(0, 1), tag.slice(2)];
+    const continues = cur !== undefined && cur.type === type && (prefix === 'I' || prefix === 'E');
+    if (continues) {
+      cur!.end = i + 1;
+    } else {
+      if (cur) out.push(cur);
+      cur = prefix === 'O' ? undefined : { start: i, end: i + 1, type };
+    }
+    if (cur && (prefix === 'E' || prefix === 'S')) {
+      out.push(cur);
+      cur = undefined;
+    }
+  });
+  if (cur) out.push(cur);
+  return out;
+}
+
+function parseJsonl(text: string, file: string): GoldSentence[] {
+  const sentences: GoldSentence[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { id?: unknown; tokens?: unknown; spans?: unknown; entities?: unknown };
+    try {
+      row = JSON.parse(line);
+    } catch (err) {
+      throw new InputError(`not JSON: ${(err as Error).message}`, file, i + 1);
+    }
+    if (!Array.isArray(row.tokens) || !row.tokens.every((t) => typeof t === 'string')) {
+      throw new InputError('expected "tokens": an array of strings', file, i + 1);
+    }
+    const tokens = row.tokens as string[];
+    const rawSpans = (row.spans ?? row.entities ?? []) as Array<Record<string, unknown>>;
+    if (!Array.isArray(rawSpans)) throw new InputError('"spans" must be an array', file, i + 1);
+    const entities = rawSpans.map((s, j) => {
+      const start = s.start, end = s.end, type = s.label ?? s.type;
+      if (typeof start !== 'number' || typeof end !== 'number' || typeof type !== 'string' || start < 0 || end > tokens.length || start >= end) {
+        throw new InputError(`span ${j} needs token offsets 0 <= start < end <= ${tokens.length} and a label`, file, i + 1);
+      }
+      return { start, end, type };
+    });
+    sentences.push({ index: sentences.length, id: row.id === undefined ? undefined : String(row.id), tokens, entities });
+  });
+  return sentences;
+}
