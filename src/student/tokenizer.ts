@@ -298,7 +298,6 @@ export class Tokenizer {
     };
     let from = 0;
     if (this.specialPattern) {
-      this.specialPattern.lastIndex = 0;
       for (const m of text.matchAll(this.specialPattern)) {
         this.splitText(text, from, m.index, (id, s, e) => push(id, s, e, 0));
         push(this.specialIds.get(m[0])!, m.index, m.index + m[0].length, 1);
@@ -335,6 +334,42 @@ export class Tokenizer {
     return hit;
   }
 
+  /**
+   * Sub-word ids of one pre-split word for labelling: never empty. A word whose characters all vanish
+   * (only control/format characters such as U+FEFF or U+200B) becomes one [UNK], so that every word of a
+   * sentence has a first sub-word to carry (and receive) its label. (HF's `is_split_into_words` would give
+   * such a word no sub-word and no prediction.)
+   */
+  wordIds(word: string): number[] {
+    const ids = this.encodeWord(word).ids;
+    return ids.length > 0 ? (ids as number[]) : [this.unkId];
+  }
+
+  /**
+   * The words BERT's basic tokenizer sees in raw text (whitespace split, each punctuation character and
+   * CJK ideograph on its own), as slices of the ORIGINAL text with [start, end) offsets in UTF-16 code
+   * units. Words made only of removed characters (control/format) are dropped; special-token strings
+   * such as "[SEP]" are kept as one word.
+   */
+  splitWords(text: string): Array<{ word: string; start: number; end: number }> {
+    const out: Array<{ word: string; start: number; end: number }> = [];
+    const onWord = (_w: string, _b: readonly number[], starts: readonly number[], ends: readonly number[]) => {
+      const start = starts[0]!;
+      const end = ends[ends.length - 1]!;
+      out.push({ word: text.slice(start, end), start, end });
+    };
+    let from = 0;
+    if (this.specialPattern) {
+      for (const m of text.matchAll(this.specialPattern)) {
+        this.basicWords(text, from, m.index, onWord);
+        out.push({ word: m[0], start: m.index, end: m.index + m[0].length });
+        from = m.index + m[0].length;
+      }
+    }
+    this.basicWords(text, from, text.length, onWord);
+    return out;
+  }
+
   /** Joins sub-words back into text the way HF's WordPiece decoder does (for debugging and display). */
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     const skip = opts.skipSpecialTokens ?? true;
@@ -355,6 +390,16 @@ export class Tokenizer {
    * and emits WordPiece sub-words.
    */
   private splitText(text: string, from: number, to: number, emit: (id: number, start: number, end: number) => void): void {
+    this.basicWords(text, from, to, (word, bounds, starts, ends) => this.wordPiece(word, bounds, starts, ends, emit));
+  }
+
+  /** BERT's basic tokenizer over text[from, to): calls `onWord` with each normalised word and its sources. */
+  private basicWords(
+    text: string,
+    from: number,
+    to: number,
+    onWord: (word: string, bounds: readonly number[], starts: readonly number[], ends: readonly number[]) => void,
+  ): void {
     const { cleanText, handleChineseChars, lowercase } = this.settings;
     const strip = this.stripAccents;
     // the current word: its normalised string and, per code point, the boundary in it and the source range
@@ -363,7 +408,7 @@ export class Tokenizer {
     const starts: number[] = [];
     const ends: number[] = [];
     const flush = () => {
-      if (starts.length > 0) this.wordPiece(word, bounds, starts, ends, emit);
+      if (starts.length > 0) onWord(word, bounds, starts, ends);
       word = '';
       bounds.length = 1;
       starts.length = 0;

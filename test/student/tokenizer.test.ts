@@ -179,6 +179,18 @@ describe('tokenizer details', () => {
     expect(fromText.encode(s)).toEqual(uncased.encode(s));
   });
 
+  it('splits raw text into the basic tokenizer\'s words with original offsets', () => {
+    const s = 'Ça VA,€10 東京 x\uFEFFy [SEP] U.S.';
+    expect(uncased.splitWords(s).map((w) => w.word)).toEqual(['Ça', 'VA', ',', '€10', '東', '京', 'x\uFEFFy', '[SEP]', 'U', '.', 'S', '.']);
+    for (const w of uncased.splitWords(s)) expect(s.slice(w.start, w.end)).toBe(w.word);
+    expect(cased.splitWords('\uFEFF \u200B')).toEqual([]);
+  });
+
+  it('never gives a word zero sub-word ids (control-only words become [UNK])', () => {
+    expect(cased.wordIds('\uFEFF')).toEqual([cased.unkId]);
+    expect(cased.wordIds('lamb')).toEqual([cased.tokenId('la'), cased.tokenId('##mb')]);
+  });
+
   it('decodes word pieces back to words', () => {
     expect(cased.decode(cased.encode('boycott British lamb .').ids)).toBe('boycott British lamb .');
   });
