@@ -1,6 +1,185 @@
+/**
+ * `nerd serve` (the model behind an HTTP API) and `nerd review` (a page to review the teacher's labels).
+ * Both run until SIGINT/SIGTERM, then close cleanly (in-flight requests finish, the store is closed).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { Progress } from '../progress.js';
+import { checkExposure } from './http.js';
+import { loadPredictor } from './model.js';
+import { startServeServer } from './server.js';
+import { buildReviewApp } from './review/app.js';
+import { readReviewData } from './review/data.js';
+import { exportToFile, type ExportFormat } from './review/export.js';
+import type { StudentEntity } from './review/model.js';
+import { ReviewStore } from './review/store.js';
 
-/** Registers this stage's `nerd` subcommands. */
-export function register(_program: Command): void {
-  // filled in by this stage
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+/** resolves when SIGINT or SIGTERM arrives */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+interface ServeFlags {
+  model: string;
+  port: number;
+  host: string;
+  token?: string;
+  maxBatch: number;
+  maxWaitMs: number;
+  bodyLimit: number;
+  maxItems: number;
+  threads?: number;
+}
+
+interface ReviewFlags {
+  data?: string;
+  model?: string;
+  store?: string;
+  port: number;
+  host: string;
+  token?: string;
+  export?: string;
+  format?: ExportFormat;
+  types?: string;
+}
+
+/** the store beside the data file unless --store says otherwise: data.jsonl → data.review.sqlite */
+export function defaultStorePath(data: string): string {
+  return data.replace(/(\.jsonl|\.json)?$/i, '.review.sqlite');
+}
+
+/** fills in student predictions for every sentence (skipped when the same model file already did) */
+async function predictForReview(store: ReviewStore, modelDir: string): Promise<void> {
+  const onnx = path.join(modelDir, 'onnx', 'model.onnx');
+  const stamp = existsSync(onnx) ? `${path.resolve(modelDir)}@${statSync(onnx).mtimeMs}` : path.resolve(modelDir);
+  const sentences = store.allSentences();
+  if (store.getMeta('student_stamp') === stamp && sentences.every((s) => s.student)) return;
+  const predictor = await loadPredictor(modelDir);
+  const progress = new Progress(sentences.length, { label: 'student predictions', unit: 'sentences' });
+  const out = new Map<string, StudentEntity[]>();
+  try {
+    for (let i = 0; i < sentences.length; i += 256) {
+      const chunk = sentences.slice(i, i + 256);
+      const preds = await predictor.predictSentences(chunk.map((s) => s.tokens));
+      preds.forEach((p, k) => out.set(chunk[k]!.id, p.entities.map((e) => ({ start: e.start, end: e.end, label: e.label, score: Math.round(e.score * 1e4) / 1e4 }))));
+      progress.tick(chunk.length);
+    }
+  } finally {
+    progress.stop();
+    await predictor.close?.();
+  }
+  store.addTypes(predictor.types);
+  store.setStudent(out, path.resolve(modelDir));
+  store.setMeta('student_stamp', stamp);
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a trained model over HTTP: POST /predict {"texts": [...]} or {"sentences": [[...]]}, GET /health')
+    .requiredOption('--model <dir>', 'checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx)')
+    .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8080)
+    .option('--host <addr>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
+    .option('--token <t>', 'bearer token required on every request (or set NERD_TOKEN); at least 16 characters')
+    .option('--max-batch <n>', 'most sentences per model call when micro-batching', int('--max-batch', 1, 4096), 64)
+    .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), 5)
+    .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1024), 1 << 20)
+    .option('--max-items <n>', 'most texts or sentences per request', int('--max-items', 1), 1000)
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', int('--threads', 1, 256))
+    .action(async (flags: ServeFlags) => {
+      const token = checkExposure(flags.host, flags.token, 'nerd serve');
+      const predictor = await loadPredictor(flags.model, flags.threads ? { threads: flags.threads } : {});
+      const server = await startServeServer({
+        predictor,
+        host: flags.host,
+        port: flags.port,
+        token,
+        limits: { bodyLimit: flags.bodyLimit, maxItems: flags.maxItems },
+        batching: { maxBatch: flags.maxBatch, maxWaitMs: flags.maxWaitMs },
+      });
+      process.stdout.write(
+        `nerd serve: listening on ${server.url} (model ${flags.model}; types ${predictor.types.join(', ')}` +
+          `${token ? '; bearer token required' : ''})\n`,
+      );
+      const sig = await untilSignal();
+      process.stderr.write(`nerd serve: ${sig}, finishing requests in flight\n`);
+      await server.close();
+    });
+
+  program
+    .command('review')
+    .description('review the teacher\'s labels in the browser, most doubtful sentences first; or export the reviewed ones')
+    .option('--data <file>', "the teacher's output JSONL (token offsets; see `nerd annotate`)")
+    .option('--model <dir>', 'a student checkpoint: its predictions are shown and teacher/student disagreement raises doubt')
+    .option('--store <file>', 'SQLite review store (default: beside --data, DATA.review.sqlite)')
+    .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8081)
+    .option('--host <addr>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
+    .option('--token <t>', 'bearer token (open the page as http://HOST:PORT/#token=T)')
+    .option('--types <list>', 'entity types offered besides those in the data, comma-separated (e.g. PER,ORG,LOC,MISC)')
+    .option('--export <file>', 'write the reviewed sentences as human-labelled data and exit (.conll/.txt → CoNLL, else JSONL)')
+    .option('--format <fmt>', 'export format: jsonl or conll (default: from the file name)')
+    .action(async (flags: ReviewFlags) => {
+      if (flags.format && flags.format !== 'jsonl' && flags.format !== 'conll') {
+        throw new InputError(`--format must be jsonl or conll, got ${JSON.stringify(flags.format)}`);
+      }
+      const storeFile = flags.store ?? (flags.data ? defaultStorePath(flags.data) : undefined);
+      if (!storeFile) throw new InputError('nerd review: give --data FILE.jsonl (and/or --store FILE.sqlite)');
+      if (flags.export) {
+        if (!existsSync(storeFile)) throw new InputError('no review store here yet: review something first', storeFile);
+        const store = new ReviewStore(storeFile);
+        try {
+          const { count, format } = exportToFile(store, flags.export, flags.format);
+          process.stdout.write(`nerd review: wrote ${count} reviewed sentences to ${flags.export} (${format})\n`);
+        } finally {
+          store.close();
+        }
+        return;
+      }
+      const token = checkExposure(flags.host, flags.token, 'nerd review');
+      const store = new ReviewStore(storeFile);
+      try {
+        if (flags.data) {
+          const input = readReviewData(flags.data);
+          const { added, updated } = store.loadSentences(input, flags.data);
+          process.stderr.write(`nerd review: ${input.length} sentences from ${flags.data} (${added} new, ${updated} already in ${storeFile})\n`);
+        } else if (store.counts().total === 0) {
+          throw new InputError('the review store holds no sentences: give --data FILE.jsonl', storeFile);
+        }
+        if (flags.types) store.addTypes(flags.types.split(',').map((t) => t.trim()).filter(Boolean));
+        if (flags.model) await predictForReview(store, flags.model);
+        const app = await buildReviewApp({ store, host: flags.host, token, title: flags.data ? path.basename(flags.data) : undefined });
+        await app.listen({ host: flags.host, port: flags.port });
+        const addr = app.server.address();
+        const port = typeof addr === 'object' && addr ? addr.port : flags.port;
+        const counts = store.counts();
+        process.stdout.write(
+          `nerd review: open http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}/${token ? '#token=<your token>' : ''} ` +
+            `(${counts.done} of ${counts.total} reviewed; saving to ${storeFile}; press ? on the page for keys)\n`,
+        );
+        const sig = await untilSignal();
+        process.stderr.write(`nerd review: ${sig}, closing\n`);
+        await app.close();
+      } finally {
+        store.close();
+      }
+    });
 }

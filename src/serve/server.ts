@@ -1,0 +1,203 @@
+/**
+ * `nerd serve`: the student model behind an HTTP API.
+ *
+ *   POST /predict  {"texts": ["Jane lives in Paris."]}            → entities with character AND token offsets
+ *                  {"sentences": [["Jane", "lives", "in", "Paris", "."]]} → entities with token offsets
+ *   GET  /health   status, model, limits and micro-batching counters
+ *   GET  /stats    the micro-batching counters alone
+ *
+ * Concurrent requests are micro-batched (see batcher.ts): one model call serves many requests.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { BusyError, MicroBatcher, type BatcherOptions } from './batcher.js';
+import { HttpError, setupHttp } from './http.js';
+import type { PredictedEntity, Predictor, SentencePrediction } from './predictor.js';
+
+export interface ServeLimits {
+  /** bytes per request body */
+  bodyLimit: number;
+  /** texts or sentences per request */
+  maxItems: number;
+  /** characters per text */
+  maxTextChars: number;
+  /** tokens per pre-tokenised sentence */
+  maxTokens: number;
+}
+
+export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1 << 20, maxItems: 1000, maxTextChars: 20_000, maxTokens: 2_000 };
+export const DEFAULT_BATCHING: BatcherOptions = { maxBatch: 64, maxWaitMs: 5, maxQueue: 20_000 };
+
+export interface ServeOptions {
+  predictor: Predictor;
+  host?: string;
+  port?: number;
+  token?: string;
+  limits?: Partial<ServeLimits>;
+  batching?: Partial<BatcherOptions>;
+}
+
+type Item = { kind: 'text'; text: string } | { kind: 'tokens'; tokens: string[] };
+
+/** one entity in a response; `start`/`end` count tokens, `charStart`/`charEnd` count UTF-16 characters */
+export interface ApiEntity {
+  text: string;
+  label: string;
+  score: number;
+  start: number;
+  end: number;
+  charStart?: number;
+  charEnd?: number;
+}
+
+export interface ApiResult {
+  tokens: string[];
+  entities: ApiEntity[];
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** checks a /predict body and returns its items; throws HttpError(400 or 413) naming the offending field */
+export function parsePredictBody(body: unknown, limits: ServeLimits): Item[] {
+  const usage = 'send {"texts": ["..."]} or {"sentences": [["tok", ...]]}';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'bad_request', `request body must be a JSON object, got ${describe(body)}; ${usage}`);
+  }
+  const keys = Object.keys(body);
+  const unknown = keys.filter((k) => k !== 'texts' && k !== 'sentences');
+  if (unknown.length > 0) throw new HttpError(400, 'bad_request', `unknown field ${JSON.stringify(unknown[0])}; ${usage}`);
+  if (keys.length !== 1) throw new HttpError(400, 'bad_request', `give exactly one of "texts" or "sentences"; ${usage}`);
+  const b = body as { texts?: unknown; sentences?: unknown };
+  const field = keys[0] as 'texts' | 'sentences';
+  const list = b[field];
+  if (!Array.isArray(list)) throw new HttpError(400, 'bad_request', `"${field}" must be an array, got ${describe(list)}`);
+  if (list.length > limits.maxItems) {
+    throw new HttpError(413, 'too_many_items', `"${field}" has ${list.length} items; the limit is ${limits.maxItems} per request`);
+  }
+  if (field === 'texts') {
+    return list.map((t, i) => {
+      if (typeof t !== 'string') throw new HttpError(400, 'bad_request', `texts[${i}] must be a string, got ${describe(t)}`);
+      if (t.length > limits.maxTextChars) {
+        throw new HttpError(413, 'text_too_long', `texts[${i}] has ${t.length} characters; the limit is ${limits.maxTextChars}`);
+      }
+      return { kind: 'text', text: t } as const;
+    });
+  }
+  return list.map((s, i) => {
+    if (!Array.isArray(s)) throw new HttpError(400, 'bad_request', `sentences[${i}] must be an array of token strings, got ${describe(s)}`);
+    if (s.length > limits.maxTokens) {
+      throw new HttpError(413, 'sentence_too_long', `sentences[${i}] has ${s.length} tokens; the limit is ${limits.maxTokens}`);
+    }
+    s.forEach((tok, j) => {
+      if (typeof tok !== 'string') throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] must be a string, got ${describe(tok)}`);
+      if (tok.length === 0) throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] is an empty string: tokens must be non-empty`);
+    });
+    return { kind: 'tokens', tokens: s as string[] } as const;
+  });
+}
+
+function toApi(p: SentencePrediction): ApiResult {
+  return {
+    tokens: p.tokens,
+    entities: p.entities.map((e: PredictedEntity) => {
+      const out: ApiEntity = { text: e.text, label: e.label, score: Math.round(e.score * 1e4) / 1e4, start: e.start, end: e.end };
+      if (e.charStart !== undefined) out.charStart = e.charStart;
+      if (e.charEnd !== undefined) out.charEnd = e.charEnd;
+      return out;
+    }),
+  };
+}
+
+/** one model call for a micro-batch: texts and pre-tokenised sentences go to their predictor methods */
+async function runItems(predictor: Predictor, items: Item[]): Promise<ApiResult[]> {
+  const out = new Array<ApiResult>(items.length);
+  const textIdx: number[] = [];
+  const tokIdx: number[] = [];
+  items.forEach((it, i) => {
+    if (it.kind === 'text') {
+      if (it.text.trim() === '') out[i] = { tokens: [], entities: [] };
+      else textIdx.push(i);
+    } else if (it.tokens.length === 0) out[i] = { tokens: [], entities: [] };
+    else tokIdx.push(i);
+  });
+  if (textIdx.length > 0) {
+    const preds = await predictor.predictTexts(textIdx.map((i) => (items[i] as { text: string }).text));
+    textIdx.forEach((i, k) => (out[i] = toApi(preds[k]!)));
+  }
+  if (tokIdx.length > 0) {
+    const preds = await predictor.predictSentences(tokIdx.map((i) => (items[i] as { tokens: string[] }).tokens));
+    tokIdx.forEach((i, k) => (out[i] = toApi(preds[k]!)));
+  }
+  return out;
+}
+
+export interface ServeApp {
+  app: FastifyInstance;
+  batcher: MicroBatcher<Item, ApiResult>;
+}
+
+export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
+  const limits: ServeLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const batching: BatcherOptions = { ...DEFAULT_BATCHING, ...options.batching };
+  const host = options.host ?? '127.0.0.1';
+  const { predictor } = options;
+  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false, requestTimeout: 120_000 });
+  setupHttp(app, { host, token: options.token });
+  const batcher = new MicroBatcher<Item, ApiResult>((items) => runItems(predictor, items), batching);
+  const started = Date.now();
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    uptimeS: Math.round((Date.now() - started) / 1000),
+    model: predictor.info,
+    types: predictor.types,
+    limits,
+    batching: { ...batching, ...batcher.stats() },
+  }));
+  app.get('/stats', async () => batcher.stats());
+  app.post('/predict', async (request, reply) => {
+    const items = parsePredictBody(request.body, limits);
+    const t0 = performance.now();
+    try {
+      const results = await batcher.submit(items);
+      void reply.header('server-timing', `model;dur=${(performance.now() - t0).toFixed(1)}`);
+      return { results };
+    } catch (err) {
+      if (err instanceof BusyError) {
+        void reply.header('retry-after', '1');
+        throw new HttpError(503, 'busy', err.message);
+      }
+      throw err;
+    }
+  });
+  app.addHook('onClose', async () => {
+    await batcher.drain();
+  });
+  return { app, batcher };
+}
+
+export interface RunningServer extends ServeApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** builds the app and listens; `port: 0` picks a free port (see `url`) */
+export async function startServeServer(options: ServeOptions): Promise<RunningServer> {
+  const built = await buildServeApp(options);
+  const host = options.host ?? '127.0.0.1';
+  await built.app.listen({ host, port: options.port ?? 8080 });
+  const addr = built.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : options.port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    ...built,
+    url: `http://${shown}:${port}`,
+    close: async () => {
+      await built.app.close();
+      await options.predictor.close?.();
+    },
+  };
+}
