@@ -41,6 +41,8 @@ export interface Batch {
   inputIds: Int32Array;
   /** 1 for real tokens, 0 for padding */
   attentionMask: Int32Array;
+  /** segment ids (token_type_ids); all 0 when absent */
+  tokenTypeIds?: Int32Array;
   /** label id per sub-word; -100 = ignored (padding, [CLS]/[SEP], non-first sub-words) */
   labels?: Int32Array;
   /** optional per-sub-word loss weight (e.g. teacher vote confidence); defaults to 1 */

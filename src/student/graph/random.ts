@@ -1,0 +1,85 @@
+/**
+ * Seeded pseudo-random numbers for parameter initialisation and dropout masks. xoshiro128** (public domain,
+ * Blackman & Vigna): fast in JavaScript's 32-bit integer arithmetic and good enough statistically. Streams
+ * are derived from (seed, stream id) with splitmix32, so e.g. the dropout masks of step k depend only on the
+ * seed and k — a resumed run reproduces them without replaying earlier steps.
+ */
+function splitmix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare: number | null = null;
+
+  constructor(seed: number, stream = 0) {
+    let s = splitmix32((seed | 0) ^ Math.imul(stream | 0, 0x27d4eb2f));
+    s = splitmix32(s ^ ((seed / 2 ** 32) | 0));
+    this.a = s = splitmix32(s);
+    this.b = s = splitmix32(s);
+    this.c = s = splitmix32(s);
+    this.d = splitmix32(s) || 1;
+  }
+
+  /** uniform 32-bit unsigned integer */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result;
+  }
+
+  /** uniform in [0, 1) */
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** standard normal (Box–Muller) */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * Fills `out` with an inverted-dropout mask: 0 with probability p, else 1/(1-p). Uses 16 random bits per
+   * element (two elements per 32-bit draw), so p is honoured to within 2⁻¹⁶.
+   */
+  dropoutMask(out: Float32Array, p: number): Float32Array {
+    const keep = 1 / (1 - p);
+    const threshold = Math.round(p * 65536);
+    const n = out.length;
+    let i = 0;
+    for (; i + 1 < n; i += 2) {
+      const r = this.nextU32();
+      out[i] = (r & 0xffff) < threshold ? 0 : keep;
+      out[i + 1] = r >>> 16 < threshold ? 0 : keep;
+    }
+    if (i < n) out[i] = (this.nextU32() & 0xffff) < threshold ? 0 : keep;
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
