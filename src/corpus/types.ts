@@ -41,6 +41,60 @@ export interface Corpus {
   sentences: Sentence[];
   /** the file it came from, for messages */
   source?: string;
+  /** how the CoNLL file it came from was laid out, so that writing it back reproduces the file */
+  layout?: ConllLayout;
 }
 
 export type TagScheme = 'iob1' | 'iob2' | 'bioes';
+
+/** The three corpus file formats: CoNLL columns, character-offset JSONL, token JSONL. */
+export type CorpusFormat = 'conll' | 'jsonl' | 'tokens-jsonl';
+
+/** Layout details of a CoNLL file that carry no annotation but let CoNLL → CoNLL be byte-identical. */
+export interface ConllLayout {
+  /** field delimiter */
+  delimiter: ' ' | '\t';
+  /** 1-based tag column, negative from the end (-1 = last); 0 = the file has no tag column (tokens only) */
+  tagColumn: number;
+  /** the first `-DOCSTART-` line as written (e.g. `-DOCSTART- -X- O O`) */
+  docStartLine?: string;
+  /** text of a `-DOCSTART-` line after the last sentence (an empty last document), with its newline if any */
+  trailingDocStart?: string;
+}
+
+/**
+ * A repairable problem a lenient reader fixed (a strict reader refuses it instead): e.g. an `I-PER` after
+ * `O` in IOB2, read as `B-PER` (the spans are what conlleval reads either way).
+ */
+export interface Repair {
+  file: string;
+  /** 1-based line */
+  line: number;
+  /** 1-based character column, where known */
+  column?: number;
+  message: string;
+  /** the tag as written and as read, for tag repairs */
+  from?: string;
+  to?: string;
+}
+
+export interface ReadOptions {
+  /** file format; detected from the content (and extension) when not given */
+  format?: CorpusFormat;
+  /** CoNLL: 1-based tag column, negative counts from the end; default -1 (the last column) */
+  tagColumn?: number;
+  /** tag scheme of the input; default 'auto' (detected, see detectScheme) */
+  scheme?: TagScheme | 'auto';
+  /** refuse repairable problems instead of repairing and counting them */
+  strict?: boolean;
+}
+
+export interface ReadResult {
+  corpus: Corpus;
+  /** the format read (as given or detected) */
+  format: CorpusFormat;
+  /** the input's tag scheme (as given or detected; 'iob2' for formats without tags) */
+  scheme: TagScheme;
+  /** what a lenient read repaired (empty when strict) */
+  repairs: Repair[];
+}

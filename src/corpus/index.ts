@@ -1,0 +1,166 @@
+/**
+ * The corpus stage's public API: read, validate, convert and write corpora in CoNLL, character-offset
+ * JSONL and token JSONL, in the IOB1, IOB2 and BIOES tag schemes. See conll.ts, jsonl.ts and tags.ts for
+ * each format's exact rules.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { InputError } from '../errors.js';
+import { DOCSTART, formatConll, parseConll } from './conll.js';
+import { formatJsonl, formatTokensJsonl, parseJsonl, parseTokensJsonl } from './jsonl.js';
+import type { Corpus, CorpusFormat, ReadOptions, ReadResult, TagScheme } from './types.js';
+
+export type { Corpus, CorpusFormat, ConllLayout, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
+export {
+  TAG_SCHEMES,
+  conllevalEndOfChunk,
+  conllevalStartOfChunk,
+  convertTags,
+  decodeTags,
+  detectScheme,
+  parseScheme,
+  spansFromTags,
+  splitTag,
+  tagsFromSpans,
+} from './tags.js';
+export { tokenize } from './jsonl.js';
+export { DOCSTART } from './conll.js';
+export { corpusStats, formatStats, type CorpusStats, type LengthBin } from './stats.js';
+
+export const CORPUS_FORMATS: readonly CorpusFormat[] = ['conll', 'jsonl', 'tokens-jsonl'];
+
+export function parseFormat(name: string): CorpusFormat | undefined {
+  const key = name.trim().toLowerCase();
+  const aliases: Record<string, CorpusFormat> = {
+    conll: 'conll',
+    jsonl: 'jsonl',
+    'char-jsonl': 'jsonl',
+    spacy: 'jsonl',
+    prodigy: 'jsonl',
+    doccano: 'jsonl',
+    'tokens-jsonl': 'tokens-jsonl',
+    'token-jsonl': 'tokens-jsonl',
+    hf: 'tokens-jsonl',
+  };
+  return aliases[key];
+}
+
+const JSON_EXTENSIONS = new Set(['.jsonl', '.json', '.ndjson']);
+
+/**
+ * Tells the format of a corpus from its content: a first non-blank line that is a JSON object is JSONL
+ * (`jsonl` when it has "text", `tokens-jsonl` when it has "tokens"); anything else is CoNLL. An empty file
+ * is judged by its extension.
+ */
+export function detectFormat(text: string, file: string): CorpusFormat {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const m = /\S/.exec(start ? text.slice(1) : text);
+  if (!m) return JSON_EXTENSIONS.has(extname(file).toLowerCase()) ? 'tokens-jsonl' : 'conll';
+  if (m[0] !== '{') return 'conll';
+  const from = m.index + start;
+  const nl = text.indexOf('\n', from);
+  const first = text.slice(from, nl < 0 ? undefined : nl);
+  let record: unknown;
+  try {
+    record = JSON.parse(first);
+  } catch {
+    // let the JSONL reader report the bad line with its position; guess the flavour from the keys
+    return /"text"\s*:/.test(first) ? 'jsonl' : 'tokens-jsonl';
+  }
+  if (record && typeof record === 'object' && 'text' in record) return 'jsonl';
+  if (record && typeof record === 'object' && 'tokens' in record) return 'tokens-jsonl';
+  const line = text.slice(0, from).split('\n').length;
+  throw new InputError('a JSONL corpus line needs "text" (character offsets) or "tokens" (token JSONL)', file, line);
+}
+
+/** Parses a corpus from a string. `file` names it in messages and sentence ids. */
+export function parseCorpus(text: string, file: string, opts: ReadOptions = {}): ReadResult {
+  const format = opts.format ?? detectFormat(text, file);
+  switch (format) {
+    case 'conll':
+      return parseConll(text, file, opts);
+    case 'jsonl':
+      return parseJsonl(text, file, opts);
+    case 'tokens-jsonl':
+      return parseTokensJsonl(text, file, opts);
+    default:
+      throw new InputError(`unknown corpus format "${String(format)}" (use conll, jsonl or tokens-jsonl)`, file);
+  }
+}
+
+/** Reads a corpus file (UTF-8). Missing or unreadable files are InputErrors naming the file. */
+export function readCorpus(file: string, opts: ReadOptions = {}): ReadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw new InputError(`cannot read corpus: ${why}`, file);
+  }
+  return parseCorpus(text, file, opts);
+}
+
+export interface WriteOptions {
+  format: CorpusFormat;
+  /** tag scheme for CoNLL and token JSONL tags; default iob2 */
+  scheme?: TagScheme;
+  /** CoNLL field delimiter; default the delimiter the corpus was read with, else a space */
+  delimiter?: ' ' | '\t';
+  /** token JSONL: write token-offset "entities" (keeping confidence) instead of "tags" */
+  entities?: boolean;
+}
+
+/** Formats a corpus in a format. */
+export function formatCorpus(corpus: Corpus, opts: WriteOptions): string {
+  const scheme = opts.scheme ?? 'iob2';
+  switch (opts.format) {
+    case 'conll': {
+      checkConllTokens(corpus, opts.delimiter ?? corpus.layout?.delimiter ?? ' ');
+      const o: { scheme: TagScheme; delimiter?: ' ' | '\t' } = { scheme };
+      if (opts.delimiter) o.delimiter = opts.delimiter;
+      return formatConll(corpus, o);
+    }
+    case 'jsonl':
+      return formatJsonl(corpus);
+    case 'tokens-jsonl':
+      return formatTokensJsonl(corpus, opts.entities ? { scheme, entities: true } : { scheme });
+    default:
+      throw new InputError(`unknown corpus format "${String(opts.format)}" (use conll, jsonl or tokens-jsonl)`);
+  }
+}
+
+/** Writes a corpus file (UTF-8, LF line ends). */
+export function writeCorpus(file: string, corpus: Corpus, opts: WriteOptions): void {
+  writeFileSync(file, formatCorpus(corpus, opts));
+}
+
+/** CoNLL cannot hold tokens (or column values) containing its delimiter or a line break. */
+function checkConllTokens(corpus: Corpus, delimiter: string): void {
+  const bad = delimiter === '\t' ? /[\t\n\r]/ : /[ \t\n\r]/;
+  for (const s of corpus.sentences) {
+    const check = (v: string, what: string, i: number) => {
+      if (v === '' || bad.test(v) || (what === 'token' && v === DOCSTART)) {
+        throw new InputError(
+          `${what} ${i + 1} ${JSON.stringify(v)} cannot be written to CoNLL (${v === '' ? 'it is empty' : v === DOCSTART ? 'it would read as a document boundary' : 'it contains white space; try a tab delimiter'})`,
+          corpus.source,
+          s.line,
+        );
+      }
+    };
+    s.tokens.forEach((t, i) => check(t, 'token', i));
+    s.columns?.forEach((col) => col.forEach((v, i) => check(v, 'column value of token', i)));
+  }
+}
+
+/** The format a file name suggests, if any. */
+export function formatFromExtension(file: string): CorpusFormat | undefined {
+  const ext = extname(file).toLowerCase();
+  if (JSON_EXTENSIONS.has(ext)) return undefined; // jsonl or tokens-jsonl: the caller decides
+  if (['.conll', '.txt', '.tsv', '.iob', '.iob1', '.iob2', '.bio', '.bioes', '.iobes', '.tags'].includes(ext)) return 'conll';
+  return undefined;
+}
+
+export function isJsonExtension(file: string): boolean {
+  return JSON_EXTENSIONS.has(extname(file).toLowerCase());
+}
