@@ -169,6 +169,12 @@ export class BertEngine {
     const out = await this.trainSession.run(this.trainFeeds(batch, opts.dropout ?? false));
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) grads.set(s.name, out[gradName(s.name)]!.data as Float32Array);
+    // Hugging Face's word embedding has padding_idx = pad_token_id: PyTorch never gives that row a gradient.
+    const pad = this.config.pad_token_id;
+    if (typeof pad === 'number' && pad >= 0 && pad < this.config.vocab_size) {
+      const H = this.config.hidden_size;
+      grads.get('bert.embeddings.word_embeddings.weight')!.fill(0, pad * H, (pad + 1) * H);
+    }
     return { loss: Number(out.loss!.data[0]), grads };
   }
 
