@@ -1,6 +1,230 @@
-import type { Command } from 'commander';
+/**
+ * `nerd annotate` (the teacher job) and `nerd teacher-sim` (registered from ./sim).
+ *
+ * Output: JSONL, one line per annotated sentence, in input order:
+ *   {"id": "...", "tokens": ["EU", "rejects", ...],
+ *    "entities": [{"start": 0, "end": 1, "label": "ORG", "text": "EU", "confidence": 1}],
+ *    "rejected": [{"text": "Brussels", "type": "LOC", "reason": "not-found"}, ...],
+ *    "teacher": {"model": "gpt-4o-2024-08-06", "samples": 1}}
+ * `start`/`end` are TOKEN offsets into `tokens` (end exclusive); `charStart`/`charEnd` (CHARACTER offsets
+ * into the input's text) are added when the input had text. Sentences that failed, or were left by a
+ * budget stop, are not written (see annotate.ts); rerun the same command to finish them.
+ */
+import { Command, Option } from 'commander';
+import { InputError } from '../errors.js';
+import { readCorpus } from '../corpus/index.js';
+import type { Sentence } from '../corpus/types.js';
+import { registerSimCommand } from './sim/command.js';
+import { OpenAIProvider } from './providers/openai.js';
+import { apiKeyFromEnv, scrubSecrets } from './providers/secrets.js';
+import type { ChatProvider } from './providers/types.js';
+import { parseTypes, resolveDefinitions } from './definitions.js';
+import { loadPrices, priceFor, type Price } from './pricing.js';
+import { annotate, writeAnnotations, type AnnotateResult } from './annotate.js';
+import type { Demo } from './prompt.js';
 
 /** Registers this stage's `nerd` subcommands. */
-export function register(_program: Command): void {
-  // filled in by this stage
+export function register(program: Command): void {
+  registerAnnotateCommand(program);
+  registerSimCommand(program);
+}
+
+function num(flag: string, { min, integer }: { min?: number; integer?: boolean } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || (min !== undefined && n < min)) {
+      throw new InputError(`--${flag} expects ${integer ? 'an integer' : 'a number'}${min !== undefined ? ` ≥ ${min}` : ''}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+interface AnnotateFlags {
+  input: string;
+  types: string;
+  definitions?: string;
+  demos?: string;
+  shots: number;
+  out: string;
+  baseUrl?: string;
+  model?: string;
+  gguf?: string;
+  batch: number;
+  samples: number;
+  temperature?: number;
+  minConfidence?: number;
+  concurrency: number;
+  maxRetries: number;
+  timeoutMs: number;
+  maxTokens?: number;
+  maxCost?: number;
+  priceIn?: number;
+  priceOut?: number;
+  prices?: string;
+  dryRun?: boolean;
+  cache?: string;
+  structured: boolean;
+  progress: boolean;
+}
+
+/** Sentences of a corpus file (any format readCorpus knows: CoNLL, JSONL, token JSONL). */
+export function loadSentences(file: string): Sentence[] {
+  return readCorpus(file).corpus.sentences;
+}
+
+function loadDemos(file: string): Demo[] {
+  return readCorpus(file).corpus.sentences.map((s) => ({
+    tokens: s.tokens,
+    spans: s.spans.map((sp) => ({ start: sp.start, end: sp.end, label: sp.label })),
+  }));
+}
+
+async function makeProvider(flags: AnnotateFlags): Promise<ChatProvider> {
+  if (flags.gguf && flags.baseUrl) throw new InputError('give either --base-url (an OpenAI-compatible server) or --gguf (a local model file), not both');
+  if (flags.gguf) {
+    // the embedded provider is loaded only when asked for: node-llama-cpp's native code is heavy
+    const spec = './providers/llamacpp.js';
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(spec)) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`the embedded GGUF provider is not available: ${(err as Error).message}`);
+    }
+    const Ctor = (mod.LlamaCppProvider ?? mod.default) as (new (o: Record<string, unknown>) => ChatProvider) | undefined;
+    if (!Ctor) throw new Error('providers/llamacpp.js exports no LlamaCppProvider');
+    return new Ctor({ modelPath: flags.gguf, model: flags.model, structuredOutput: flags.structured });
+  }
+  if (!flags.model) throw new InputError('--model is required with --base-url (the model name the server expects)');
+  return new OpenAIProvider({
+    ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
+    model: flags.model,
+    structuredOutput: flags.structured,
+    timeoutMs: flags.timeoutMs,
+  });
+}
+
+function money(x: number): string {
+  return `$${x.toFixed(x < 1 ? 4 : 2)}`;
+}
+
+function summary(result: AnnotateResult, out: string): string[] {
+  const s = result.stats;
+  const reasons = Object.entries(s.rejectedByReason)
+    .map(([r, n]) => `${n} ${r}`)
+    .join(', ');
+  return [
+    `annotate: ${s.annotated}/${s.sentences} sentences annotated → ${out}` +
+      (s.failed ? `, ${s.failed} failed` : '') +
+      (s.pending ? `, ${s.pending} not yet asked` : ''),
+    `  requests ${s.requests} (cache hits ${s.cacheHits}, retries ${s.retries}, rate-limited ${s.rateLimited}, timeouts ${s.timeouts}, server errors ${s.serverErrors}, cut off ${s.truncated}, unreadable ${s.parseFailures}, missing from batch ${s.missingFromBatch})`,
+    `  tokens this run ${s.promptTokens} in + ${s.completionTokens} out, cost ${money(s.costUsd)}${s.priceKnown ? '' : ' (price unknown: counted as 0; pass --price-in/--price-out)'}; from cache ${s.cachedPromptTokens} + ${s.cachedCompletionTokens}`,
+    `  rejected entities: ${reasons || 'none'} (hallucinated, i.e. not in the sentence: ${s.hallucinations})`,
+  ];
+}
+
+function registerAnnotateCommand(program: Command): void {
+  program
+    .command('annotate')
+    .description('Annotate sentences with an LLM teacher (Chain-of-Thought prompt, grounding, voting, cache, budget)')
+    .requiredOption('--input <file>', 'sentences to annotate: CoNLL, JSONL or token JSONL (labels in it are ignored)')
+    .requiredOption('--types <list>', 'entity types, comma-separated, e.g. PER,ORG,LOC,MISC')
+    .requiredOption('--out <file>', 'output JSONL (written atomically at the end; see the format in `nerd annotate --help`)')
+    .option('--definitions <file>', 'YAML/JSON entity type definitions (default: CoNLL-2003 definitions for PER, ORG, LOC, MISC)')
+    .option('--demos <file>', 'human-labelled corpus to draw few-shot demonstrations from (by similarity to each sentence)')
+    .option('--shots <n>', 'demonstrations per request', num('shots', { min: 0, integer: true }), 4)
+    .option('--base-url <url>', 'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1 (key from NERD_API_KEY or OPENAI_API_KEY)')
+    .option('--model <name>', 'model name')
+    .option('--gguf <file>', 'a local GGUF model file, run embedded through node-llama-cpp')
+    .option('--batch <n>', 'sentences per request', num('batch', { min: 1, integer: true }), 1)
+    .option('--samples <k>', 'self-consistency: answers drawn per sentence, spans kept by vote', num('samples', { min: 1, integer: true }), 1)
+    .option('--temperature <t>', 'sampling temperature (default 0, or 0.7 with --samples > 1)', num('temperature', { min: 0 }))
+    .option('--min-confidence <p>', 'keep spans with at least this share of votes (default: strict majority)', num('min-confidence', { min: 0 }))
+    .option('--concurrency <n>', 'requests in flight at once', num('concurrency', { min: 1, integer: true }), 4)
+    .option('--max-retries <n>', 'retries of a failed request / re-asks of an unusable answer', num('max-retries', { min: 0, integer: true }), 6)
+    .option('--timeout-ms <ms>', 'per-request timeout', num('timeout-ms', { min: 1 }), 120_000)
+    .option('--max-tokens <n>', 'completion-token limit of a first ask (default 400 + 300 per sentence in the batch; doubled on a cut-off answer, up to 4×)', num('max-tokens', { min: 1, integer: true }))
+    .option('--max-cost <usd>', 'stop asking before this many USD are spent in this run (rerun to continue)', num('max-cost', { min: 0 }))
+    .option('--price-in <usd>', 'USD per 1M prompt tokens (overrides the price table)', num('price-in', { min: 0 }))
+    .option('--price-out <usd>', 'USD per 1M completion tokens', num('price-out', { min: 0 }))
+    .option('--prices <file>', 'YAML/JSON price table {model: {input, output}} in USD per 1M tokens')
+    .option('--dry-run', 'estimate requests, tokens and cost; call nothing')
+    .option('--cache <file>', 'SQLite response cache (default: <out>.cache.sqlite); reruns reuse it and pay nothing twice')
+    .addOption(new Option('--no-structured', 'do not ask for JSON-schema structured output'))
+    .addOption(new Option('--no-progress', 'no progress bar'))
+    .action(async (flags: AnnotateFlags) => {
+      const types = parseTypes(flags.types);
+      const definitions = resolveDefinitions(types, flags.definitions);
+      if ((flags.priceIn === undefined) !== (flags.priceOut === undefined)) {
+        throw new InputError('give both --price-in and --price-out (USD per 1M tokens)');
+      }
+      const sentences = loadSentences(flags.input);
+      if (sentences.length === 0) throw new InputError('no sentences in the input', flags.input);
+      const demos = flags.demos ? loadDemos(flags.demos) : undefined;
+      const prices = flags.prices ? loadPrices(flags.prices) : undefined;
+      const price: Price | undefined = flags.priceIn !== undefined ? { input: flags.priceIn, output: flags.priceOut! } : undefined;
+      const provider = await makeProvider(flags);
+      const cache = flags.cache ?? `${flags.out}.cache.sqlite`;
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const secrets = [apiKeyFromEnv()];
+      if (!demos) log('annotate: no --demos given: zero-shot prompts (few-shot demonstrations usually help; pass a labelled corpus)');
+      if (!price && !priceFor(provider.model, prices).known) {
+        log(`annotate: no price known for model "${provider.model}": cost counted as 0 (pass --price-in/--price-out or --prices)`);
+      }
+      try {
+        const result = await annotate({
+          sentences,
+          definitions,
+          provider,
+          ...(demos ? { demos } : {}),
+          shots: flags.shots,
+          batch: flags.batch,
+          samples: flags.samples,
+          ...(flags.temperature !== undefined ? { temperature: flags.temperature } : {}),
+          ...(flags.minConfidence !== undefined ? { minConfidence: flags.minConfidence } : {}),
+          concurrency: flags.concurrency,
+          maxRetries: flags.maxRetries,
+          timeoutMs: flags.timeoutMs,
+          ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}),
+          ...(flags.maxCost !== undefined ? { maxCost: flags.maxCost } : {}),
+          ...(price ? { price } : {}),
+          ...(prices ? { prices } : {}),
+          structured: flags.structured,
+          cache,
+          dryRun: flags.dryRun ?? false,
+          progress: flags.progress,
+          log,
+        });
+        if (result.estimate) {
+          const e = result.estimate;
+          log(
+            `annotate --dry-run: ${sentences.length} sentences → ${e.requests} requests to make (${e.cachedRequests} already in the cache ${cache}); ` +
+              `estimated ${e.promptTokens} prompt + ${e.completionTokens} completion tokens, ${money(e.costUsd)}` +
+              (e.priceKnown ? ` at $${e.price.input}/$${e.price.output} per 1M tokens` : ' (price unknown: 0)') +
+              '. Estimates: characters/4 for prompts, ~90 completion tokens per sentence; retries and re-asks not included.',
+          );
+          return;
+        }
+        writeAnnotations(flags.out, result.sentences);
+        for (const line of summary(result, flags.out)) log(scrubSecrets(line, secrets));
+        if (result.stats.simulated) log('annotate: these annotations come from nerd teacher-sim (SIMULATED), not a real LLM.');
+        const again = `rerun the same command to continue: cached answers are reused for free and only what is missing is asked (cache: ${cache})`;
+        if (result.stoppedBy === 'budget') {
+          throw oneLine(`budget of ${money(flags.maxCost!)} reached: ${result.stats.annotated} sentences written, ${result.stats.pending} not yet asked; ${again}, with a new --max-cost for the extra spend`);
+        }
+        if (result.stoppedBy === 'fatal') throw oneLine(scrubSecrets(`stopped: ${result.fatalError}; ${result.stats.annotated} sentences written; ${again}`, secrets));
+        if (result.stats.failed > 0) {
+          const first = result.failed[0]!;
+          throw oneLine(scrubSecrets(`${result.stats.failed} sentences could not be annotated (first: ${first.id}: ${first.reason}); they are not in ${flags.out}; ${again}`, secrets));
+        }
+      } finally {
+        await provider.close?.();
+      }
+    });
+}
+
+/** an error the CLI prints as one line (no stack): the message says everything */
+function oneLine(message: string): Error {
+  const err = new Error(message);
+  err.stack = message;
+  return err;
 }
