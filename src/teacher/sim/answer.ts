@@ -10,6 +10,47 @@ import { Rng } from './rng.js';
 export interface SimEntity {
   text: string;
   type: string;
+  /** token span the teacher means, when it is one of the sentence's (not for hallucinations) */
+  start?: number;
+  end?: number;
+  /** 1-based occurrence of `text`'s tokens in the sentence, set when not every occurrence is meant */
+  occurrence?: number;
+}
+
+function sameWords(tokens: string[], at: number, words: string[]): boolean {
+  for (let k = 0; k < words.length; k++) if (tokens[at + k] !== words[k]) return false;
+  return true;
+}
+
+/**
+ * The protocol's occurrence rule (see PROMPT_PROTOCOL in ../prompt.ts): a text whose every occurrence in
+ * the sentence is meant with the same type is listed once without `occurrence`; otherwise each meant
+ * occurrence is listed with its 1-based `occurrence`.
+ */
+export function assignOccurrences(tokens: string[], entities: SimEntity[]): SimEntity[] {
+  const out: SimEntity[] = [];
+  const listed = new Set<string>();
+  for (const e of entities) {
+    if (e.start === undefined || e.end === undefined) {
+      out.push(e);
+      continue;
+    }
+    const words = tokens.slice(e.start, e.end);
+    const positions: number[] = [];
+    for (let i = 0; i + words.length <= tokens.length; i++) if (sameWords(tokens, i, words)) positions.push(i);
+    const all = positions.every((p) =>
+      entities.some((o) => o.start === p && o.end === p + words.length && o.type === e.type),
+    );
+    if (all) {
+      const key = `${e.text}\u0000${e.type}`;
+      if (listed.has(key)) continue;
+      listed.add(key);
+      out.push({ ...e });
+    } else {
+      out.push({ ...e, occurrence: positions.indexOf(e.start) + 1 });
+    }
+  }
+  return out;
 }
 
 /** Counters of everything the noise model did (see SimStats.faults). */
@@ -95,7 +136,8 @@ export function believe(
   sample: string,
   count: FaultCounter,
 ): BelievedAnswer {
-  const rng = new Rng(`${simSeed}|content|${sentence.index}|${sample}`);
+  // keyed by the sentence's text, not its position: a corpus that repeats a sentence gets one answer for it
+  const rng = new Rng(`${simSeed}|content|${sentence.tokens.join(' ')}|${sample}`);
   const { tokens } = sentence;
   const entities: SimEntity[] = [];
   const reasoning: string[] = [];
@@ -133,7 +175,7 @@ export function believe(
       else text = goldText.replace(/ (?=[.,'’)-])|(?<=[(-]) /g, '') + (/[A-Za-z]$/.test(goldText) ? "'s" : '');
       count('rephrased');
     }
-    entities.push({ text, type });
+    entities.push({ text, type, start, end });
     reasoning.push(`'${text}' is ${describe(type)} → ${type}.`);
   }
 
@@ -144,9 +186,9 @@ export function believe(
     const capitalised = free.filter(({ tok, i }) => i > 0 && /^[A-Z]/.test(tok));
     const pool = capitalised.length > 0 ? capitalised : free;
     if (pool.length > 0) {
-      const { tok } = rng.pick(pool);
+      const { tok, i } = rng.pick(pool);
       const type = rng.pick(types);
-      entities.push({ text: tok, type });
+      entities.push({ text: tok, type, start: i, end: i + 1 });
       reasoning.push(`'${tok}' looks like ${describe(type)} → ${type}.`);
       count('false_positive');
     }
@@ -170,13 +212,15 @@ export function believe(
       count('hallucinated');
     }
   }
-  return { entities, reasoning };
+  return { entities: assignOccurrences(tokens, entities), reasoning };
 }
 
 export type AnswerShape = 'single' | 'batch';
 
 export interface AnswerPlan {
   shape: AnswerShape;
+  /** the schema lists an "occurrence" field: always send it (null = every occurrence) */
+  occurrenceAlways: boolean;
   /** the key of the entity type field: "type" unless the schema asks for "label" */
   typeKey: string;
   /** the schema asks for a top-level reasoning string */
@@ -193,7 +237,8 @@ export function planAnswer(schema: unknown, promptText: string, sentences: numbe
   const schemaText = JSON.stringify(schema ?? {});
   const typeKey = /"label"\s*:/.test(schemaText) && !/"type"\s*:\s*\{/.test(schemaText) ? 'label' : 'type';
   const reasoningField = ['reasoning', 'rationale', 'thoughts'].find((k) => k in props);
-  return { shape, typeKey, reasoningField };
+  const occurrenceAlways = /"occurrence"\s*:/.test(schemaText);
+  return { shape, typeKey, reasoningField, occurrenceAlways };
 }
 
 export interface SentenceAnswer {
@@ -203,7 +248,13 @@ export interface SentenceAnswer {
 
 /** The final answer object: `{"entities": [...]}` or `{"results": [{"id", "entities"}]}`. */
 export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reasoning?: string): Record<string, unknown> {
-  const ents = (a: SentenceAnswer) => a.believed.entities.map((e) => ({ text: e.text, [plan.typeKey]: e.type }));
+  const ents = (a: SentenceAnswer) =>
+    a.believed.entities.map((e) => {
+      const o: Record<string, unknown> = { text: e.text, [plan.typeKey]: e.type };
+      if (e.occurrence !== undefined) o.occurrence = e.occurrence;
+      else if (plan.occurrenceAlways) o.occurrence = null;
+      return o;
+    });
   const body: Record<string, unknown> =
     plan.shape === 'single'
       ? { entities: answers[0] ? ents(answers[0]) : [] }

@@ -1,6 +1,8 @@
 /**
- * Finding the sentences a request asks about. The simulator does not depend on one prompt layout: it reads
- * the last user message line by line, recognises the usual ways of listing sentences with ids
+ * Finding the sentences a request asks about, in the last user message. First the pipeline's own protocol
+ * (PROMPT_PROTOCOL v1 in ../prompt.ts: the last `<sentences>` block, one {"id","text"} JSON object per line).
+ * Without such a block the simulator does not depend on one prompt layout: it reads the message line by
+ * line, recognises the usual ways of listing sentences with ids
  *   `[s1] text`, `(s1) text`, `s1: text`, `s1. text`, `- s1: text`, `Sentence s1: text`, `id=s1 text`,
  *   `<sentence id="s1">text</sentence>`, a JSON object per line or embedded `{"id": .., "text"|"tokens": ..}`,
  * or a line that is just the sentence, optionally quoted or after `Sentence:` / `Text:` / `Input:`,
@@ -18,6 +20,8 @@ export interface FoundSentence {
   /** the id the prompt gave it, if any */
   id?: string;
   gold?: GoldSentence;
+  /** every gold sentence with this text (more than one when the corpus repeats a sentence) */
+  candidates?: GoldSentence[];
   /** the text as it appeared in the prompt */
   text: string;
 }
@@ -70,15 +74,50 @@ function tokensText(text: string): string | undefined {
   return undefined;
 }
 
-export function lookup(corpus: GoldCorpus, text: string): GoldSentence | undefined {
+/** Every gold sentence whose text is `text` (case kept first, then case-folded); empty when none. */
+export function lookupAll(corpus: GoldCorpus, text: string): GoldSentence[] {
   const variants = [text, unquote(text), unquote(text.replace(LABEL_PREFIX, ''))];
   const tokens = tokensText(unquote(text.replace(LABEL_PREFIX, '')));
   if (tokens !== undefined) variants.push(tokens);
-  for (const v of variants) {
-    const hit = corpus.byKey.get(normaliseKey(v));
-    if (hit) return hit;
+  for (const fold of [false, true]) {
+    for (const v of variants) {
+      const hit = (fold ? corpus.byFoldedKey : corpus.byKey).get(normaliseKey(v, fold));
+      if (hit) return hit;
+    }
   }
-  return undefined;
+  return [];
+}
+
+export function lookup(corpus: GoldCorpus, text: string): GoldSentence | undefined {
+  return lookupAll(corpus, text)[0];
+}
+
+/**
+ * A corpus may hold the same sentence twice with different labels (CoNLL-2003 dev labels "BIRMINGHAM ,
+ * England 1996-08-31" once with ORG, once with LOC). Requests list consecutive corpus sentences, so an
+ * ambiguous sentence is resolved to the candidate nearest the unambiguous sentences of the same request
+ * (each candidate used once); alone in a request, it gets the first.
+ */
+function disambiguate(found: FoundSentence[]): FoundSentence[] {
+  const anchors = found.filter((f) => f.candidates?.length === 1).map((f) => f.candidates![0]!.index);
+  if (anchors.length === 0 || found.every((f) => (f.candidates?.length ?? 0) <= 1)) return found;
+  const used = new Set<number>();
+  return found.map((f, position) => {
+    if (!f.candidates || f.candidates.length <= 1) return f;
+    // where this sentence would sit: the anchor of the nearest neighbour in the request, offset by distance
+    let best = f.candidates[0]!;
+    let bestDistance = Infinity;
+    for (const c of f.candidates) {
+      if (used.has(c.index)) continue;
+      let d = Infinity;
+      found.forEach((g, p) => {
+        if (g.candidates?.length === 1) d = Math.min(d, Math.abs(c.index - (g.candidates[0]!.index + (position - p))));
+      });
+      if (d < bestDistance) [best, bestDistance] = [c, d];
+    }
+    used.add(best.index);
+    return { ...f, gold: best };
+  });
 }
 
 /** Candidates from one line: an (id, text) pair for every pattern that matches, then the whole line. */
@@ -96,7 +135,7 @@ function lineCandidates(line: string): Array<{ id?: string; text: string }> {
   }
   for (const re of LINE_PATTERNS) {
     const m = re.exec(line);
-    if (m) out.push({ id: m[1], text: m[2]! });
+    if (m && !/^(sentence|text|input|tokens|output|answer|example)$/i.test(m[1]!)) out.push({ id: m[1], text: m[2]! });
   }
   out.push({ text: line });
   return out;
@@ -137,24 +176,41 @@ const ANSWER_LINE = /^\s*(answer|output|entities|reasoning|step\s*\d|final)\b|^\
  * listing (`gold` undefined then): a line of prose is never mistaken for a sentence.
  */
 export function findSentences(messages: ChatMessageLike[], corpus: GoldCorpus): FoundSentence[] {
-  const users = messages.filter((m) => m.role === 'user');
-  for (let u = users.length - 1; u >= 0; u--) {
-    const found = findInText(messageText(users[u]!.content), corpus);
-    if (found.length > 0) return found;
+  // Only the last user message asks: earlier ones are few-shot demonstrations.
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  return last ? findInText(messageText(last.content), corpus) : [];
+}
+
+/**
+ * The pipeline's protocol (PROMPT_PROTOCOL v1 in ../prompt.ts): the last `<sentences>` block of the message,
+ * one `{"id","text"}` JSON object per line. Every sentence listed there is returned, in gold or not.
+ */
+function sentencesBlock(text: string, corpus: GoldCorpus): FoundSentence[] | undefined {
+  const open = text.lastIndexOf('<sentences>');
+  const close = text.lastIndexOf('</sentences>');
+  if (open < 0 || close < open) return undefined;
+  const out: FoundSentence[] = [];
+  for (const line of text.slice(open + '<sentences>'.length, close).split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    const cand = lineCandidates(line)[0]!;
+    const candidates = lookupAll(corpus, cand.text);
+    out.push({ id: cand.id, text: cand.text.trim(), gold: candidates[0], candidates });
   }
-  return [];
+  return disambiguate(out);
 }
 
 export function findInText(text: string, corpus: GoldCorpus): FoundSentence[] {
+  const block = sentencesBlock(text, corpus);
+  if (block && block.length > 0) return block;
   const section = targetSection(text);
   const found: Array<FoundSentence & { line: number }> = [];
   const lines = section.split(/\r?\n/);
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     for (const cand of lineCandidates(line)) {
-      const gold = lookup(corpus, cand.text);
-      if (gold) {
-        found.push({ id: cand.id, gold, text: cand.text.trim(), line: i });
+      const candidates = lookupAll(corpus, cand.text);
+      if (candidates.length > 0) {
+        found.push({ id: cand.id, gold: candidates[0], candidates, text: cand.text.trim(), line: i });
         return;
       }
     }
@@ -166,10 +222,14 @@ export function findInText(text: string, corpus: GoldCorpus): FoundSentence[] {
     for (let i = f.line + 1; i < nextLine; i++) if (ANSWER_LINE.test(lines[i]!)) return false;
     return true;
   });
-  let result: FoundSentence[] = kept.map(({ id, gold, text: t }) => ({ id, gold, text: t }));
+  let result: FoundSentence[] = kept.map(({ id, gold, candidates, text: t }) => ({ id, gold, candidates, text: t }));
   if (result.length === 0) {
-    result = embeddedJsonCandidates(section).map((c) => ({ id: c.id, gold: lookup(corpus, c.text), text: c.text }));
+    result = embeddedJsonCandidates(section).map((c) => {
+      const candidates = lookupAll(corpus, c.text);
+      return { id: c.id, gold: candidates[0], candidates, text: c.text };
+    });
   }
+  result = disambiguate(result);
   const seen = new Set<string>();
   return result.filter((f) => {
     const key = f.id !== undefined ? `id:${f.id}` : `gold:${f.gold?.index}`;

@@ -31,23 +31,25 @@ export interface GoldCorpus {
   sentences: GoldSentence[];
   /** entity types seen in the corpus, sorted */
   types: string[];
-  /** normalised text → sentence (the first one, when a sentence occurs twice) */
-  byKey: Map<string, GoldSentence>;
+  /** normalised text (case kept) → every sentence with that text, in corpus order */
+  byKey: Map<string, GoldSentence[]>;
+  /** the same, case-folded: the fallback when the case-kept key finds nothing */
+  byFoldedKey: Map<string, GoldSentence[]>;
   source: string;
 }
 
 /**
- * The key under which a sentence is found: NFKC, lower case, quotes and dashes unified, all whitespace
- * removed (so "U.S. 's" and "U.S.'s" and tokens joined by spaces all meet).
+ * The key under which a sentence is found: NFKC, quotes and dashes unified, all whitespace removed (so
+ * "U.S. 's" and "U.S.'s" and tokens joined by spaces all meet); `fold` also lower-cases.
  */
-export function normaliseKey(text: string): string {
-  return text
+export function normaliseKey(text: string, fold = false): string {
+  const key = text
     .normalize('NFKC')
     .replace(/[\u2018\u2019\u201a\u201b`´]/g, "'")
     .replace(/[\u201c\u201d\u201e\u201f«»]|''|``/g, '"')
     .replace(/[\u2010-\u2015\u2212]/g, '-')
-    .replace(/\s+/g, '')
-    .toLowerCase();
+    .replace(/\s+/g, '');
+  return fold ? key.toLowerCase() : key;
 }
 
 export function loadGold(file: string): GoldCorpus {
@@ -63,14 +65,22 @@ export function loadGold(file: string): GoldCorpus {
 }
 
 export function indexGold(sentences: GoldSentence[], source = '(memory)'): GoldCorpus {
-  const byKey = new Map<string, GoldSentence>();
+  const byKey = new Map<string, GoldSentence[]>();
+  const byFoldedKey = new Map<string, GoldSentence[]>();
   const types = new Set<string>();
+  const add = (map: Map<string, GoldSentence[]>, key: string, s: GoldSentence) => {
+    if (key === '') return;
+    const list = map.get(key);
+    if (list) list.push(s);
+    else map.set(key, [s]);
+  };
   for (const s of sentences) {
-    const key = normaliseKey(s.tokens.join(' '));
-    if (key !== '' && !byKey.has(key)) byKey.set(key, s);
+    const text = s.tokens.join(' ');
+    add(byKey, normaliseKey(text), s);
+    add(byFoldedKey, normaliseKey(text, true), s);
     for (const e of s.entities) types.add(e.type);
   }
-  return { sentences, types: [...types].sort(), byKey, source };
+  return { sentences, types: [...types].sort(), byKey, byFoldedKey, source };
 }
 
 function parseConll(text: string, file: string): GoldSentence[] {

@@ -177,7 +177,8 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
 
     // format and HTTP noise: keyed by request content and attempt number
     const contentHash = createHash('sha256')
-      .update(JSON.stringify([messages, temperature, reqSeed, maxTokensRaw ?? null, structured]))
+      // the sample key, not the raw seed: at temperature 0 the seed changes nothing
+      .update(JSON.stringify([messages, sampleKey(temperature, reqSeed), maxTokensRaw ?? null, structured]))
       .digest('hex');
     const attempt = attempts.get(contentHash) ?? 0;
     attempts.set(contentHash, attempt + 1);
@@ -208,7 +209,7 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     const answers: SentenceAnswer[] = [];
     for (const f of found) {
       if (found.length > 1) {
-        const dropRng = new Rng(`${seed}|drop|${f.gold?.index ?? f.text}|${sample}`);
+        const dropRng = new Rng(`${seed}|drop|${f.gold?.tokens.join(' ') ?? f.text}|${sample}`);
         if (dropRng.chance(noise.dropSentenceRate)) {
           count('dropped_sentence');
           continue;
