@@ -94,7 +94,8 @@ function readJson(candidate: string): { value: unknown; repaired: boolean } | un
   } catch {
     /* try repairs */
   }
-  for (const text of [candidate, stripBullets(candidate)]) {
+  // bullets first: jsonrepair would read a "- " bullet as the number -0
+  for (const text of [stripBullets(candidate), candidate]) {
     try {
       return { value: JSON.parse(jsonrepair(text)), repaired: true };
     } catch {

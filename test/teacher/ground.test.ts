@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { groundEntities, locate, resolveType } from '../../src/teacher/ground.js';
+
+const TYPES = ['PER', 'ORG', 'LOC', 'MISC'];
+const toks = (s: string) => s.split(' ');
+
+describe('grounding entity strings to token spans', () => {
+  it('labels every occurrence of an entity that occurs twice', () => {
+    const tokens = toks('Paris beat Lyon , and Paris fans cheered .');
+    const r = groundEntities(tokens, [{ text: 'Paris', type: 'ORG' }, { text: 'Lyon', type: 'ORG' }], TYPES);
+    expect(r.spans).toEqual([
+      { start: 0, end: 1, label: 'ORG', text: 'Paris' },
+      { start: 2, end: 3, label: 'ORG', text: 'Lyon' },
+      { start: 5, end: 6, label: 'ORG', text: 'Paris' },
+    ]);
+    expect(r.rejected).toEqual([]);
+  });
+
+  it('labels only the occurrence named by "occurrence" and rejects one past the end', () => {
+    const tokens = toks('Jordan met Jordan in Amman .');
+    const r = groundEntities(
+      tokens,
+      [
+        { text: 'Jordan', type: 'PER', occurrence: 1 },
+        { text: 'Jordan', type: 'LOC', occurrence: 2 },
+        { text: 'Amman', type: 'LOC', occurrence: 2 },
+      ],
+      TYPES,
+    );
+    expect(r.spans.map((s) => [s.start, s.label])).toEqual([
+      [0, 'PER'],
+      [2, 'LOC'],
+    ]);
+    expect(r.rejected).toEqual([{ text: 'Amman', type: 'LOC', reason: 'occurrence-out-of-range' }]);
+  });
+
+  it('rejects and keeps hallucinated entities and unknown types', () => {
+    const r = groundEntities(toks('EU rejects German call'), [
+      { text: 'Brussels', type: 'LOC' },
+      { text: 'EU', type: 'COMPANY' },
+      { text: 'German', type: 'MISC' },
+    ], TYPES);
+    expect(r.spans).toEqual([{ start: 2, end: 3, label: 'MISC', text: 'German' }]);
+    expect(r.rejected).toEqual([
+      { text: 'Brussels', type: 'LOC', reason: 'not-found' },
+      { text: 'EU', type: 'COMPANY', reason: 'unknown-type' },
+    ]);
+  });
+
+  it('matches case-, whitespace- and punctuation-insensitively, but only on token boundaries', () => {
+    const tokens = toks("Smith 's St. Louis firm NewYork U.S. \u201cReuters\u201d");
+    expect(locate(tokens, "Smith's")).toEqual({ level: 'normalised', spans: [[0, 2]] });
+    expect(locate(tokens, 'st. louis')).toEqual({ level: 'normalised', spans: [[2, 4]] });
+    expect(locate(tokens, 'St Louis')).toEqual({ level: 'punctuation', spans: [[2, 4]] });
+    expect(locate(tokens, 'US')).toEqual({ level: 'punctuation', spans: [[6, 7]] });
+    expect(locate(tokens, '"Reuters"')).toEqual({ level: 'normalised', spans: [[7, 8]] });
+    expect(locate(tokens, 'York')).toBeUndefined(); // inside the token NewYork
+    expect(locate(tokens, 'Smit')).toBeUndefined();
+    expect(locate(tokens, '...')).toBeUndefined();
+  });
+
+  it('resolves overlaps: the longer span wins, the loser is kept as rejected with the winner named', () => {
+    const r = groundEntities(toks('the Bank of England said'), [
+      { text: 'England', type: 'LOC' },
+      { text: 'Bank of England', type: 'ORG' },
+    ], TYPES);
+    expect(r.spans).toEqual([{ start: 1, end: 4, label: 'ORG', text: 'Bank of England' }]);
+    expect(r.rejected).toEqual([
+      { text: 'England', type: 'LOC', reason: 'overlap', start: 3, end: 4, conflictsWith: { start: 1, end: 4, label: 'ORG' } },
+    ]);
+  });
+
+  it('rejects both labels when one answer gives the same tokens two types, and merges exact duplicates', () => {
+    const r = groundEntities(toks('Germany won'), [
+      { text: 'Germany', type: 'LOC' },
+      { text: 'Germany', type: 'ORG' },
+    ], TYPES);
+    expect(r.spans).toEqual([]);
+    expect(r.rejected.map((x) => x.reason)).toEqual(['type-conflict', 'type-conflict']);
+    const d = groundEntities(toks('Germany won'), [{ text: 'Germany', type: 'LOC' }, { text: 'germany', type: 'loc' }], TYPES);
+    expect(d.spans).toHaveLength(1);
+    expect(d.rejected).toEqual([]);
+  });
+
+  it('rejects malformed entities as invalid and maps type aliases', () => {
+    const r = groundEntities(toks('EU'), [{ text: '', type: 'ORG' }, { text: 'EU', type: undefined as unknown as string }], TYPES);
+    expect(r.rejected.map((x) => x.reason)).toEqual(['invalid', 'invalid']);
+    expect(resolveType('Person', TYPES)).toBe('PER');
+    expect(resolveType('organization', TYPES)).toBe('ORG');
+    expect(resolveType('misc', TYPES)).toBe('MISC');
+    expect(resolveType('DATE', TYPES)).toBeUndefined();
+  });
+});

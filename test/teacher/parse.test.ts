@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { AnswerParseError, balancedObjects, parseAnswer } from '../../src/teacher/parse.js';
+
+const one = ['1'];
+
+describe('parseAnswer: where the JSON is', () => {
+  it('reads a whole-message JSON answer', () => {
+    const r = parseAnswer('{"entities":[{"text":"EU","type":"ORG"}]}', one);
+    expect(r.source).toBe('whole');
+    expect(r.results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+  });
+
+  it('reads the last fenced block after the reasoning', () => {
+    const text = [
+      'Step by step: an example answer looks like ```json\n{"entities":[{"text":"X","type":"PER"}]}\n```',
+      'Now the real one:',
+      '```json',
+      '{"entities":[{"text":"EU","type":"ORG"},{"text":"German","type":"MISC"}]}',
+      '```',
+    ].join('\n');
+    const r = parseAnswer(text, one);
+    expect(r.source).toBe('fenced');
+    expect(r.results.get('1')!.map((e) => e.text)).toEqual(['EU', 'German']);
+  });
+
+  it('reads the last JSON object after prose, ignoring braces in the reasoning', () => {
+    const text = 'I think {maybe} "EU" is an organisation.\nFinal answer: {"entities": [{"text": "EU", "type": "ORG"}]}\nHope this helps!';
+    const r = parseAnswer(text, one);
+    expect(r.source).toBe('embedded');
+    expect(r.results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+  });
+
+  it('repairs trailing commas, single quotes, unquoted keys and bullets', () => {
+    const cases = [
+      '{"entities":[{"text":"EU","type":"ORG"},],}',
+      "{'entities':[{'text':'EU','type':'ORG'}]}",
+      '{entities:[{text:"EU",type:"ORG"}]}',
+      '```json\n{"entities": [\n  - {"text": "EU", "type": "ORG"}\n]}\n```',
+      '{"entities":[{"text":"EU","type":"ORG"}]} // done',
+    ];
+    for (const c of cases) {
+      const r = parseAnswer(c, one);
+      expect(r.results.get('1'), c).toEqual([{ text: 'EU', type: 'ORG' }]);
+    }
+  });
+
+  it('refuses an answer cut off inside its JSON instead of closing it (no silent partial answer)', () => {
+    expect(() => parseAnswer('Reasoning...\n```json\n{"entities":[{"text":"EU","type":"ORG"},{"text":"Ger', one)).toThrow(AnswerParseError);
+    expect(() => parseAnswer('{"entities":[{"text":"EU","type":"ORG"},{"text":"German","type":"MISC"}', one)).toThrow(AnswerParseError);
+  });
+
+  it('refuses a reply with no answer', () => {
+    expect(() => parseAnswer('I cannot help with that.', one)).toThrow(AnswerParseError);
+    expect(() => parseAnswer('{"foo": 1}', one)).toThrow(AnswerParseError);
+  });
+});
+
+describe('parseAnswer: shapes', () => {
+  it('reads batched results per id and reports missing and unknown ids', () => {
+    const r = parseAnswer(
+      '{"results":[{"id":"1","entities":[{"text":"EU","type":"ORG"}]},{"id":"3","entities":[]},{"id":"9","entities":[]}]}',
+      ['1', '2', '3'],
+    );
+    expect([...r.results.keys()].sort()).toEqual(['1', '3']);
+    expect(r.results.has('2')).toBe(false);
+    expect(r.unknownIds).toEqual(['9']);
+  });
+
+  it('reads numeric ids, id-keyed objects, pairs, type→texts maps, alternative key names and occurrence', () => {
+    expect(parseAnswer('{"results":[{"id":1,"entities":[["EU","ORG"]]}]}', one).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+    expect(parseAnswer('{"1":[{"entity":"EU","label":"ORG"}],"2":{"entities":[]}}', ['1', '2']).results.get('2')).toEqual([]);
+    expect(parseAnswer('{"entities":{"PER":["Phil Simmons"],"ORG":["EU"]}}', one).results.get('1')).toEqual([
+      { text: 'Phil Simmons', type: 'PER' },
+      { text: 'EU', type: 'ORG' },
+    ]);
+    expect(parseAnswer('{"reasoning":"x","entities":[{"text":"Simmons","type":"PER","occurrence":2}]}', one).results.get('1')).toEqual([
+      { text: 'Simmons', type: 'PER', occurrence: 2 },
+    ]);
+    expect(parseAnswer('{"entities":[{"text":"EU","type":"ORG","occurrence":null}]}', one).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+  });
+});
+
+describe('balancedObjects', () => {
+  it('is string- and escape-aware', () => {
+    expect(balancedObjects('a {"x":"}{\\""} b {"y":1}')).toEqual(['{"x":"}{\\""}', '{"y":1}']);
+    expect(balancedObjects('{"open": [1, 2')).toEqual([]);
+  });
+});
