@@ -12,9 +12,13 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import type { Span } from '../corpus/types.js';
+import { InputError } from '../errors.js';
 import { collate, planBatches, type Example } from './batches.js';
+import { planWindows } from './align.js';
 import type { Batch } from './types.js';
 
 /** what the encoder needs from a tokenizer */
@@ -24,6 +28,26 @@ export interface WordPieceLike {
   readonly clsId: number;
   readonly sepId: number;
   readonly padId: number;
+  /** words of raw text with character offsets (BERT's basic tokenizer); default `splitWords` below */
+  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
+}
+
+/** adapts the WordPiece tokenizer (tokenizer.ts) to what the encoder needs */
+export function wordPieceOf(tok: {
+  wordIds(w: string): number[];
+  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
+  clsId: number;
+  sepId: number;
+  padId: number;
+}): WordPieceLike {
+  return {
+    clsId: tok.clsId,
+    sepId: tok.sepId,
+    padId: tok.padId,
+    // never empty: a word of only control characters is one [UNK] (Tokenizer.wordIds), so it gets a label
+    wordIds: (w) => tok.wordIds(w),
+    splitWords: tok.splitWords ? (text) => tok.splitWords!(text) : undefined,
+  };
 }
 
 /** one window of one sentence, ready for the model */
@@ -64,21 +88,8 @@ export function encodeSentences(
     const labels = opts.labels?.[si];
     const weights = opts.wordWeights?.[si];
     const n = words.length;
-    const ranges: Array<[number, number]> = [];
-    if (n === 0) ranges.push([0, 0]);
-    let s = 0;
-    while (s < n) {
-      let e = s;
-      let used = 0;
-      while (e < n && (e === s || used + counts[e]! <= body)) used += counts[e++]!;
-      ranges.push([s, e]);
-      if (e >= n) break;
-      // next window: keep at most half a window of the previous one as left context
-      let next = e;
-      let overlap = 0;
-      while (next - 1 > s && overlap + counts[next - 1]! <= body / 2) overlap += counts[--next]!;
-      s = next;
-    }
+    // windows at word boundaries overlapping by at most half a body (align.ts; an empty sentence is one window)
+    const ranges = planWindows(counts, body, Math.floor(body / 2));
     ranges.forEach(([a, b], wi) => {
       const len = 2 + counts.slice(a, b).reduce((x, y) => x + y, 0);
       const inputIds = new Int32Array(len);
@@ -247,6 +258,52 @@ export function splitWords(text: string): Array<{ word: string; start: number; e
   return out;
 }
 
+/**
+ * Logits from an exported inference model (ONNX, inputs input_ids/attention_mask[/token_type_ids] int64
+ * [batch, seq], output logits [batch, seq, labels]) through onnxruntime-node.
+ */
+export class OnnxLogits {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly numLabels: number,
+  ) {}
+
+  static async create(model: string | Uint8Array, numLabels: number, threads?: number): Promise<OnnxLogits> {
+    const opts: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    };
+    const session =
+      typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    return new OnnxLogits(session, numLabels);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  async run(batch: Batch): Promise<Float32Array> {
+    const dims = [batch.batchSize, batch.seqLen];
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) {
+      let data: BigInt64Array;
+      if (name === 'input_ids') data = BigInt64Array.from(batch.inputIds, (x) => BigInt(x));
+      else if (name === 'attention_mask') data = BigInt64Array.from(batch.attentionMask, (x) => BigInt(x));
+      else if (name === 'token_type_ids') data = new BigInt64Array(batch.inputIds.length);
+      else throw new Error(`the ONNX model has an input "${name}" this predictor does not know`);
+      feeds[name] = new ort.Tensor('int64', data, dims);
+    }
+    const result = await this.session.run(feeds);
+    const out = result['logits'] ?? result[this.session.outputNames[0]!]!;
+    return out.data as Float32Array;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
 export class Predictor {
   readonly id2label: string[];
   private readonly tok: WordPieceLike;
@@ -258,6 +315,48 @@ export class Predictor {
     this.id2label = id2label;
     this.run = run;
     this.opts = { batchSize: 64, maxTokens: 8192, ...opts };
+  }
+
+  /** the checkpoint folder, when loaded with `Predictor.load` */
+  dir?: string;
+  private closer?: () => Promise<void>;
+
+  /**
+   * Loads a checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx). A folder without
+   * onnx/model.onnx (e.g. a Hugging Face checkpoint) is exported on the fly from its weights.
+   */
+  static async load(dir: string, opts: { threads?: number; batchSize?: number; maxTokens?: number; maxSeq?: number } = {}): Promise<Predictor> {
+    const configFile = path.join(dir, 'config.json');
+    if (!existsSync(configFile)) throw new InputError('not a model folder: no config.json', dir);
+    const config = await readJson<{ id2label?: Record<string, string>; max_position_embeddings?: number }>(configFile);
+    const labels = labelsFromConfig(config);
+    if (labels.length === 0) throw new InputError('config.json has no id2label: not a token classifier', configFile);
+    const { Tokenizer } = await import('./tokenizer.js');
+    const tok = await Tokenizer.fromDirectory(dir);
+    const onnxFile = path.join(dir, 'onnx', 'model.onnx');
+    let model: string | Uint8Array = onnxFile;
+    if (!existsSync(onnxFile)) {
+      const { loadCheckpoint } = await import('./checkpoint.js');
+      const { BertEngine } = await import('./engine.js');
+      const ck = await loadCheckpoint(dir);
+      const engine = await BertEngine.create(ck.config, ck.params, { threads: opts.threads });
+      model = engine.inferenceModel();
+      await engine.release();
+    }
+    const runner = await OnnxLogits.create(model, labels.length, opts.threads);
+    const maxSeq = Math.min(opts.maxSeq ?? 512, config.max_position_embeddings ?? 512);
+    const p = new Predictor(wordPieceOf(tok), labels, (b) => runner.run(b), {
+      maxSeq,
+      batchSize: opts.batchSize ?? 64,
+      maxTokens: opts.maxTokens ?? 8192,
+    });
+    p.dir = dir;
+    p.closer = () => runner.close();
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await this.closer?.();
   }
 
   /** entity types, e.g. ["LOC", "MISC", "ORG", "PER"] */
@@ -297,7 +396,7 @@ export class Predictor {
 
   /** predictions for raw texts: words by `splitWords`, spans with token AND character offsets */
   async predictTexts(texts: readonly string[]): Promise<TextPrediction[]> {
-    const split = texts.map(splitWords);
+    const split = texts.map((t) => (this.tok.splitWords ? this.tok.splitWords(t) : splitWords(t)));
     const preds = await this.predictSentences(split.map((ws) => ws.map((w) => w.word)));
     return preds.map((p, i) => {
       const ws = split[i]!;
