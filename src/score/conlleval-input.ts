@@ -81,6 +81,7 @@ export function* conllevalRows(text: string, options: ConllevalInputOptions = {}
     lineNo++;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     const fields = perlSplit(line, delimiter);
+    const hint = delimiter === ' ' && line.includes('\t') ? " (the line has tabs: use --delimiter '\\t')" : '';
     if (fieldCount < 0) {
       if (fields.length > 0) {
         fieldCount = fields.length;
@@ -88,7 +89,7 @@ export function* conllevalRows(text: string, options: ConllevalInputOptions = {}
       }
     } else if (fields.length !== fieldCount && fields.length !== 0) {
       throw new InputError(
-        `expected ${fieldCount} fields (as on line ${fieldCountLine}) but found ${fields.length}: ${JSON.stringify(line)}`,
+        `expected ${fieldCount} fields (as on line ${fieldCountLine}) but found ${fields.length}: ${JSON.stringify(line)}${hint}`,
         file,
         lineNo,
       );
@@ -99,7 +100,7 @@ export function* conllevalRows(text: string, options: ConllevalInputOptions = {}
     }
     if (fields.length < 2) {
       throw new InputError(
-        `a line needs at least 2 fields (gold tag and predicted tag), found 1: ${JSON.stringify(line)}`,
+        `a line needs at least 2 fields (gold tag and predicted tag), found 1: ${JSON.stringify(line)}${hint}`,
         file,
         lineNo,
       );

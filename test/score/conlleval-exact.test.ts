@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConllevalInput, sha256, type CaseSpec } from '../../scripts/score-perturb.js';
+import { conllevalSentences, scoreTagSequences } from '../../src/score/index.js';
 import { DATA, runNerd } from './helpers.js';
 
 interface Expected {
@@ -32,7 +33,7 @@ const source = (name: string): string => {
 };
 const dir = mkdtempSync(path.join(tmpdir(), 'nerd-score-'));
 
-describe('nerd eval --conlleval equals conlleval.pl', () => {
+describe('nerd eval --conlleval and scoreTagSequences equal conlleval.pl', () => {
   it('covers the cases the acceptance asks for', () => {
     const kinds = new Set(fixture.cases.map((c) => c.kind));
     for (const k of ['identity', 'all-o', 'wrong-type', 'shift', 'drop', 'invent', 'b-to-i', 'type-flip', 'i-after-o', 'render-iob1', 'render-bioes', 'random-tags', 'chaos-both']) {
@@ -71,6 +72,22 @@ describe('nerd eval --conlleval equals conlleval.pl', () => {
 
       const text = await runNerd(['eval', '--conlleval', file, ...args]);
       expect(text.stdout).toBe(c.report);
+
+      // the library path: the same sentences as tag arrays through scoreTagSequences
+      const sentences = conllevalSentences(input, {
+        raw: args.includes('-r'),
+        outsideTag: args.includes('-o') ? args[args.indexOf('-o') + 1] : undefined,
+        delimiter: args.includes('-d') ? args[args.indexOf('-d') + 1] : undefined,
+      });
+      const api = scoreTagSequences(sentences.gold, sentences.pred);
+      expect([api.tokens, api.correctTags, api.gold, api.found, api.correct]).toEqual([
+        e.tokens,
+        e.correctTags,
+        e.gold,
+        e.found,
+        e.correct,
+      ]);
+      expect(Object.fromEntries(api.counts.types)).toEqual(e.types);
     });
   }
 });
