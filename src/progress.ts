@@ -64,6 +64,7 @@ export function formatNumber(x: number): string {
   if (a >= 100 || Number.isInteger(x)) return x.toFixed(0);
   if (a >= 1) return x.toFixed(2);
   if (a === 0) return '0';
+  if (a < 0.01) return x.toExponential(2);
   return x.toPrecision(3);
 }
 

@@ -112,6 +112,8 @@ export interface TrainOptions {
   evalEvery?: number;
   /** stop after this many steps in this call, leaving OUT/last to resume from (tests; "kill") */
   stopAfter?: number;
+  /** stop (as if interrupted, resumable) once this many seconds have passed in this call */
+  maxTimeS?: number;
   /** abort between steps (Ctrl-C): OUT/last is written first */
   signal?: AbortSignal;
   /** progress bar on stderr (default true), or its options */
@@ -488,9 +490,54 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interrupted = false;
   let stepsThisCall = 0;
 
+  const runEval = async (): Promise<void> => {
+    const at = Math.max(state.step - 1, 0);
+    const rec: EvalRecord = {
+      step: state.step,
+      epoch: runPlan.epochOf(at) + 1,
+      trainLoss: state.lossCount ? state.lossSum / state.lossCount : NaN,
+      best: false,
+      wallS: state.wallS + (Date.now() - segmentStart) / 1000,
+    };
+    state.lossSum = 0;
+    state.lossCount = 0;
+    if (dev.length) {
+      rec.dev = await evaluate(predictor, dev);
+      if (state.bestF1 === null || rec.dev.f1 > state.bestF1) {
+        state.bestF1 = rec.dev.f1;
+        state.bestStep = state.step;
+        state.badEvals = 0;
+        rec.best = true;
+        await saveModel(bestDir, { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine }, {
+          dev: rec.dev,
+          step: state.step,
+          epoch: rec.epoch,
+        });
+      } else {
+        state.badEvals++;
+        if (options.patience && state.badEvals >= options.patience) state.stoppedEarly = true;
+      }
+    }
+    state.history.push(rec);
+    say(
+      `step ${rec.step}/${totalSteps} epoch ${rec.epoch}: train loss ${formatNumber(rec.trainLoss)}` +
+        (rec.dev
+          ? ` | dev P ${(100 * rec.dev.precision).toFixed(2)} R ${(100 * rec.dev.recall).toFixed(2)} F1 ${(100 * rec.dev.f1).toFixed(2)}${rec.best ? ' (best)' : ''}`
+          : '') +
+        (state.stoppedEarly ? ` | no better dev F1 in ${options.patience} evaluations: stopping` : ''),
+    );
+    await options.onEval?.(rec);
+    await saveLast();
+  };
+  let timeUp = false;
+
   try {
     while (state.step < totalSteps && !state.stoppedEarly) {
-      if (options.signal?.aborted || (options.stopAfter !== undefined && stepsThisCall >= options.stopAfter)) {
+      if (
+        options.signal?.aborted ||
+        (options.stopAfter !== undefined && stepsThisCall >= options.stopAfter) ||
+        (timeUp = options.maxTimeS !== undefined && (Date.now() - t0) / 1000 >= options.maxTimeS)
+      ) {
         interrupted = true;
         break;
       }
@@ -531,49 +578,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       bar?.update(state.step, { epoch: `${runPlan.epochOf(step) + 1}/${epochs}`, loss: emaLoss, 'tok/s': Math.round(tokPerS), lr: lr });
 
-      const evalHere = runPlan.evalAfter.includes(step);
-      if (evalHere) {
-        const rec: EvalRecord = {
-          step: state.step,
-          epoch: runPlan.epochOf(step) + 1,
-          trainLoss: state.lossCount ? state.lossSum / state.lossCount : NaN,
-          best: false,
-          wallS: state.wallS + (Date.now() - segmentStart) / 1000,
-        };
-        state.lossSum = 0;
-        state.lossCount = 0;
-        if (dev.length) {
-          rec.dev = await evaluate(predictor, dev);
-          if (state.bestF1 === null || rec.dev.f1 > state.bestF1) {
-            state.bestF1 = rec.dev.f1;
-            state.bestStep = state.step;
-            state.badEvals = 0;
-            rec.best = true;
-            await saveModel(bestDir, { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine }, {
-              dev: rec.dev,
-              step: state.step,
-              epoch: rec.epoch,
-            });
-          } else {
-            state.badEvals++;
-            if (options.patience && state.badEvals >= options.patience) state.stoppedEarly = true;
-          }
-        }
-        state.history.push(rec);
-        say(
-          `step ${rec.step}/${totalSteps} epoch ${rec.epoch}: train loss ${formatNumber(rec.trainLoss)}` +
-            (rec.dev
-              ? ` | dev P ${(100 * rec.dev.precision).toFixed(2)} R ${(100 * rec.dev.recall).toFixed(2)} F1 ${(100 * rec.dev.f1).toFixed(2)}${rec.best ? ' (best)' : ''}`
-              : '') +
-            (state.stoppedEarly ? ` | no better dev F1 in ${options.patience} evaluations: stopping` : ''),
-        );
-        await options.onEval?.(rec);
-        await saveLast();
+      if (runPlan.evalAfter.includes(step)) {
+        await runEval();
       } else if (state.step % (options.saveEvery ?? 200) === 0) {
         await saveLast();
       }
     }
     if (interrupted) {
+      // out of time: score what we have, so that best/ holds the best weights seen
+      if (timeUp && state.lossCount > 0) await runEval();
       await saveLast();
       say(`stopped at step ${state.step}/${totalSteps}; resume with --resume`);
     } else if (!dev.length) {
