@@ -77,6 +77,27 @@ export function balancedObjects(text: string): string[] {
   return out;
 }
 
+/**
+ * Whether every `{`/`[` in `text` is closed (string-aware): a JSON value cut off mid-way is not, and must
+ * not be "repaired" into a shorter answer.
+ */
+export function isClosed(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let j = 0; j < text.length; j++) {
+    const c = text[j];
+    if (inString) {
+      if (c === '\\') j++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return depth <= 0 && !inString;
+}
+
 function fencedBlocks(text: string): string[] {
   const out: string[] = [];
   const re = /```[a-zA-Z0-9_-]*[ \t]*\r?\n?([\s\S]*?)```/g;
@@ -213,8 +234,9 @@ export function parseAnswer(text: string, ids: string[]): ParsedAnswer {
   for (const block of fencedBlocks(text).reverse()) if (/^[[{]/.test(block)) candidates.push({ text: block, source: 'fenced' });
   for (const obj of balancedObjects(text).reverse()) candidates.push({ text: obj, source: 'embedded' });
   for (const c of candidates) {
-    // a whole message that is an unbalanced object is a cut-off answer, not something to repair
-    if (c.source === 'whole' && trimmed.startsWith('{') && balancedObjects(trimmed)[0]?.length !== trimmed.length) continue;
+    // a cut-off value (the whole message, or a fenced block closed after the cut) is not repaired into a
+    // shorter answer; a complete object inside it may still be found among the embedded candidates
+    if (!isClosed(c.text)) continue;
     const read = readJson(c.text);
     if (!read) continue;
     const res = toResults(read.value, ids);

@@ -86,3 +86,19 @@ describe('balancedObjects', () => {
     expect(balancedObjects('{"open": [1, 2')).toEqual([]);
   });
 });
+
+describe('parseAnswer: cut-off JSON inside a closed fence', () => {
+  it('does not repair a cut-off batched answer into an empty entity for the sentence that was cut', () => {
+    const text = [
+      'Sentence 2: "PANAMA CITY" is a location.',
+      '```json',
+      '{"results": [{"id": "1", "entities": [{"text": "PANAMA", "type": "LOC",},],}, {"id": "2", "entities": [{',
+      '```',
+      'I hope this helps.',
+    ].join('\n');
+    const r = parseAnswer(text, ['1', '2', '3']);
+    expect(r.results.get('1')).toEqual([{ text: 'PANAMA', type: 'LOC' }]);
+    expect(r.results.has('2')).toBe(false); // missing: asked again alone
+    expect(r.results.has('3')).toBe(false);
+  });
+});

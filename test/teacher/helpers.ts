@@ -1,0 +1,91 @@
+/** Shared fixtures for the teacher pipeline's tests: real corpora, a recording wrapper, F1 against gold. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readCorpus } from '../../src/corpus/index.js';
+import type { Sentence } from '../../src/corpus/types.js';
+import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/teacher/providers/types.js';
+import type { AnnotatedSentence } from '../../src/teacher/annotate.js';
+
+export const DATA = resolve(process.cwd(), '../shared/data');
+export const DEV = join(DATA, 'conll2003/dev.txt');
+export const TRAIN = join(DATA, 'conll2003/train.txt');
+
+let devCache: Sentence[] | undefined;
+export function devSentences(): Sentence[] {
+  devCache ??= readCorpus(DEV).corpus.sentences;
+  return devCache;
+}
+
+let trainCache: Sentence[] | undefined;
+export function trainDemos(n = 3000): Array<{ tokens: string[]; spans: Sentence['spans'] }> {
+  trainCache ??= readCorpus(TRAIN).corpus.sentences;
+  return trainCache.slice(0, n).map((s) => ({ tokens: s.tokens, spans: s.spans }));
+}
+
+export function tempDir(prefix = 'nerd-teacher-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** entity-level micro P/R/F1 by exact (start, end, label) match, the conlleval count on IOB2 gold */
+export function scoreAgainstGold(gold: Sentence[], annotated: AnnotatedSentence[]): { p: number; r: number; f1: number; tp: number; pred: number; gold: number } {
+  const byIndex = new Map(annotated.map((a) => [a.index, a]));
+  let tp = 0;
+  let pred = 0;
+  let g = 0;
+  gold.forEach((s, i) => {
+    g += s.spans.length;
+    const a = byIndex.get(i);
+    if (!a) return;
+    pred += a.entities.length;
+    for (const e of a.entities) if (s.spans.some((x) => x.start === e.start && x.end === e.end && x.label === e.label)) tp++;
+  });
+  const p = pred ? tp / pred : 0;
+  const r = g ? tp / g : 0;
+  return { p, r, f1: p + r ? (2 * p * r) / (p + r) : 0, tp, pred, gold: g };
+}
+
+export interface RecordedCall {
+  /** messages + sampling parameters: equal for a request and its retries */
+  key: string;
+  start: number;
+  end: number;
+  status?: number;
+  retryAfterMs?: number;
+  finishReason?: string;
+}
+
+/**
+ * Passes every call through to a real provider and records when it started and ended and how it failed.
+ * (Instrumentation of the network boundary, not a mock: the real client talks to the real server.)
+ */
+export class RecordingProvider implements ChatProvider {
+  readonly calls: RecordedCall[] = [];
+  constructor(private readonly inner: ChatProvider) {}
+  get kind(): string {
+    return this.inner.kind;
+  }
+  get model(): string {
+    return this.inner.model;
+  }
+  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+    const call: RecordedCall = {
+      key: JSON.stringify([request.messages, request.temperature, request.seed, request.maxTokens]),
+      start: performance.now(),
+      end: 0,
+    };
+    this.calls.push(call);
+    try {
+      const r = await this.inner.complete(request, signal);
+      call.finishReason = r.finishReason;
+      return r;
+    } catch (err) {
+      const e = err as { status?: number; retryAfterMs?: number };
+      if (e.status !== undefined) call.status = e.status;
+      if (e.retryAfterMs !== undefined) call.retryAfterMs = e.retryAfterMs;
+      throw err;
+    } finally {
+      call.end = performance.now();
+    }
+  }
+}
