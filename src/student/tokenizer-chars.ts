@@ -28,7 +28,19 @@ for (let cp = 0; cp < 128; cp++) {
  */
 export function isControl(cp: number): boolean {
   if (cp < 128) return (ASCII[cp]! & 1) !== 0;
-  return CONTROL_OR_OTHER.test(String.fromCodePoint(cp));
+  return (classify(cp) & 1) !== 0;
+}
+
+/** non-ASCII code point → bits (1 control, 4 punctuation, 8 known), memoised: regex tests are slow */
+const NON_ASCII = new Map<number, number>();
+function classify(cp: number): number {
+  let bits = NON_ASCII.get(cp);
+  if (bits === undefined) {
+    const ch = String.fromCodePoint(cp);
+    bits = 8 | (CONTROL_OR_OTHER.test(ch) ? 1 : 0) | (UNICODE_PUNCT.test(ch) ? 4 : 0);
+    if (NON_ASCII.size < 1 << 16) NON_ASCII.set(cp, bits);
+  }
+  return bits;
 }
 
 /** Rust `char::is_whitespace` plus \t \n \r (the same set Python's BasicTokenizer splits on). */
@@ -50,7 +62,7 @@ export function isWhitespace(cp: number): boolean {
 /** ASCII punctuation (which includes symbols like $ + < = > ^ ` | ~) or any Unicode P* category. */
 export function isPunctuation(cp: number): boolean {
   if (cp < 128) return (ASCII[cp]! & 4) !== 0;
-  return UNICODE_PUNCT.test(String.fromCodePoint(cp));
+  return (classify(cp) & 4) !== 0;
 }
 
 /** CJK Unified Ideographs blocks that BERT surrounds with spaces (Python `_is_chinese_char`). */
