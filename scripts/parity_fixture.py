@@ -4,12 +4,13 @@
 Defines BERT for token classification in plain PyTorch, with exactly Hugging Face's
 BertForTokenClassification parameter names and maths (transformers is not needed), then writes a fixture:
 a tiny random BERT's weights, a padded batch with ignored labels, and PyTorch's loss, logits and every
-parameter's gradient (computed in float64, stored as float32).
+parameter's gradient, then the parameters after two clipped AdamW steps (computed in float64, stored as
+float32).
 
   /usr/bin/python3 scripts/parity_fixture.py [--out test/student/fixtures]
 
 Files: parity.json (config, batch, loss, logits, tensor index) + parity.bin (little-endian float32:
-parameters, then gradients, in the index's order). test/student/parity.test.ts checks the engine against it.
+parameters, gradients, parameters after 2 AdamW steps, in the index's order). test/student/parity.test.ts checks the engine against it.
 
 Also importable (bench/train_torch.py uses BertForTokenClassification from here).
 """
@@ -184,15 +185,36 @@ def main():
     input_ids[1, 2] = input_ids[1, 4]  # repeated id: embedding gradient must accumulate
     weights = torch.rand(B, T, dtype=torch.float64) + 0.5
 
+    initial = {n: p.detach().clone() for n, p in model.named_parameters()}
     logits, loss = model(input_ids, attention_mask, token_type_ids, labels)
     loss.backward()
+    grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
     _, weighted_loss = model(input_ids, attention_mask, token_type_ids, labels, weights)
+
+    # Two optimiser steps as Hugging Face's Trainer takes them: clip to global norm 1, AdamW with weight
+    # decay except on biases and LayerNorm weights.
+    adamw = {"lr": 1e-2, "weight_decay": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "max_grad_norm": 1.0}
+    no_decay = lambda n: n.endswith("bias") or "LayerNorm" in n
+    opt = torch.optim.AdamW([
+        {"params": [p for n, p in model.named_parameters() if not no_decay(n)], "weight_decay": adamw["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if no_decay(n)], "weight_decay": 0.0},
+    ], lr=adamw["lr"], betas=adamw["betas"], eps=adamw["eps"])
+    grad_norms, step_losses = [], []
+    for step in range(2):
+        if step > 0:
+            opt.zero_grad()
+            _, l = model(input_ids, attention_mask, token_type_ids, labels)
+            l.backward()
+        step_losses.append(model(input_ids, attention_mask, token_type_ids, labels)[1].item())
+        grad_norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), adamw["max_grad_norm"]).item())
+        opt.step()
+    updated = {n: p.detach().clone() for n, p in model.named_parameters()}
 
     os.makedirs(args.out, exist_ok=True)
     index, chunks, offset = [], [], 0
-    for kind in ("param", "grad"):
-        for name, p in model.named_parameters():
-            t = (p if kind == "param" else p.grad).detach().float().contiguous()
+    for kind, source in (("param", initial), ("grad", grads), ("after2steps", updated)):
+        for name, _ in model.named_parameters():
+            t = source[name].float().contiguous()
             index.append({"kind": kind, "name": name, "shape": list(t.shape), "offset": offset})
             chunks.append(t.numpy().astype("<f4").tobytes())
             offset += t.numel()
@@ -210,11 +232,12 @@ def main():
         "loss": loss.item(),
         "weightedLoss": weighted_loss.item(),
         "logits": logits.detach().flatten().tolist(),
+        "adamw": {**adamw, "betas": list(adamw["betas"]), "grad_norms": grad_norms, "losses": step_losses},
         "tensors": index,
     }
     with open(os.path.join(args.out, "parity.json"), "w") as f:
         json.dump(fixture, f)
-    print("wrote", os.path.join(args.out, "parity.json"), "loss", loss.item(), "params", offset // 2)
+    print("wrote", os.path.join(args.out, "parity.json"), "loss", loss.item(), "floats", offset)
 
 
 if __name__ == "__main__":

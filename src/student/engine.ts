@@ -23,6 +23,15 @@ export interface EngineOptions {
   seed?: number;
   /** resume: AdamW moments and step count */
   optimizerState?: OptimizerState;
+  /** write an onnxruntime profile (JSON, per-node timings) with this file prefix; see endProfiling() */
+  profilePrefix?: string;
+}
+
+/** Wall-clock milliseconds of the last trainStep's phases. */
+export interface StepTimings {
+  feeds: number;
+  run: number;
+  optimizer: number;
 }
 
 export interface Gradients {
@@ -40,8 +49,9 @@ function int64(src: Int32Array | undefined, n: number, fill = 0): BigInt64Array 
   return out;
 }
 
-function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(threads: number, profilePrefix?: string): ort.InferenceSession.SessionOptions {
   return {
+    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -66,6 +76,8 @@ export class BertEngine {
   private readonly paramTensors = new Map<string, ort.Tensor>();
   private readonly maskBuffers = new Map<string, Float32Array>();
   private evalSession: ort.InferenceSession | null = null;
+  /** phase timings of the last trainStep */
+  lastTimings: StepTimings = { feeds: 0, run: 0, optimizer: 0 };
 
   private constructor(
     readonly config: BertConfig,
@@ -89,7 +101,7 @@ export class BertEngine {
     checkParams(config, params);
     const threads = opts.threads ?? 2;
     const model = BertEngine.trainingModel(config);
-    const session = await ort.InferenceSession.create(model, sessionOptions(threads));
+    const session = await ort.InferenceSession.create(model, sessionOptions(threads, opts.profilePrefix));
     return new BertEngine(config, params, session, threads, opts.seed ?? 0, opts.optimizerState);
   }
 
@@ -166,7 +178,12 @@ export class BertEngine {
 
   /** Loss and gradients at the current parameters, without updating them (dropout off unless asked). */
   async lossAndGradients(batch: Batch, opts: { dropout?: boolean } = {}): Promise<Gradients> {
-    const out = await this.trainSession.run(this.trainFeeds(batch, opts.dropout ?? false));
+    const t0 = performance.now();
+    const feeds = this.trainFeeds(batch, opts.dropout ?? false);
+    const t1 = performance.now();
+    const out = await this.trainSession.run(feeds);
+    this.lastTimings.feeds = t1 - t0;
+    this.lastTimings.run = performance.now() - t1;
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) grads.set(s.name, out[gradName(s.name)]!.data as Float32Array);
     // Hugging Face's word embedding has padding_idx = pad_token_id: PyTorch never gives that row a gradient.
@@ -182,6 +199,7 @@ export class BertEngine {
    * updated in place and optimizer.step advances by one. */
   async trainStep(batch: Batch, lr: number, opt: OptimizerSettings): Promise<StepResult> {
     const { loss, grads } = await this.lossAndGradients(batch, { dropout: true });
+    const t0 = performance.now();
     const gradNorm = globalNorm(grads.values());
     const coef = clipCoefficient(gradNorm, opt.maxGradNorm);
     const step = this.optimizer.step + 1;
@@ -198,6 +216,7 @@ export class BertEngine {
       );
     }
     this.optimizer.step = step;
+    this.lastTimings.optimizer = performance.now() - t0;
     return { loss, gradNorm };
   }
 
@@ -221,6 +240,11 @@ export class BertEngine {
 
   get numLabels(): number {
     return numLabels(this.config);
+  }
+
+  /** Stops onnxruntime profiling (see EngineOptions.profilePrefix); returns the profile file's name. */
+  endProfiling(): void {
+    this.trainSession.endProfiling();
   }
 
   async release(): Promise<void> {
