@@ -81,13 +81,13 @@ for (const [name, file, lowercase] of [
       expect(mismatches).toBe(0);
     });
 
-    it('gives identical ids on all CoNLL-2003 train/test, WNUT-17 and NCBI-disease sentences', () => {
+    it('gives identical ids on CoNLL-2003 train (1 in 4) and test, WNUT-17 (all) and NCBI-disease train (1 in 4) sentences', () => {
       const files = ['conll2003/train.txt', 'conll2003/test.txt', 'wnut17/wnut17train.conll', 'wnut17/emerging.dev.conll', 'wnut17/emerging.test.annotated', 'ncbi_disease/train.tsv'];
       let compared = 0;
       const examples: string[] = [];
       for (const f of files) {
-        // every 2nd sentence of the two big training files keeps this test a few seconds long
-        const step = f.includes('train') ? 2 : 1;
+        // every 4th sentence of the two big training files (CoNLL, NCBI) keeps this test a few seconds long
+        const step = f === 'conll2003/train.txt' || f === 'ncbi_disease/train.tsv' ? 4 : 1;
         for (const [k, words] of conllSentences(path.join(DATA, f)).entries()) {
           if (k % step !== 0) continue;
           const s = words.join(' ');
@@ -95,7 +95,7 @@ for (const [name, file, lowercase] of [
           if (JSON.stringify(tk.encode(s).ids) !== JSON.stringify(hf.encode(s)) && examples.length < 3) examples.push(s);
         }
       }
-      expect(compared).toBe(17_183); // + 3,250 dev sentences above = 20,433 per vocabulary
+      expect(compared).toBe(14_012); // + 3,250 dev sentences above = 17,262 per vocabulary
       console.log(`tokenizer parity: ${compared} more sentences compared`);
       expect(examples).toEqual([]);
     });
