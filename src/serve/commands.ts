@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { checkExposure } from './http.js';
-import { loadPredictor } from './model.js';
+import { loadPredictor, loadPredictorInWorker } from './model.js';
 import { startServeServer } from './server.js';
 import { buildReviewApp } from './review/app.js';
 import { readReviewData } from './review/data.js';
@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', int('--threads', 1, 256))
     .action(async (flags: ServeFlags) => {
       const token = checkExposure(flags.host, flags.token, 'nerd serve');
-      const predictor = await loadPredictor(flags.model, flags.threads ? { threads: flags.threads } : {});
+      const predictor = await loadPredictorInWorker(flags.model, flags.threads ? { threads: flags.threads } : {});
       const server = await startServeServer({
         predictor,
         host: flags.host,

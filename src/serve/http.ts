@@ -37,7 +37,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /** refuse to listen beyond loopback without a token; returns the token to use (flag, then env) */
 export function checkExposure(host: string, token: string | undefined, command: string): string | undefined {
-  const t = token ?? process.env.NERD_TOKEN;
+  const t = token || process.env.NERD_TOKEN || undefined;
   if (t !== undefined && t.length < 16) {
     throw new InputError(`${command}: the bearer token must be at least 16 characters long (got ${t.length})`);
   }
@@ -64,7 +64,8 @@ export interface HttpSetup {
 
 /** installs the JSON parser, the error shape, the loopback Host check and the auth hook */
 export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
-  app.removeContentTypeParser('application/json');
+  // JSON only: a text/plain POST (which a web page may send cross-site without a preflight) gets 415
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') {
@@ -74,7 +75,9 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
+      let msg = err instanceof Error ? err.message : String(err);
+      // V8 quotes the whole body in some messages: keep the answer short
+      if (msg.length > 240) msg = `${msg.slice(0, 237)}...`;
       const pos = /position (\d+)/.exec(msg);
       let where = '';
       if (pos) {

@@ -7,6 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.js';
 import { Predictor as WordPredictor, labelsFromConfig, type LogitsFn } from '../student/predict.js';
@@ -115,6 +117,79 @@ export async function loadPredictor(dir: string, opts: LoadOptions = {}): Promis
     },
     async close() {
       await session.release();
+    },
+  };
+}
+
+/**
+ * The same predictor running in a worker thread (see worker.ts): the calling thread stays free while the
+ * model computes. Requests are answered in order; a worker that dies fails its pending calls loudly.
+ */
+export async function loadPredictorInWorker(dir: string, opts: LoadOptions = {}): Promise<Predictor> {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const file = path.join(path.dirname(here), `worker${ext}`);
+  const workerData = { dir, options: opts };
+  let worker: Worker;
+  if (ext === '.ts') {
+    // running from TypeScript sources (tsx, vitest): register tsx's loader in the worker, then load it
+    const tsxApi = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+    const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`;
+    worker = new Worker(boot, { eval: true, workerData });
+  } else {
+    worker = new Worker(file, { workerData });
+  }
+  const pending = new Map<number, { resolve: (v: SentencePrediction[]) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | undefined;
+  const ready = new Promise<{ types: string[]; info: Record<string, unknown> }>((resolve, reject) => {
+    worker.on('message', (msg: any) => {
+      if (msg.type === 'ready') resolve({ types: msg.types, info: msg.info });
+      else if (msg.type === 'fatal') {
+        reject(msg.input ? new InputError(msg.message, msg.input.file, msg.input.line, msg.input.column) : new Error(msg.message));
+      } else {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        if (msg.type === 'result') p.resolve(msg.out as SentencePrediction[]);
+        else p.reject(new Error(msg.message));
+      }
+    });
+    const fail = (err: Error) => {
+      dead = err;
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`model worker exited (code ${code})`)));
+  });
+  let meta: { types: string[]; info: Record<string, unknown> };
+  try {
+    meta = await ready;
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const call = (kind: 'texts' | 'sentences', items: unknown[]): Promise<SentencePrediction[]> => {
+    if (dead) return Promise.reject(dead);
+    return new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, kind, items });
+    });
+  };
+  return {
+    types: meta.types,
+    info: { ...meta.info, thread: 'worker' },
+    predictSentences: (sentences) => call('sentences', sentences),
+    predictTexts: (texts) => call('texts', texts),
+    async close() {
+      if (!dead) worker.postMessage({ id: 0, kind: 'close', items: [] });
+      const exited = new Promise((r) => worker.once('exit', r));
+      const timeout = setTimeout(() => void worker.terminate(), 2000);
+      await exited;
+      clearTimeout(timeout);
     },
   };
 }
