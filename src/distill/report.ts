@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { RunResult } from './results.js';
 
 export interface Cell {
@@ -80,7 +81,8 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 
 function chartJsSource(): string {
   const require = createRequire(import.meta.url);
-  return readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  // the UMD build is not in chart.js's "exports"; it sits beside the main entry (dist/chart.cjs)
+  return readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
 }
 
 export interface ReportMeta {

@@ -1,0 +1,255 @@
+/**
+ * `nerd distill`: one run of the paper's method.
+ *
+ *   1. data: the human-labelled sentences (a seeded budget of the labelled pool, or a file of their own) and
+ *      the unlabelled text the teacher annotates;
+ *   2. teacher: annotate the unlabelled text (cached in SQLite, so a rerun pays nothing twice), score the
+ *      teacher's labels against the gold ones when the text has them;
+ *   3. student: the strategy's phases in turn (each continues from the previous phase's best checkpoint),
+ *      with the strategy's batch plan;
+ *   4. test: conlleval-exact scores of the final checkpoint, written with the run's config as report.json.
+ *
+ * Every step resumes: the teacher from its cache, each phase from its own `last/` state.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { readCorpus } from '../corpus/index.js';
+import type { Sentence } from '../corpus/types.js';
+import { iob2Tags, scoreTagSequences } from '../score/score.js';
+import { Predictor } from '../student/predict.js';
+import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js';
+import { annotate, type AnnotateStats } from '../teacher/annotate.js';
+import { resolveDefinitions } from '../teacher/definitions.js';
+import { OpenAIProvider } from '../teacher/providers/openai.js';
+import type { ChatProvider } from '../teacher/providers/types.js';
+import { SIM_MODEL_PREFIX, startTeacherSim, type TeacherSim } from '../teacher/sim/server.js';
+import type { DistillConfig } from './config.js';
+import { planBatches } from './mixing.js';
+import type { CurvePoint, RunResult, ScoreSummary } from './results.js';
+import { splitByBudget } from './split.js';
+import { planPhases, usesTeacher } from './strategies.js';
+
+export interface DistillOptions {
+  log?: (line: string) => void;
+  /** progress bars on stderr (default true) */
+  progress?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DistillOutcome extends RunResult {
+  /** the final student: a Hugging Face checkpoint folder with onnx/model.onnx */
+  checkpoint: string;
+  teacherStats?: AnnotateStats;
+}
+
+const corpusMemo = new Map<string, Sentence[]>();
+
+/** Reads a corpus once per process (an experiment runs many configs over the same files). */
+export function loadSentences(file: string): Sentence[] {
+  const key = path.resolve(file);
+  let s = corpusMemo.get(key);
+  if (!s) {
+    s = readCorpus(file).corpus.sentences;
+    corpusMemo.set(key, s);
+  }
+  return s;
+}
+
+const head = <T>(xs: T[], n: number) => (n > 0 ? xs.slice(0, n) : xs);
+
+export function toSummary(s: DevScore): ScoreSummary {
+  return { precision: s.precision, recall: s.recall, f1: s.f1, types: s.types };
+}
+
+/** The data of a run: human-labelled sentences and the (gold-carrying, where known) unlabelled ones. */
+export function runData(config: DistillConfig): { human: Sentence[]; unlabelled: Sentence[]; dev: Sentence[]; test: Sentence[] } {
+  const d = config.data;
+  let human: Sentence[];
+  let unlabelled: Sentence[];
+  if (d.human) {
+    human = loadSentences(d.human);
+    unlabelled = head(d.unlabelled ? loadSentences(d.unlabelled) : [], d.teacherLimit);
+  } else {
+    ({ human, unlabelled } = splitByBudget(loadSentences(d.train), config.budget, config.seed, d.teacherLimit));
+  }
+  return { human, unlabelled, dev: head(loadSentences(d.dev), d.devLimit), test: head(loadSentences(d.test), d.testLimit) };
+}
+
+interface TeacherHandle {
+  provider: ChatProvider;
+  sim?: TeacherSim;
+}
+
+async function openTeacher(config: DistillConfig, log: (line: string) => void): Promise<TeacherHandle> {
+  const t = config.teacher;
+  switch (t.provider) {
+    case 'sim': {
+      // The simulator answers from the gold labels of the text it is asked about: the training pool.
+      const gold = config.data.human ? config.data.unlabelled : config.data.train;
+      if (!gold) throw new Error('teacher.provider "sim" needs data.unlabelled with gold labels to simulate from');
+      const sim = await startTeacherSim({ gold, noise: t.noise, seed: config.seed, log: (l) => log(l) });
+      log(`distill: the teacher is nerd teacher-sim (SIMULATED, noise "${t.noise}") at ${sim.url} — not a real LLM`);
+      return { provider: new OpenAIProvider({ baseURL: sim.url, model: `${SIM_MODEL_PREFIX}-${t.noise}` }), sim };
+    }
+    case 'openai': {
+      if (!t.model) throw new Error('teacher.model is required for provider "openai"');
+      return { provider: new OpenAIProvider({ baseURL: t.baseUrl, model: t.model }) };
+    }
+    case 'gguf': {
+      if (!t.gguf) throw new Error('teacher.gguf (a GGUF file path) is required for provider "gguf"');
+      // loaded on demand: node-llama-cpp's native binary is only needed for this provider
+      const { LlamaCppProvider } = await import('../teacher/providers/llamacpp.js');
+      return { provider: await LlamaCppProvider.create({ modelPath: t.gguf }) };
+    }
+  }
+}
+
+/** Annotates `unlabelled` with the teacher; returns the teacher's sentences (spans with confidence). */
+async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sentence[], opts: DistillOptions) {
+  const log = opts.log ?? (() => {});
+  const t = config.teacher;
+  const handle = await openTeacher(config, log);
+  try {
+    mkdirSync(path.dirname(path.resolve(t.cache)), { recursive: true });
+    const result = await annotate({
+      sentences: unlabelled.map((s, i) => ({ id: s.id ?? `u${i}`, tokens: s.tokens, spans: [] })),
+      definitions: resolveDefinitions(t.types, t.definitions),
+      provider: handle.provider,
+      demos: human,
+      batch: t.batch,
+      samples: t.samples,
+      temperature: t.temperature,
+      concurrency: t.concurrency,
+      maxCost: t.maxCost,
+      cache: t.cache,
+      progress: opts.progress ?? true,
+      log,
+      signal: opts.signal,
+    });
+    if (result.stoppedBy) throw new Error(`the teacher stopped early (${result.stoppedBy}${result.fatalError ? `: ${result.fatalError}` : ''}); rerun to resume from the cache`);
+    if (result.failed.length) log(`distill: the teacher failed on ${result.failed.length} sentence(s); they are left out of the teacher data`);
+    const byIndex = new Map(result.sentences.map((a) => [a.index, a]));
+    const teacherSentences: Sentence[] = [];
+    const predicted: Sentence[] = [];
+    unlabelled.forEach((s, i) => {
+      const a = byIndex.get(i);
+      const spans = (a?.entities ?? [])
+        .filter((e) => e.confidence >= t.minConfidence)
+        .map((e) => ({ start: e.start, end: e.end, label: e.label, ...(t.confidenceWeighting ? { confidence: e.confidence } : {}) }));
+      predicted.push({ tokens: s.tokens, spans });
+      if (a) teacherSentences.push({ id: a.id, tokens: a.tokens, spans });
+    });
+    // The teacher's own quality, on the same sentences, where gold labels exist (failed ones count as empty).
+    const hasGold = unlabelled.some((s) => s.spans.length > 0);
+    const teacherScore = hasGold ? scoreTagSequences(unlabelled.map((s) => iob2Tags(s)), predicted.map((p) => iob2Tags(p))) : undefined;
+    return { teacherSentences, teacherScore, stats: result.stats };
+  } finally {
+    await handle.provider.close?.();
+    await handle.sim?.close();
+  }
+}
+
+export async function runDistill(config: DistillConfig, opts: DistillOptions = {}): Promise<DistillOutcome> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const started = Date.now();
+  const { human, unlabelled: pool, dev, test } = runData(config);
+  const phases = planPhases(config);
+  let unlabelled = pool;
+  if (usesTeacher(config.strategy) && unlabelled.length === 0) {
+    // e.g. a 100% budget: there is no other text, so the teacher labels the human sentences themselves
+    log('distill: no unlabelled text left; the teacher annotates the human-labelled sentences instead');
+    unlabelled = human;
+  }
+  log(`distill: ${config.strategy}, ${human.length} human-labelled sentences, ${usesTeacher(config.strategy) ? `${unlabelled.length} for the teacher, ` : ''}dev ${dev.length}, test ${test.length}`);
+
+  let teacherSentences: Sentence[] = [];
+  let teacher: ScoreSummary | undefined;
+  let teacherStats: AnnotateStats | undefined;
+  if (usesTeacher(config.strategy)) {
+    const t = await teach(config, unlabelled, human, opts);
+    teacherSentences = t.teacherSentences;
+    teacherStats = t.stats;
+    if (t.teacherScore) teacher = { precision: t.teacherScore.precision, recall: t.teacherScore.recall, f1: t.teacherScore.f1, types: t.teacherScore.types };
+    if (teacher) log(`distill: teacher F1 on its ${unlabelled.length} sentences: ${(100 * teacher.f1).toFixed(1)}`);
+  }
+
+  // one label set for every phase, so phase 2 continues phase 1's classifier
+  const labels = labelSetOf(human, teacherSentences, dev);
+  let model = config.student.model;
+  let bestDir = '';
+  const curve: CurvePoint[] = [];
+  for (const [i, phase] of phases.entries()) {
+    const sources = [
+      ...(phase.human ? [{ name: 'human', sentences: human }] : []),
+      ...(phase.teacher ? [{ name: 'teacher', sentences: teacherSentences }] : []),
+    ];
+    if (sources.every((s) => s.sentences.length === 0) || phase.epochs === 0) {
+      log(`distill: ${phase.name} has no data or no epochs; skipped`);
+      continue;
+    }
+    log(`distill: ${phase.name}: ${sources.map((s) => `${s.sentences.length} ${s.name}`).join(' + ')} sentences, ${phase.epochs} epochs, lr ${phase.lr}, blend ${phase.blend.kind}`);
+    const result = await train({
+      out: path.join(config.out, phase.name),
+      train: sources,
+      dev,
+      model,
+      vocab: config.student.vocab,
+      labels,
+      epochs: phase.epochs,
+      lr: phase.lr,
+      warmup: phase.warmup,
+      batchSize: config.student.batchSize,
+      maxSeq: config.student.maxSeq,
+      seed: config.seed * 1000 + i,
+      patience: config.student.patience,
+      threads: config.student.threads,
+      resume: true,
+      plan: (ctx) =>
+        planBatches(phase, phase.human ? human.length : 0, phase.teacher ? teacherSentences.length : 0, {
+          batchSize: ctx.batchSize,
+          seed: ctx.seed,
+          humanLengths: ctx.lengths.human,
+          teacherLengths: ctx.lengths.teacher,
+        }),
+      progress: opts.progress ?? true,
+      log,
+      signal: opts.signal,
+    });
+    if (result.interrupted) throw new Error(`${phase.name} was interrupted; rerun the same command to resume it`);
+    for (const e of result.history) curve.push({ phase: phase.name, epoch: e.epoch, step: e.step, loss: e.trainLoss, devF1: e.dev?.f1 ?? NaN });
+    model = result.bestDir;
+    bestDir = result.bestDir;
+  }
+  if (!bestDir) throw new Error(`strategy ${config.strategy} trained nothing: no data for any of its phases`);
+
+  const predictor = await Predictor.load(bestDir, { threads: config.student.threads });
+  const testScore = toSummary(await evaluate(predictor, test));
+  const devScore = toSummary(await evaluate(predictor, dev));
+  const outcome: DistillOutcome = {
+    key: '',
+    budget: config.budget,
+    strategy: config.strategy,
+    seed: config.seed,
+    humanSentences: phases.some((p) => p.human) ? human.length : 0,
+    teacherSentences: teacherSentences.length,
+    test: testScore,
+    dev: devScore,
+    ...(teacher ? { teacher } : {}),
+    curve,
+    seconds: (Date.now() - started) / 1000,
+    configHash: '',
+    checkpoint: bestDir,
+    ...(teacherStats ? { teacherStats } : {}),
+  };
+  mkdirSync(config.out, { recursive: true });
+  writeFileSync(path.join(config.out, 'report.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
+  return outcome;
+}
+
+/** The report of a finished run, if `nerd distill` already wrote one for this exact config. */
+export function finishedRun(config: DistillConfig): DistillOutcome | undefined {
+  const file = path.join(config.out, 'report.json');
+  if (!existsSync(file)) return undefined;
+  const r = JSON.parse(readFileSync(file, 'utf8')) as DistillOutcome & { config: DistillConfig };
+  return JSON.stringify(r.config) === JSON.stringify(config) ? r : undefined;
+}
