@@ -1,0 +1,182 @@
+/**
+ * `nerd annotate` as users run it: the real CLI in a child process, the real OpenAI client, teacher-sim over
+ * HTTP on 127.0.0.1 with faults on. Covers resuming after SIGKILL and keeping API keys out of every file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.js';
+import { main } from '../../src/cli.js';
+import { DEV, tempDir } from './helpers.js';
+
+const sims: TeacherSim[] = [];
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+});
+
+/** the first `n` sentences of CoNLL-2003 dev, as a CoNLL file of their own */
+function devSlice(n: number, dir: string): string {
+  const blocks = readFileSync(DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '').slice(0, n);
+  const file = join(dir, `dev-${n}.txt`);
+  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
+  return file;
+}
+
+async function startSim(gold: string, overrides: Record<string, number> = {}, apiKey?: string): Promise<TeacherSim> {
+  const s = await startTeacherSim({
+    gold,
+    noise: 'default',
+    seed: 3,
+    log: null,
+    noiseOverrides: { latencyMs: 20, slowMs: 100, retryAfterS: 0.2, ...overrides },
+    ...(apiKey ? { apiKey } : {}),
+  });
+  sims.push(s);
+  return s;
+}
+
+interface Run {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, NERD_API_KEY: '', OPENAI_API_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout })),
+  );
+  return { child, done };
+}
+
+function annotateArgs(input: string, sim: TeacherSim, out: string, cache: string, extra: string[] = []): string[] {
+  return ['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', out, '--cache', cache, '--base-url', sim.url, '--model', 'gpt-test', '--no-progress', '--concurrency', '4', '--batch', '2', '--no-structured', ...extra];
+}
+
+function cacheRows(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM responses').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** the real CLI in this process (`main` from src/cli.ts), with stderr/stdout captured and env overridden */
+async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
+  const saved = { NERD_API_KEY: process.env.NERD_API_KEY, OPENAI_API_KEY: process.env.OPENAI_API_KEY };
+  Object.assign(process.env, { NERD_API_KEY: '', OPENAI_API_KEY: '', ...env });
+  let stderr = '';
+  let stdout = '';
+  const errWrite = process.stderr.write.bind(process.stderr);
+  const outWrite = process.stdout.write.bind(process.stdout);
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  try {
+    const code = await main(['node', 'nerd', ...args]);
+    return { code, stderr, stdout };
+  } finally {
+    process.stderr.write = errWrite;
+    process.stdout.write = outWrite;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('nerd annotate (CLI)', () => {
+  it('resumes after kill -9 with identical output, asking nothing already answered', async () => {
+    const dir = tempDir();
+    const n = 120;
+    const input = devSlice(n, dir);
+
+    // reference: one uninterrupted run against its own simulator
+    const simA = await startSim(input);
+    const ref = await inProcess(annotateArgs(input, simA, join(dir, 'ref.jsonl'), join(dir, 'ref.sqlite')));
+    expect(ref.code, ref.stderr).toBe(0);
+    expect(ref.stderr).toContain('SIMULATED');
+    const refLines = readFileSync(join(dir, 'ref.jsonl'), 'utf8').trim().split('\n');
+    expect(refLines).toHaveLength(n);
+
+    // the same job against an identical simulator, in a child process killed with SIGKILL mid-run
+    const simB = await startSim(input);
+    const out = join(dir, 'out.jsonl');
+    const cache = join(dir, 'out.sqlite');
+    const killed = cli(annotateArgs(input, simB, out, cache));
+    const total = simA.stats.answers;
+    const deadline = Date.now() + 60_000;
+    while (simB.stats.answers < total / 3 && Date.now() < deadline) await sleep(20);
+    killed.child.kill('SIGKILL');
+    const k = await killed.done;
+    expect(k.signal).toBe('SIGKILL');
+    expect(existsSync(out)).toBe(false); // no partial output file
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    const rowsAfterKill = cacheRows(cache);
+    const answersAfterKill = simB.stats.answers;
+    expect(rowsAfterKill).toBeGreaterThan(0);
+    expect(answersAfterKill).toBeLessThan(total);
+    // at most the answers in flight when the process died were lost
+    expect(answersAfterKill - rowsAfterKill).toBeLessThanOrEqual(4);
+
+    const rerun = await inProcess(annotateArgs(input, simB, out, cache));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(dir, 'ref.jsonl'), 'utf8'));
+    // every answer the rerun received was new: nothing already in the cache was asked again
+    expect(simB.stats.answers - answersAfterKill).toBe(cacheRows(cache) - rowsAfterKill);
+    expect(rerun.stderr).toMatch(/cache hits [1-9]/);
+  });
+
+  it('keeps the API key out of the cache, the output and the messages, even when the server echoes it', async () => {
+    const dir = tempDir();
+    const input = devSlice(20, dir);
+    const key = 'sk-nerdtest-KEY-7f3a9c1e5b2d4f60';
+    const sim = await startSim(input, {}, key);
+    const out = join(dir, 'k.jsonl');
+    const cache = join(dir, 'k.sqlite');
+    const ok = await inProcess(annotateArgs(input, sim, out, cache), { NERD_API_KEY: key });
+    expect(ok.code, ok.stderr).toBe(0);
+    const secretPart = '7f3a9c1e5b2d4f60';
+    for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain(secretPart);
+    expect(ok.stderr + ok.stdout).not.toContain(secretPart);
+
+    // a wrong key: the simulator answers 401 and echoes the key in full, like the worst gateways
+    const wrong = 'sk-nerdtest-WRONG-0c4b8e2a6d1f3597';
+    const bad = await inProcess(annotateArgs(input, sim, join(dir, 'w.jsonl'), join(dir, 'w.sqlite')), { NERD_API_KEY: wrong });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/credentials|401|API key/i);
+    expect(bad.stderr + bad.stdout).not.toContain('0c4b8e2a6d1f3597');
+    for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain('0c4b8e2a6d1f3597');
+  });
+
+  it('--dry-run estimates without calling; bad flags are one-line input errors', async () => {
+    const dir = tempDir();
+    const input = devSlice(30, dir);
+    const sim = await startSim(input);
+    const dry = await inProcess(annotateArgs(input, sim, join(dir, 'd.jsonl'), join(dir, 'd.sqlite'), ['--dry-run', '--price-in', '2.5', '--price-out', '10']));
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/dry-run: 30 sentences → 15 requests to make \(0 already in the cache/);
+    expect(dry.stderr).toMatch(/\$0\.0\d+ at \$2\.5\/\$10 per 1M tokens/);
+    expect(sim.stats.requests).toBe(0);
+    expect(existsSync(join(dir, 'd.jsonl'))).toBe(false);
+
+    const badType = await inProcess(['annotate', '--input', input, '--types', 'PER,DRUG', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
+    expect(badType.code).toBe(2);
+    expect(badType.stderr).toMatch(/DRUG has no default definition/);
+    const missing = await inProcess(['annotate', '--input', join(dir, 'nope.txt'), '--types', 'PER', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.txt/);
+    expect(sim.stats.requests).toBe(0);
+  });
+});
