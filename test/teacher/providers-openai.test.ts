@@ -3,7 +3,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
+import { isStrictCompatible, mapFinishReason, OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { parseRetryAfterMs } from '../../src/teacher/providers/retry-after.js';
 import { scrubSecrets } from '../../src/teacher/providers/secrets.js';
 import { ProviderError, type ChatRequest } from '../../src/teacher/providers/types.js';
@@ -266,5 +266,28 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('Incorrect API key provided: sk-proj-ab***********yz.', [])).not.toContain('sk-proj');
     expect(scrubSecrets('GET /v1?api_key=supersecretvalue', [])).toBe('GET /v1?api_key=[redacted]');
     expect(scrubSecrets('Authorization: Bearer abcdefgh123', [])).toBe('Authorization: [redacted]');
+  });
+});
+
+describe('structured-output details', () => {
+  it('asks for strict mode only for schemas that allow it', () => {
+    expect(isStrictCompatible(SCHEMA)).toBe(false); // no additionalProperties: false
+    const strict = {
+      type: 'object',
+      properties: { entities: { type: 'array', items: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false } } },
+      required: ['entities'],
+      additionalProperties: false,
+    };
+    expect(isStrictCompatible(strict)).toBe(true);
+    const partlyRequired = { ...strict, properties: { ...strict.properties, extra: { type: 'string' } } };
+    expect(isStrictCompatible(partlyRequired)).toBe(false);
+  });
+
+  it('maps finish reasons', () => {
+    expect(mapFinishReason('stop')).toBe('stop');
+    expect(mapFinishReason('length')).toBe('length');
+    expect(mapFinishReason('content_filter')).toBe('content_filter');
+    expect(mapFinishReason('function_call')).toBe('tool_calls');
+    expect(mapFinishReason(null)).toBe('other');
   });
 });

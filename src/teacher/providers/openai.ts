@@ -132,7 +132,8 @@ export class OpenAIProvider implements ChatProvider {
     if (structured && request.jsonSchema) {
       params.response_format = {
         type: 'json_schema',
-        json_schema: { name: 'ner_answer', schema: request.jsonSchema, strict: false },
+        // strict mode (OpenAI) only where the schema allows it; other servers ignore the flag
+        json_schema: { name: 'ner_answer', schema: request.jsonSchema, strict: isStrictCompatible(request.jsonSchema) },
       };
     }
     const completion: ChatCompletion = await this.client.chat.completions.create(params, {
@@ -149,12 +150,14 @@ export class OpenAIProvider implements ChatProvider {
       throw new ProviderError(`${this.where()}: the response has no choices`, true, undefined, undefined, 'server');
     }
     const text = choice.message?.content ?? '';
+    // a refusal comes with no content: report it as filtered, so the job counts it as a failure
+    const refused = !text && typeof choice.message?.refusal === 'string' && choice.message.refusal !== '';
     const usage = completion.usage;
     const estimated = !usage;
     const promptChars = request.messages.reduce((n, m) => n + m.content.length, 0);
     return {
       text,
-      finishReason: mapFinishReason(choice.finish_reason),
+      finishReason: refused ? 'content_filter' : mapFinishReason(choice.finish_reason),
       usage: usage
         ? { promptTokens: usage.prompt_tokens ?? 0, completionTokens: usage.completion_tokens ?? 0 }
         : { promptTokens: Math.ceil(promptChars / 4), completionTokens: Math.ceil(text.length / 4), estimated },
@@ -205,6 +208,23 @@ export class OpenAIProvider implements ChatProvider {
     }
     return make(String(err), false, 'other');
   }
+}
+
+/**
+ * Whether OpenAI's strict structured-output mode accepts `schema`: every object lists all its properties
+ * as required and forbids additional ones (the rules of strict mode that a schema most often breaks).
+ */
+export function isStrictCompatible(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.every(isStrictCompatible);
+  if (!schema || typeof schema !== 'object') return true;
+  const node = schema as Record<string, unknown>;
+  const props = node.properties as Record<string, unknown> | undefined;
+  if (props && typeof props === 'object') {
+    const required = Array.isArray(node.required) ? (node.required as string[]) : [];
+    if (node.additionalProperties !== false) return false;
+    if (!Object.keys(props).every((k) => required.includes(k))) return false;
+  }
+  return Object.values(node).every((v) => (v && typeof v === 'object' ? isStrictCompatible(v) : true));
 }
 
 export function mapFinishReason(reason: string | null | undefined): ChatResponse['finishReason'] {
