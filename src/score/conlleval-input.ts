@@ -39,14 +39,16 @@ export interface ConllevalRow {
   pred: string;
 }
 
-/** Splits like Perl's `split(/$delimiter/, $line)`: trailing empty fields removed, "" gives no field. */
-function perlSplit(line: string, delimiter: string | RegExp): string[] {
-  if (line === '') return [];
+/**
+ * Perl's `split(/$delimiter/, $line)` keeps leading empty fields and drops trailing ones ("" gives no field).
+ * Returns the fields and how many of them count (the trailing empty ones are left in the array, uncounted).
+ */
+function perlSplit(line: string, delimiter: string | RegExp): [fields: string[], count: number] {
+  if (line === '') return [[], 0];
   const fields = line.split(delimiter);
   let n = fields.length;
   while (n > 0 && fields[n - 1] === '') n--;
-  fields.length = n;
-  return fields;
+  return [fields, n];
 }
 
 function compileDelimiter(delimiter: string | undefined, file?: string): string | RegExp {
@@ -56,17 +58,26 @@ function compileDelimiter(delimiter: string | undefined, file?: string): string 
   } catch {
     try {
       return new RegExp(delimiter);
-    } catch (err) {
+    } catch {
       throw new InputError(`--delimiter ${JSON.stringify(delimiter)} is not a valid regular expression`, file);
     }
   }
 }
 
-/** Walks the rows of a conlleval file, validating as conlleval does. */
-export function* conllevalRows(text: string, options: ConllevalInputOptions = {}): Generator<ConllevalRow> {
+/**
+ * Walks the rows of a conlleval file, validating as conlleval does: `onToken(gold, pred, line)` for token rows,
+ * `onBoundary(line)` for blank and `-X-` lines.
+ */
+export function forEachConllevalRow(
+  text: string,
+  options: ConllevalInputOptions,
+  onToken: (gold: string, pred: string, line: number) => void,
+  onBoundary: (line: number) => void,
+): void {
   const file = options.file;
   const delimiter = compileDelimiter(options.delimiter, file);
   const outside = options.outsideTag ?? 'O';
+  const raw = options.raw === true;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let fieldCount = -1;
   let fieldCountLine = 0;
@@ -76,54 +87,95 @@ export function* conllevalRows(text: string, options: ConllevalInputOptions = {}
   while (start < n) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = n;
-    let line = text.slice(start, end);
+    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    const line = text.slice(start, lineEnd);
     start = end + 1;
     lineNo++;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const fields = perlSplit(line, delimiter);
-    const hint = delimiter === ' ' && line.includes('\t') ? " (the line has tabs: use --delimiter '\\t')" : '';
+    let count: number;
+    let first: string;
+    let gold: string;
+    let pred: string;
+    if (delimiter === ' ') {
+      // fast path for the default delimiter, same fields as perlSplit(line, ' ')
+      let e = line.length;
+      while (e > 0 && line.charCodeAt(e - 1) === 32) e--;
+      if (e === 0) {
+        count = 0;
+        first = gold = pred = '';
+      } else {
+        count = 1;
+        for (let i = line.indexOf(' '); i >= 0 && i < e; i = line.indexOf(' ', i + 1)) count++;
+        const sp1 = line.indexOf(' ');
+        first = sp1 < 0 || sp1 >= e ? line.slice(0, e) : line.slice(0, sp1);
+        const last = line.lastIndexOf(' ', e - 1);
+        pred = line.slice(last + 1, e);
+        gold = last > 0 ? line.slice(line.lastIndexOf(' ', last - 1) + 1, last) : '';
+      }
+    } else {
+      const [fields, n] = perlSplit(line, delimiter);
+      count = n;
+      first = fields[0] ?? '';
+      gold = fields[n - 2] ?? '';
+      pred = fields[n - 1] ?? '';
+    }
     if (fieldCount < 0) {
-      if (fields.length > 0) {
-        fieldCount = fields.length;
+      if (count > 0) {
+        fieldCount = count;
         fieldCountLine = lineNo;
       }
-    } else if (fields.length !== fieldCount && fields.length !== 0) {
+    } else if (count !== fieldCount && count !== 0) {
       throw new InputError(
-        `expected ${fieldCount} fields (as on line ${fieldCountLine}) but found ${fields.length}: ${JSON.stringify(line)}${hint}`,
+        `expected ${fieldCount} fields (as on line ${fieldCountLine}) but found ${count}: ${JSON.stringify(line)}${tabHint(line, delimiter)}`,
         file,
         lineNo,
       );
     }
-    if (fields.length === 0 || fields[0] === BOUNDARY) {
-      yield { line: lineNo, boundary: true, gold: 'O', pred: 'O' };
+    if (count === 0 || first === BOUNDARY) {
+      onBoundary(lineNo);
       continue;
     }
-    if (fields.length < 2) {
+    if (count < 2) {
       throw new InputError(
-        `a line needs at least 2 fields (gold tag and predicted tag), found 1: ${JSON.stringify(line)}${hint}`,
+        `a line needs at least 2 fields (gold tag and predicted tag), found 1: ${JSON.stringify(line)}${tabHint(line, delimiter)}`,
         file,
         lineNo,
       );
     }
-    let gold = fields[fields.length - 2]!;
-    let pred = fields[fields.length - 1]!;
-    if (options.raw) {
+    if (raw) {
       if (pred === outside) pred = 'O';
       if (gold === outside) gold = 'O';
       if (pred !== 'O') pred = `B-${pred}`;
       if (gold !== 'O') gold = `B-${gold}`;
     }
-    yield { line: lineNo, boundary: false, gold, pred };
+    onToken(gold, pred, lineNo);
   }
+}
+
+function tabHint(line: string, delimiter: string | RegExp): string {
+  return delimiter === ' ' && line.includes('\t') ? " (the line has tabs: use --delimiter '\\t')" : '';
+}
+
+/** The rows of a conlleval file, validated as conlleval does. */
+export function conllevalRows(text: string, options: ConllevalInputOptions = {}): ConllevalRow[] {
+  const rows: ConllevalRow[] = [];
+  forEachConllevalRow(
+    text,
+    options,
+    (gold, pred, line) => rows.push({ line, boundary: false, gold, pred }),
+    (line) => rows.push({ line, boundary: true, gold: 'O', pred: 'O' }),
+  );
+  return rows;
 }
 
 /** Counts a conlleval file exactly as conlleval.pl would. */
 export function countConllevalText(text: string, options: ConllevalInputOptions = {}): Counts {
   const counter = new ConllevalCounter();
-  for (const row of conllevalRows(text, options)) {
-    if (row.boundary) counter.boundary();
-    else counter.token(row.gold, row.pred);
-  }
+  forEachConllevalRow(
+    text,
+    options,
+    (gold, pred) => counter.token(gold, pred),
+    () => counter.boundary(),
+  );
   return counter.finish();
 }
 
@@ -148,14 +200,16 @@ export function conllevalSentences(
       l = [];
     }
   };
-  for (const row of conllevalRows(text, options)) {
-    if (row.boundary) flush();
-    else {
-      g.push(row.gold);
-      p.push(row.pred);
-      l.push(row.line);
-    }
-  }
+  forEachConllevalRow(
+    text,
+    options,
+    (gold, pred, line) => {
+      g.push(gold);
+      p.push(pred);
+      l.push(line);
+    },
+    flush,
+  );
   flush();
   return { gold, pred, lines };
 }

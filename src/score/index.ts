@@ -10,7 +10,7 @@
  */
 export { ConllevalCounter, conllevalCounts, endOfChunk, splitTag, startOfChunk } from './conlleval.js';
 export type { Counts, TypeCounts } from './conlleval.js';
-export { conllevalRows, conllevalSentences, countConllevalText } from './conlleval-input.js';
+export { conllevalRows, conllevalSentences, countConllevalText, forEachConllevalRow } from './conlleval-input.js';
 export type { ConllevalInputOptions, ConllevalRow } from './conlleval-input.js';
 export { formatConllevalReport, reportFromCounts, reportToJson } from './report.js';
 export type { Report, ReportJson, ScoreMode, TypeScore } from './report.js';

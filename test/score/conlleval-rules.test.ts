@@ -84,6 +84,34 @@ describe('conlleval rules', () => {
     expect(countConllevalText('a B-PER B-PER\n   \nb B-PER B-PER\n').gold).toBe(2);
   });
 
+  it('splits the same on the fast path (one space) as with the equivalent regular expression', () => {
+    const pieces = ['a', 'B-PER', 'I-PER', 'O', '', ' ', '-X-', 'I-LOC'];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    for (let k = 0; k < 300; k++) {
+      const fields = 3 + rand(2);
+      const lines: string[] = [];
+      for (let l = 0; l < 20; l++) {
+        const f = Array.from({ length: fields }, () => pieces[rand(pieces.length)]!);
+        lines.push(rand(5) === 0 ? '' : f.join(' '));
+      }
+      const text = lines.join('\n');
+      let fast: unknown;
+      let slow: unknown;
+      try {
+        fast = countConllevalText(text);
+      } catch (e) {
+        fast = (e as Error).message;
+      }
+      try {
+        slow = countConllevalText(text, { delimiter: '[ ]' });
+      } catch (e) {
+        slow = (e as Error).message;
+      }
+      expect(fast).toEqual(slow);
+    }
+  });
+
   it('prints percentages with C rounding (exact ties to even) and pads type names by UTF-8 bytes', () => {
     expect(fixed(50.625, 2)).toBe('50.62');
     expect(fixed(0.375, 2)).toBe('0.38');
