@@ -34,11 +34,17 @@ interface RawSentence {
 /** Parses CoNLL text. `file` is used in messages and sentence ids only. */
 export function parseConll(text: string, file: string, opts: ReadOptions = {}): ReadResult {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
   const tagColumn = opts.tagColumn ?? -1;
   if (!Number.isInteger(tagColumn) || tagColumn === 0) {
     throw new InputError(`the tag column must be a non-zero integer (1 is the first column, -1 the last), got ${tagColumn}`);
   }
+  // lines are scanned in place (no array of lines, no regex split): this is the hot loop of every read
+  let lines: string[] | undefined; // built only when a message needs a line's text
+  const lineText = (lineNo: number): string => {
+    lines ??= text.split('\n');
+    const l = lines[lineNo - 1] ?? '';
+    return l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l;
+  };
   let tabs: boolean | undefined;
   let labelled: boolean | undefined; // decided by the first token line: one column = tokens only
   let firstTokenLine = 0;
@@ -47,67 +53,76 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
   let pendingDoc = false;
   let docStartLine: string | undefined;
   let lastDocLine = -1;
-  const n = lines.length;
-  const end = lines[n - 1] === '' ? n - 1 : n; // a final newline does not open another line
-
-  for (let li = 0; li < end; li++) {
-    let line = lines[li]!;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const lineNo = li + 1;
-    if (isBlank(line)) {
+  let lastDocHasNewline = false;
+  const fields: string[] = [];
+  const n = text.length;
+  let lineNo = 0;
+  for (let p = 0; p < n; ) {
+    let e = text.indexOf('\n', p);
+    const next = e < 0 ? n : e + 1;
+    if (e < 0) e = n;
+    if (e > p && text.charCodeAt(e - 1) === 13) e--;
+    lineNo++;
+    const start = p;
+    p = next;
+    if (isBlank(text, start, e)) {
       if (cur) raws.push(cur);
       cur = undefined;
       continue;
     }
-    tabs ??= line.includes('\t');
-    const fields = tabs ? line.split('\t') : line.split(/[ \t]+/);
-    if (tabs) trimTrailingEmpty(fields);
+    if (tabs === undefined) {
+      const t = text.indexOf('\t', start);
+      tabs = t >= 0 && t < e;
+    }
+    splitFields(text, start, e, tabs, fields);
     if (fields[0] === DOCSTART) {
       if (cur) raws.push(cur);
       cur = undefined;
       pendingDoc = true;
-      docStartLine ??= line;
-      lastDocLine = li;
+      docStartLine ??= text.slice(start, e);
+      lastDocLine = lineNo;
+      lastDocHasNewline = next > e;
       continue;
     }
-    for (let c = 0; c < fields.length; c++) {
+    const width = fields.length;
+    for (let c = 0; c < width; c++) {
       if (fields[c] === '') {
         throw new InputError(
-          c === 0 ? 'empty token (the line starts with whitespace)' : `empty value in column ${c + 1}`,
+          c === 0 ? 'empty token (the line starts with white space)' : `empty value in column ${c + 1}`,
           file,
           lineNo,
-          columnOfField(line, c, tabs),
+          columnOfField(lineText(lineNo), c, tabs),
         );
       }
     }
     if (labelled === undefined) {
-      labelled = fields.length >= 2;
+      labelled = width >= 2;
       firstTokenLine = lineNo;
-    } else if (labelled !== fields.length >= 2) {
+    } else if (labelled !== width >= 2) {
       throw new InputError(
         labelled
           ? `expected a token and a tag separated by ${tabs ? 'a tab' : 'spaces'}, found one column`
-          : `this line has ${fields.length} columns but the file has one column (tokens only) from line ${firstTokenLine}`,
+          : `this line has ${width} columns but the file has one column (tokens only) from line ${firstTokenLine}`,
         file,
         lineNo,
       );
     }
     if (!cur) {
-      const tagIdx = labelled ? resolveTagColumn(tagColumn, fields.length, file, lineNo) : -1;
-      const extra = fields.length - (labelled ? 2 : 1);
+      const tagIdx = labelled ? resolveTagColumn(tagColumn, width, file, lineNo) : -1;
+      const extra = width - (labelled ? 2 : 1);
       cur = {
         line: lineNo,
         tokens: [],
         tags: [],
         columns: Array.from({ length: extra }, () => []),
         docStart: pendingDoc,
-        width: fields.length,
+        width,
         tagIdx,
       };
       pendingDoc = false;
-    } else if (fields.length !== cur.width) {
+    } else if (width !== cur.width) {
       throw new InputError(
-        `this line has ${fields.length} columns but the sentence that starts on line ${cur.line} has ${cur.width}`,
+        `this line has ${width} columns but the sentence that starts on line ${cur.line} has ${cur.width}`,
         file,
         lineNo,
       );
@@ -115,17 +130,15 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
     const tagIdx = cur.tagIdx;
     cur.tokens.push(fields[0]!);
     cur.tags.push(tagIdx >= 0 ? fields[tagIdx]! : 'O');
-    let k = 0;
-    for (let c = 1; c < fields.length; c++) if (c !== tagIdx) cur.columns[k++]!.push(fields[c]!);
+    if (width > 2) {
+      let k = 0;
+      for (let c = 1; c < width; c++) if (c !== tagIdx) cur.columns[k++]!.push(fields[c]!);
+    } else if (tagIdx < 0 && width === 2) cur.columns[0]!.push(fields[1]!);
   }
   if (cur) raws.push(cur);
 
-  const tagColumnAt = (r: RawSentence, i: number): number | undefined => {
-    let l = lines[r.line - 1 + i];
-    if (l === undefined || r.tagIdx < 0) return undefined;
-    if (l.endsWith('\r')) l = l.slice(0, -1);
-    return columnOfField(l, r.tagIdx, tabs);
-  };
+  const tagColumnAt = (r: RawSentence, i: number): number | undefined =>
+    r.tagIdx < 0 ? undefined : columnOfField(lineText(r.line + i), r.tagIdx, tabs);
   const { scheme, spans, repairs } = decodeTagged(
     raws.map((r) => ({ tags: r.tags, line: (i: number) => r.line + i, column: (i: number) => tagColumnAt(r, i) })),
     file,
@@ -141,26 +154,53 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
   }
   const layout: ConllLayout = { delimiter: tabs ? '\t' : ' ', tagColumn: labelled === false ? 0 : tagColumn };
   if (docStartLine !== undefined) layout.docStartLine = docStartLine;
-  if (pendingDoc && lastDocLine >= 0) {
+  if (pendingDoc && lastDocLine > 0) {
     // a -DOCSTART- with no sentence after it (the shared IOB1 files end so): an empty last document,
     // kept only so that CoNLL -> CoNLL writes it back
-    let l = lines[lastDocLine]!;
-    if (l.endsWith('\r')) l = l.slice(0, -1);
-    layout.trailingDocStart = l + (lastDocLine < n - 1 ? '\n' : '');
+    layout.trailingDocStart = lineText(lastDocLine) + (lastDocHasNewline ? '\n' : '');
   }
   return { corpus: { sentences, source: file, layout }, format: 'conll', scheme, repairs };
 }
 
-function isBlank(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
+function isBlank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
     if (c !== 32 && c !== 9 && c !== 13) return false;
   }
   return true;
 }
 
-function trimTrailingEmpty(fields: string[]): void {
-  while (fields.length > 1 && fields[fields.length - 1]!.trim() === '') fields.pop();
+/**
+ * Splits text[from, to) into `fields` (reused): on each tab in a tab-separated file (trailing empty or
+ * blank fields dropped), else on runs of spaces and tabs (trailing white space ignored; leading white
+ * space gives an empty first field, which the caller reports).
+ */
+function splitFields(text: string, from: number, to: number, tabs: boolean, fields: string[]): void {
+  fields.length = 0;
+  if (tabs) {
+    let q = from;
+    for (;;) {
+      let t = text.indexOf('\t', q);
+      if (t < 0 || t > to) t = to;
+      fields.push(text.slice(q, t));
+      if (t >= to) break;
+      q = t + 1;
+    }
+    while (fields.length > 1 && isBlank(fields[fields.length - 1]!, 0, fields[fields.length - 1]!.length)) fields.pop();
+    return;
+  }
+  let q = from;
+  let c = text.charCodeAt(q);
+  if (c === 32 || c === 9) fields.push('');
+  while (q < to) {
+    // skip separators
+    while (q < to && ((c = text.charCodeAt(q)) === 32 || c === 9)) q++;
+    if (q >= to) break;
+    let r = q + 1;
+    while (r < to && (c = text.charCodeAt(r)) !== 32 && c !== 9) r++;
+    fields.push(text.slice(q, r));
+    q = r;
+  }
 }
 
 function resolveTagColumn(opt: number, width: number, file: string, line: number): number {

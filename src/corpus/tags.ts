@@ -33,10 +33,31 @@ export function parseScheme(name: string): TagScheme | undefined {
 
 /** conlleval's split of a tag into prefix and type (first hyphen; a type of "0" is "" as in Perl). */
 export function splitTag(tag: string): [prefix: string, type: string] {
-  const i = tag.indexOf('-');
-  if (i < 0) return [tag, ''];
-  const type = tag.slice(i + 1);
-  return [tag.slice(0, i), type === '0' ? '' : type];
+  let parts = splitCache.get(tag);
+  if (parts === undefined) {
+    const i = tag.indexOf('-');
+    const type = i < 0 ? '' : tag.slice(i + 1);
+    parts = i < 0 ? [tag, ''] : [tag.slice(0, i), type === '0' ? '' : type];
+    if (splitCache.size > 4096) splitCache.clear();
+    splitCache.set(tag, parts);
+  }
+  return [parts[0], parts[1]];
+}
+
+// Tag sets are small and every token is split several times: reuse the splits (and the strings joined in
+// tagsFromSpans) instead of allocating them per token.
+const splitCache = new Map<string, readonly [string, string]>();
+const joinCache = new Map<string, string>();
+
+function joinTag(prefix: 'B-' | 'I-' | 'E-' | 'S-', label: string): string {
+  const key = prefix + label;
+  let tag = joinCache.get(key);
+  if (tag === undefined) {
+    if (joinCache.size > 4096) joinCache.clear();
+    tag = key;
+    joinCache.set(key, tag);
+  }
+  return tag;
 }
 
 /** conlleval's endOfChunk: did a chunk end between the previous and the current token? */
@@ -94,7 +115,9 @@ export function spansFromTags(tags: readonly string[], scheme?: TagScheme): Span
   let openStart = -1;
   let openType = '';
   for (let i = 0; i < tags.length; i++) {
-    const [tag, type] = splitTag(tags[i]!);
+    const parts = splitCache.get(tags[i]!) ?? splitTag(tags[i]!);
+    const tag = parts[0];
+    const type = parts[1];
     let start = conllevalStartOfChunk(prevTag, tag, prevType, type);
     let end = conllevalEndOfChunk(prevTag, tag, prevType, type);
     if (bioes && tag !== 'O') {
@@ -136,13 +159,14 @@ export function tagsFromSpans(length: number, spans: readonly Span[], scheme: Ta
     }
     if (s.start < prevEnd) throw new RangeError(`span [${s.start}, ${s.end}) ${s.label} overlaps the span before it`);
     const single = s.end - s.start === 1;
-    let first: string;
+    let first: 'B-' | 'I-' | 'S-';
     if (scheme === 'iob2') first = 'B-';
     else if (scheme === 'bioes') first = single ? 'S-' : 'B-';
     else first = s.start === prevEnd && s.label === prevLabel ? 'B-' : 'I-';
-    tags[s.start] = first + s.label;
-    for (let i = s.start + 1; i < s.end; i++) tags[i] = 'I-' + s.label;
-    if (scheme === 'bioes' && !single) tags[s.end - 1] = 'E-' + s.label;
+    tags[s.start] = joinTag(first, s.label);
+    const inside = joinTag('I-', s.label);
+    for (let i = s.start + 1; i < s.end; i++) tags[i] = inside;
+    if (scheme === 'bioes' && !single) tags[s.end - 1] = joinTag('E-', s.label);
     prevEnd = s.end;
     prevLabel = s.label;
   }
@@ -180,7 +204,9 @@ export function detectScheme(sentences: Iterable<readonly string[]>): TagScheme 
     let prevTag = 'O';
     let prevType = '';
     for (const t of tags) {
-      const [tag, type] = splitTag(t);
+      const parts = splitCache.get(t) ?? splitTag(t);
+      const tag = parts[0];
+      const type = parts[1];
       if (tag === 'E' || tag === 'S') return 'bioes';
       if (tag === 'B' && !(prevTag !== 'O' && prevType === type)) bStarts++;
       else if (tag === 'I' && (prevTag === 'O' || prevType !== type)) iStarts++;
