@@ -33,10 +33,11 @@ export function cellConfig(exp: ExperimentConfig, budget: number, strategy: Dist
   };
 }
 
-/** Hash of everything that changes a run's result (not its output folder or name). */
+/** Hash of everything that changes a run's result (not its output folder, name or cache file). */
 export function configHash(config: DistillConfig): string {
-  const { out: _out, name: _name, ...rest } = config;
-  return createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 16);
+  const { out: _out, name: _name, teacher, ...rest } = config;
+  const { cache: _cache, ...teacherRest } = teacher;
+  return createHash('sha256').update(stableJson({ ...rest, teacher: teacherRest })).digest('hex').slice(0, 16);
 }
 
 function stableJson(x: unknown): string {
@@ -81,7 +82,7 @@ export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: 
     }
     if (prior) log(`[${index + 1}/${grid.length}] ${key}: config changed since the recorded run, running again`);
     log(`[${index + 1}/${grid.length}] ${key}: running`);
-    const result = { ...(await runOne(config, { key, index, total: grid.length })), key, configHash: hash };
+    const result = resultOnly({ ...(await runOne(config, { key, index, total: grid.length })), key, configHash: hash });
     appendResult(resultsFile, result);
     results.push(result);
     ran++;
@@ -99,4 +100,10 @@ function writeReport(exp: ExperimentConfig, results: RunResult[]): string {
   writeFileSync(file, html);
   writeFileSync(path.join(exp.out, 'summary.txt'), `${formatTable(summarise(results, exp.strategies))}\n`);
   return file;
+}
+
+/** Keeps the fields of a RunResult (a runner may return more, e.g. paths and teacher timings, that differ between identical runs). */
+function resultOnly(r: RunResult): RunResult {
+  const { key, budget, strategy, seed, humanSentences, teacherSentences, test, dev, teacher, curve, seconds, configHash } = r;
+  return { key, budget, strategy, seed, humanSentences, teacherSentences, test, dev, ...(teacher ? { teacher } : {}), curve, seconds, configHash };
 }

@@ -186,12 +186,12 @@ ${meta.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 <h2>Learning curves (dev F1 after each epoch)</h2>
 ${curves.map((c, i) => `<h3>human budget ${esc(formatBudget(c.budget))}</h3><div class="chart"><canvas id="curve${i}"></canvas></div>`).join('\n')}
 <h2>Runs</h2>
-<table><thead><tr><th>budget</th><th>strategy</th><th>seed</th><th>human sent.</th><th>teacher sent.</th><th>test P</th><th>test R</th><th>test F1</th><th>teacher F1</th><th>seconds</th></tr></thead><tbody>
+<table><thead><tr><th>budget</th><th>strategy</th><th>seed</th><th>human sent.</th><th>teacher sent.</th><th>test P</th><th>test R</th><th>test F1</th><th>teacher F1</th></tr></thead><tbody>
 ${[...results]
   .sort((a, b) => a.budget - b.budget || a.strategy.localeCompare(b.strategy) || a.seed - b.seed)
   .map(
     (r) =>
-      `<tr><td>${esc(formatBudget(r.budget))}</td><td>${esc(r.strategy)}</td><td>${r.seed}</td><td>${r.humanSentences}</td><td>${r.teacherSentences}</td><td>${pct(r.test.precision)}</td><td>${pct(r.test.recall)}</td><td>${pct(r.test.f1)}</td><td>${r.teacher ? pct(r.teacher.f1) : '—'}</td><td>${r.seconds.toFixed(0)}</td></tr>`,
+      `<tr><td>${esc(formatBudget(r.budget))}</td><td>${esc(r.strategy)}</td><td>${r.seed}</td><td>${r.humanSentences}</td><td>${r.teacherSentences}</td><td>${pct(r.test.precision)}</td><td>${pct(r.test.recall)}</td><td>${pct(r.test.f1)}</td><td>${r.teacher ? pct(r.teacher.f1) : '—'}</td></tr>`,
   )
   .join('\n')}
 </tbody></table>
