@@ -18,6 +18,7 @@ interface EvalFlags {
   mode: string;
   scheme: string;
   countDocstart?: boolean;
+  skipDocstart?: boolean;
 }
 
 const MODES: readonly ScoreMode[] = ['conlleval', 'strict'];
@@ -75,9 +76,10 @@ export function register(program: Command): void {
     .option('-d, --delimiter <regex>', "field delimiter of --conlleval input, a regular expression as conlleval's -d (default: one space)")
     .option('-r, --raw', "--conlleval tags have no B-/I- prefix (conlleval's -r): each non-outside tag is a one-token entity")
     .option('-o, --outside-tag <tag>', "outside tag of --raw input (conlleval's -o)", 'O')
-    .option('--mode <mode>', 'conlleval (default) or strict (seqeval strict mode; --conlleval input only)', 'conlleval')
+    .option('--mode <mode>', 'conlleval, or strict (seqeval strict mode; --conlleval input only)', 'conlleval')
     .option('--scheme <scheme>', 'tag scheme for --mode strict: iob2, bioes or iob1', 'iob2')
     .option('--count-docstart', 'with --gold/--pred: count -DOCSTART- lines as tokens, as conlleval does')
+    .option('--skip-docstart', 'with --conlleval: ignore -DOCSTART- lines (conlleval counts them as tokens)')
     .addHelpText(
       'after',
       `
@@ -99,6 +101,7 @@ Examples:
           delimiter: flags.delimiter,
           raw: flags.raw,
           outsideTag: flags.outsideTag,
+          skipDocStart: flags.skipDocstart,
           mode,
           scheme,
         });

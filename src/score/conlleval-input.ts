@@ -25,9 +25,16 @@ export interface ConllevalInputOptions {
   raw?: boolean;
   /** conlleval `-o`: the outside tag in raw input (default `O`) */
   outsideTag?: string;
+  /**
+   * Skip `-DOCSTART-` lines entirely. NOT conlleval's behaviour (it counts them as tokens, which changes
+   * "processed N tokens" and the accuracy but no entity count while they are tagged O); for users who want the
+   * token count of the corpus itself.
+   */
+  skipDocStart?: boolean;
 }
 
 const BOUNDARY = '-X-';
+const DOCSTART = '-DOCSTART-';
 
 /** One data row of a conlleval file (for callers that need the rows, e.g. strict mode). */
 export interface ConllevalRow {
@@ -78,6 +85,7 @@ export function forEachConllevalRow(
   const delimiter = compileDelimiter(options.delimiter, file);
   const outside = options.outsideTag ?? 'O';
   const raw = options.raw === true;
+  const skipDocStart = options.skipDocStart === true;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let fieldCount = -1;
   let fieldCountLine = 0;
@@ -134,6 +142,7 @@ export function forEachConllevalRow(
       onBoundary(lineNo);
       continue;
     }
+    if (skipDocStart && first === DOCSTART) continue;
     if (count < 2) {
       throw new InputError(
         `a line needs at least 2 fields (gold tag and predicted tag), found 1: ${JSON.stringify(line)}${tabHint(line, delimiter)}`,

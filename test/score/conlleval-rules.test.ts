@@ -69,6 +69,9 @@ describe('conlleval rules', () => {
     );
     const c = countConllevalText('-DOCSTART- -X- O O\n\nJapan NNP B-LOC B-LOC\n');
     expect([c.tokens, c.correctTags, c.gold, c.correct]).toEqual([2, 2, 1, 1]);
+    // --skip-docstart: the corpus's own token count, entity counts unchanged
+    const skipped = countConllevalText('-DOCSTART- -X- O O\n\nJapan NNP B-LOC B-LOC\n', { skipDocStart: true });
+    expect([skipped.tokens, skipped.correctTags, skipped.gold, skipped.correct]).toEqual([1, 1, 1, 1]);
   });
 
   it('tolerates CRLF and a BOM (where conlleval would glue them to tags)', () => {
