@@ -1,0 +1,164 @@
+/**
+ * Serving throughput: `POST /predict` (sentences/s) of the real `nerd serve` process (child process, model
+ * in its worker thread, micro-batching on) with C concurrent HTTP clients on loopback, each sending one raw
+ * text per request; against the same texts through @huggingface/transformers' token-classification
+ * pipeline on the same checkpoint folder (same onnx/model.onnx, tokenizer.json), measured in the same run:
+ *   - tjs_concurrent: C concurrent callers, one text per pipeline call (as a server wrapping the pipeline
+ *     would call it);
+ *   - tjs_batched: the pipeline called with C texts at a time (its own padding batch).
+ * The ratio is taken against the better of the two. Both use onnxruntime-node with all cores; both return
+ * entity groups (`aggregation_strategy: "simple"` for the pipeline). Also reported: the predictor called
+ * directly in one call on all texts (no HTTP), the ceiling for the server.
+ *
+ * Default model: a fresh `mini` checkpoint (H256/L4/A4, bert-base-cased vocabulary; untrained weights cost
+ * the same as trained ones). Texts: the first N sentences of CoNLL-2003 dev, tokens joined by spaces.
+ *
+ *   npm run bench -- serve [--model DIR] [--preset mini] [--sentences 512] [--clients 16] [--rounds 2]
+ *   npx tsx bench/serve.ts --sentences 256
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { env, pipeline } from '@huggingface/transformers';
+import { loadPredictor } from '../src/serve/model.js';
+import type { PresetName } from '../src/student/presets.js';
+import { conllDev } from '../test/serve/fixtures.js';
+import { makeCheckpoint } from '../test/serve/model-fixture.js';
+
+export interface ServeBenchFigures {
+  model: string;
+  sentences: number;
+  clients: number;
+  rounds: number;
+  serve_sentences_per_s: number;
+  serve_batches: number;
+  serve_mean_batch: number;
+  tjs_concurrent_sentences_per_s: number;
+  tjs_batched_sentences_per_s: number;
+  direct_sentences_per_s: number;
+  /** serve ÷ the better transformers.js figure */
+  ratio: number;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function startServer(model: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.on('exit', (code) => reject(new Error(`nerd serve exited with ${code}: ${out}`)));
+  });
+}
+
+/** runs `texts` through `call` with `clients` concurrent loops; returns items per second */
+async function concurrently(texts: string[], clients: number, call: (text: string) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < texts.length) await call(texts[next++]!);
+    }),
+  );
+  return texts.length / ((performance.now() - t0) / 1000);
+}
+
+async function stats(url: string): Promise<{ batches: number; requests: number }> {
+  return (await (await fetch(`${url}/stats`)).json()) as { batches: number; requests: number };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+export async function run(args: string[]): Promise<ServeBenchFigures> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      preset: { type: 'string', default: 'mini' },
+      sentences: { type: 'string', default: '512' },
+      clients: { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
+  const n = Number(values.sentences);
+  const clients = Number(values.clients);
+  const rounds = Number(values.rounds);
+  const model = values.model ?? (await makeCheckpoint(values.preset as PresetName));
+  const texts = conllDev(n + 32, 1).map((s) => s.tokens.join(' '));
+  const warm = texts.slice(n);
+  const work = texts.slice(0, n);
+  process.stderr.write(`serve bench: ${model}, ${n} sentences, ${clients} clients, ${rounds} rounds\n`);
+
+  const { child, url } = await startServer(model);
+  const post = async (text: string) => {
+    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: [text] }) });
+    if (!res.ok) throw new Error(`POST /predict: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(path.resolve(model));
+  const ner = await pipeline('token-classification', path.basename(model), { dtype: 'fp32' });
+  const tjsOne = (text: string) => ner(text, { aggregation_strategy: 'simple' });
+
+  const serveRates: number[] = [];
+  const tjsRates: number[] = [];
+  const tjsBatchRates: number[] = [];
+  let batches = 0;
+  let requests = 0;
+  try {
+    await concurrently(warm, clients, post);
+    await concurrently(warm, clients, tjsOne);
+    for (let r = 0; r < rounds; r++) {
+      const before = await stats(url);
+      serveRates.push(await concurrently(work, clients, post));
+      const after = await stats(url);
+      batches += after.batches - before.batches;
+      requests += after.requests - before.requests;
+      tjsRates.push(await concurrently(work, clients, tjsOne));
+      const t0 = performance.now();
+      for (let i = 0; i < work.length; i += clients) await ner(work.slice(i, i + clients), { aggregation_strategy: 'simple' });
+      tjsBatchRates.push(work.length / ((performance.now() - t0) / 1000));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await ner.dispose();
+  }
+  const direct = await loadPredictor(model);
+  await direct.predictTexts(warm);
+  const t0 = performance.now();
+  await direct.predictTexts(work);
+  const directRate = work.length / ((performance.now() - t0) / 1000);
+  await direct.close?.();
+
+  const best = (xs: number[]) => Math.max(...xs);
+  const serve = best(serveRates);
+  const tjs = best(tjsRates);
+  const tjsBatched = best(tjsBatchRates);
+  return {
+    model,
+    sentences: n,
+    clients,
+    rounds,
+    serve_sentences_per_s: round1(serve),
+    serve_batches: batches,
+    serve_mean_batch: round1(requests / Math.max(1, batches)),
+    tjs_concurrent_sentences_per_s: round1(tjs),
+    tjs_batched_sentences_per_s: round1(tjsBatched),
+    direct_sentences_per_s: round1(directRate),
+    ratio: Math.round((serve / Math.max(tjs, tjsBatched)) * 100) / 100,
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const figures = await run(process.argv.slice(2));
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+}
