@@ -9,8 +9,12 @@
  *   3. punctuation-insensitive — as 2, with everything but letters and digits removed ("St Louis" finds
  *      `St. Louis`, "\"Reuters\"," finds `Reuters`); tokens that are only punctuation never begin or end a
  *      span.
+ *   4. without a leading article — "the European Union" finds `European Union` (only when 1-3 found nothing,
+ *      so `The Hague` is still found whole).
  * A span never crosses a token boundary: a text that matches only inside a token ("York" in `NewYork`) is
- * not found.
+ * not found. When the text was NOT copied token for token (levels 2-4), a possessive clitic token (`'s`,
+ * `'`) at the end of the match is dropped: "Smith's" grounds to `Smith`. An exact copy keeps it, for names
+ * that contain it (CoNLL has "Moody 's" ORG, "St. John 's" LOC).
  *
  * Occurrences: an entity without `occurrence` is every occurrence of its text (an entity that occurs twice
  * is labelled twice); with `occurrence: n` only the n-th (1-based), and `n` past the last occurrence is
@@ -68,7 +72,7 @@ export interface GroundResult {
   spans: GroundedSpan[];
   rejected: RejectedEntity[];
   /** how the kept texts were found: exact / normalised / punctuation-insensitive */
-  matchedBy: { exact: number; normalised: number; punctuation: number };
+  matchedBy: { exact: number; normalised: number; punctuation: number; article: number };
 }
 
 /** Start indexes of every run of `tokens` equal to `words` (exact, case-sensitive). */
@@ -124,10 +128,27 @@ function findNormalised(tokens: string[], text: string, form: (s: string) => str
   return out;
 }
 
-export type MatchLevel = 'exact' | 'normalised' | 'punctuation';
+export type MatchLevel = 'exact' | 'normalised' | 'punctuation' | 'article';
+
+const POSSESSIVE = /^['\u2019]s?$/iu;
+const ARTICLE = /^(the|a|an)\s+/iu;
+
+function dropPossessive(tokens: string[], spans: Array<[number, number]>): Array<[number, number]> {
+  return spans.map(([s, e]) => (e - s > 1 && POSSESSIVE.test(tokens[e - 1]!) ? [s, e - 1] : [s, e]));
+}
 
 /** Every occurrence of `text` as token spans, at the first matching level. */
 export function locate(tokens: string[], text: string): { level: MatchLevel; spans: Array<[number, number]> } | undefined {
+  const found = locateOnce(tokens, text);
+  if (found) return found.level === 'exact' ? found : { level: found.level, spans: dropPossessive(tokens, found.spans) };
+  if (ARTICLE.test(text.trim())) {
+    const rest = locateOnce(tokens, text.trim().replace(ARTICLE, ''));
+    if (rest) return { level: 'article', spans: dropPossessive(tokens, rest.spans) };
+  }
+  return undefined;
+}
+
+function locateOnce(tokens: string[], text: string): { level: MatchLevel; spans: Array<[number, number]> } | undefined {
   const words = text.trim().split(/\s+/u).filter((w) => w !== '');
   const exact = findTokenSequence(tokens, words);
   if (exact.length > 0) return { level: 'exact', spans: exact.map((s) => [s, s + words.length]) };
@@ -203,7 +224,7 @@ export function resolveOverlaps<T extends { start: number; end: number; label: s
 export function groundEntities(tokens: string[], entities: AnswerEntity[], types: string[]): GroundResult {
   const rejected: RejectedEntity[] = [];
   const candidates: Candidate[] = [];
-  const matchedBy = { exact: 0, normalised: 0, punctuation: 0 };
+  const matchedBy = { exact: 0, normalised: 0, punctuation: 0, article: 0 };
   entities.forEach((e, order) => {
     const given = { text: typeof e.text === 'string' ? e.text : String(e.text ?? ''), type: typeof e.type === 'string' ? e.type : String(e.type ?? '') };
     if (typeof e.text !== 'string' || e.text.trim() === '' || typeof e.type !== 'string') {

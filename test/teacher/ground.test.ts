@@ -49,13 +49,16 @@ describe('grounding entity strings to token spans', () => {
 
   it('matches case-, whitespace- and punctuation-insensitively, but only on token boundaries', () => {
     const tokens = toks("Smith 's St. Louis firm NewYork U.S. \u201cReuters\u201d");
-    expect(locate(tokens, "Smith's")).toEqual({ level: 'normalised', spans: [[0, 2]] });
+    expect(locate(tokens, "Smith's")).toEqual({ level: 'normalised', spans: [[0, 1]] }); // the clitic is not part of the name
     expect(locate(tokens, 'st. louis')).toEqual({ level: 'normalised', spans: [[2, 4]] });
     expect(locate(tokens, 'St Louis')).toEqual({ level: 'punctuation', spans: [[2, 4]] });
     expect(locate(tokens, 'US')).toEqual({ level: 'punctuation', spans: [[6, 7]] });
     expect(locate(tokens, '"Reuters"')).toEqual({ level: 'normalised', spans: [[7, 8]] });
     expect(locate(tokens, 'York')).toBeUndefined(); // inside the token NewYork
     expect(locate(tokens, 'Smit')).toBeUndefined();
+    expect(locate(toks('in European Union and The Hague'), 'the European Union')).toEqual({ level: 'article', spans: [[1, 3]] });
+    expect(locate(toks('the European Union and The Hague'), 'The Hague')).toEqual({ level: 'exact', spans: [[4, 6]] });
+    expect(locate(toks("Moody 's said"), "Moody 's")).toEqual({ level: 'exact', spans: [[0, 2]] }); // copied exactly: kept
     expect(locate(tokens, '...')).toBeUndefined();
   });
 
