@@ -45,6 +45,11 @@ function tinyParams(config: BertConfig): ParamMap {
   return new Map(bertParamShapes(config, labels).map(([name, shape]) => [name, { shape, data: fill(name, shape.reduce((a, b) => a * b, 1)) }]));
 }
 
+/** typed-array equality through bytes (vitest's deep equality is slow on large arrays) */
+function bytes(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
 function f32(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -81,7 +86,7 @@ describe('checkpoint save/load', () => {
     expect([...ck.params.keys()]).toEqual([...params.keys()]);
     for (const [name, t] of params) {
       expect(ck.params.get(name)!.shape).toEqual(t.shape);
-      expect(ck.params.get(name)!.data).toEqual(t.data);
+      expect(bytes(ck.params.get(name)!.data).equals(bytes(t.data)), name).toBe(true);
     }
     expect(ck.config.id2label).toEqual(config.id2label);
     expect(ck.config.hidden_size).toBe(8);
@@ -102,7 +107,7 @@ describe('checkpoint save/load', () => {
     const reordered = await loadCheckpoint(dir, { labels: ['O', 'B-LOC', 'I-LOC', 'B-PER', 'I-PER'] });
     expect(reordered.classifier).toBe('reordered');
     const W = params.get('classifier.weight')!.data;
-    expect(reordered.params.get('classifier.weight')!.data.subarray(8, 16)).toEqual(W.subarray(24, 32)); // B-LOC was row 3
+    expect([...reordered.params.get('classifier.weight')!.data.subarray(8, 16)]).toEqual([...W.subarray(24, 32)]); // B-LOC was row 3
     expect(reordered.params.get('classifier.bias')!.data[3]).toBe(params.get('classifier.bias')!.data[1]);
     expect(reordered.config.label2id['B-PER']).toBe(3);
 
@@ -116,7 +121,8 @@ describe('checkpoint save/load', () => {
     expect(std).toBeGreaterThan(0.005);
     expect(std).toBeLessThan(0.05);
     expect(fresh.config.id2label).toEqual({ '0': 'O', '1': 'B-ORG', '2': 'I-ORG' });
-    expect(fresh.params.get('bert.encoder.layer.1.output.dense.weight')!.data).toEqual(params.get('bert.encoder.layer.1.output.dense.weight')!.data);
+    const name = 'bert.encoder.layer.1.output.dense.weight';
+    expect(bytes(fresh.params.get(name)!.data).equals(bytes(params.get(name)!.data))).toBe(true);
   });
 
   it('replaces an existing checkpoint as a whole and recovers from a crash between the renames', async () => {
@@ -258,7 +264,7 @@ describe('loading Hugging Face checkpoints', () => {
     const dir = hfFolder('tokcls', (n) => n, { head: true, configExtra: { architectures: ['BertForTokenClassification'], id2label: config.id2label, label2id: config.label2id } });
     const ck = await loadCheckpoint(dir, { labels: LABELS });
     expect(ck.classifier).toBe('kept');
-    expect(ck.params.get('classifier.weight')!.data).toEqual(params.get('classifier.weight')!.data);
+    expect(bytes(ck.params.get('classifier.weight')!.data).equals(bytes(params.get('classifier.weight')!.data))).toBe(true);
   });
 
   it('names the file and the problem for broken folders', async () => {
