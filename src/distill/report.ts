@@ -128,7 +128,7 @@ export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder
         },
       ]),
     },
-    options: { scales: { y: { title: { display: true, text: 'test F1 (%)' } }, x: { type: 'category', title: { display: true, text: 'human-label budget' } } } },
+    options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'test F1 (%)' } }, x: { type: 'category', title: { display: true, text: 'human-label budget' } } } },
   };
   if (s.teacherF1.size) {
     budgetChart.data.datasets.push({
@@ -160,7 +160,7 @@ export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder
         data: { datasets },
         options: {
           parsing: true,
-          scales: { x: { type: 'linear', title: { display: true, text: 'evaluation (epoch, across phases)' } }, y: { title: { display: true, text: 'dev F1 (%)' } } },
+          scales: { x: { type: 'linear', title: { display: true, text: 'evaluation (epoch, across phases)' } }, y: { beginAtZero: true, title: { display: true, text: 'dev F1 (%)' } } },
         },
       },
     };
