@@ -21,10 +21,10 @@ interface Running {
   url: string;
 }
 
-async function startReview(storeFile: string, data?: string): Promise<Running> {
+async function startReview(storeFile: string, data?: string, token?: string): Promise<Running> {
   const store = new ReviewStore(storeFile);
   if (data) store.loadSentences(readReviewData(data), data);
-  const app = await buildReviewApp({ store, title: 'fixture' });
+  const app = await buildReviewApp({ store, title: 'fixture', token });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address() as { port: number };
   return { app, store, url: `http://127.0.0.1:${addr.port}/` };
@@ -194,5 +194,26 @@ describe.skipIf(!hasChromium)('review page in Chromium', () => {
     expect(server.store.state(s).status).toBe('done');
     expect(server.store.state(server.store.sentence(await idOf())!).status).toBe('todo');
     await page.close();
+  }, 60_000);
+
+  it('works behind a bearer token passed in the URL fragment, and says so when it is missing', async () => {
+    const token = 'review-token-0123456789';
+    const guarded = await startReview(path.join(dir, 'guarded.sqlite'), data, token);
+    const page = await browser.newPage();
+    try {
+      await page.goto(guarded.url);
+      await page.waitForSelector('#save[data-state="error"]');
+      expect(await page.locator('#message').textContent()).toMatch(/could not load: .*Authorization: Bearer/);
+      await page.goto(`${guarded.url}#token=${token}`);
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(page.url()).not.toContain(token); // taken out of the address bar
+      await page.keyboard.press('Enter');
+      await saved(page);
+      expect(guarded.store.counts().done).toBe(1);
+    } finally {
+      await page.close();
+      await stop(guarded);
+    }
   }, 60_000);
 });

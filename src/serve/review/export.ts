@@ -4,6 +4,7 @@
  * IOB2, blank line between sentences). Only sentences marked done (Enter on the page) are exported.
  */
 import { writeFileSync, renameSync } from 'node:fs';
+import { agreement } from './doubt.js';
 import type { ReviewStore } from './store.js';
 
 export type ExportFormat = 'jsonl' | 'conll';
@@ -19,7 +20,7 @@ export function exportReviewed(store: ReviewStore, format: ExportFormat): { text
           id: sentence.id,
           tokens: sentence.tokens,
           entities: sorted.map((s) => ({ start: s.start, end: s.end, label: s.label, text: sentence.tokens.slice(s.start, s.end).join(' ') })),
-          review: { reviewedAt: updatedAt, edited: sorted.some((s) => s.status === 'edited' || s.status === 'added') || sorted.length !== sentence.teacher.length },
+          review: { reviewedAt: updatedAt, changed: agreement(sorted, sentence.teacher) < 1 },
         }),
       );
     } else {

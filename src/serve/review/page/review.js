@@ -401,6 +401,22 @@ document.addEventListener('keydown', (e) => {
   if (handled) e.preventDefault();
 });
 
+// with a bearer token a plain link cannot authenticate: fetch the export and hand it over as a download
+for (const a of document.querySelectorAll('#export-jsonl, #export-conll')) {
+  a.addEventListener('click', async (e) => {
+    if (!token) return;
+    e.preventDefault();
+    const res = await fetch(a.getAttribute('href'), { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return showMessage(`export failed: HTTP ${res.status}`);
+    const url = URL.createObjectURL(await res.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = a.id === 'export-conll' ? 'reviewed.conll' : 'reviewed.jsonl';
+    link.click();
+    URL.revokeObjectURL(url);
+  });
+}
+
 $('#help-button').addEventListener('click', () => {
   $('#help').hidden = !$('#help').hidden;
 });
