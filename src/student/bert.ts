@@ -77,8 +77,21 @@ export function initParams(config: BertConfig, seed: number): ParamMap {
   return params;
 }
 
+/** Rejects configurations this implementation would silently compute differently from Hugging Face. */
+export function checkConfig(config: BertConfig): void {
+  const act = String(config.hidden_act ?? 'gelu');
+  if (act !== 'gelu' && act !== 'gelu_python') throw new Error(`hidden_act '${act}' is not supported (only 'gelu', the erf form)`);
+  const pos = config.position_embedding_type ?? 'absolute';
+  if (pos !== 'absolute') throw new Error(`position_embedding_type '${String(pos)}' is not supported (only 'absolute')`);
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new Error(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+  }
+  if (numLabels(config) < 1) throw new Error('config.id2label is empty: a token classifier needs labels');
+}
+
 /** Checks that `params` has every parameter with the right shape; names the first problem. */
 export function checkParams(config: BertConfig, params: ParamMap): void {
+  checkConfig(config);
   for (const spec of paramSpecs(config)) {
     const t: NamedTensor | undefined = params.get(spec.name);
     if (!t) throw new Error(`missing parameter ${spec.name}`);
@@ -176,9 +189,11 @@ export function buildBert(
     const lin = (name: string, v: Value) => linear(v, P(`${pre}.${name}.weight`), P(`${pre}.${name}.bias`));
     const heads = (v: Value, perm: number[]) => transpose(reshape(v, headsShape, [Bd, Td, A, d]), perm);
     const q = heads(scale(lin('attention.self.query', h), 1 / Math.sqrt(d)), [0, 2, 1, 3]); // [B, A, T, d]
-    const k = heads(lin('attention.self.key', h), [0, 2, 3, 1]); // [B, A, d, T]
+    const k = heads(lin('attention.self.key', h), [0, 2, 1, 3]); // [B, A, T, d]
     const v = heads(lin('attention.self.value', h), [0, 2, 1, 3]); // [B, A, T, d]
-    const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(matmul(q, k), bias)));
+    // q kᵀ with kᵀ as a last-two-axes Transpose, which onnxruntime folds into the MatMul (FusedMatMul transB)
+    const scores = matmul(q, transpose(k, [0, 1, 3, 2]));
+    const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(scores, bias)));
     const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [-1, H], [Nd, H]);
     const attn = drop(`dropout.layer.${l}.attention_output`, lin('attention.output.dense', ctx));
     h = layerNorm(add(attn, h), P(`${pre}.attention.output.LayerNorm.weight`), P(`${pre}.attention.output.LayerNorm.bias`), eps);

@@ -142,6 +142,9 @@ export class BertEngine {
     if (batch.inputIds.length !== n || batch.attentionMask.length !== n) {
       throw new Error(`batch arrays must hold batchSize × seqLen = ${n} values`);
     }
+    if (batch.seqLen > this.config.max_position_embeddings) {
+      throw new Error(`sequence length ${batch.seqLen} exceeds max_position_embeddings ${this.config.max_position_embeddings}: split long inputs into windows`);
+    }
     const dims = [batch.batchSize, batch.seqLen];
     const types = batch.tokenTypeIds;
     return {
@@ -166,8 +169,10 @@ export class BertEngine {
     for (const site of this.sites) {
       const shape = site.kind === 'hidden' ? [n, this.config.hidden_size] : [B, A, T, T];
       const size = shape.reduce((a, b) => a * b, 1);
-      let buf = this.maskBuffers.get(site.name);
-      if (!buf || buf.length !== size) this.maskBuffers.set(site.name, (buf = new Float32Array(size)));
+      // one buffer per site, grown as needed; batches of other shapes use a view of its start
+      let whole = this.maskBuffers.get(site.name);
+      if (!whole || whole.length < size) this.maskBuffers.set(site.name, (whole = new Float32Array(size)));
+      const buf = whole.subarray(0, size);
       if (dropout) rng.dropoutMask(buf, site.p);
       else buf.fill(1);
       feeds[site.name] = new ort.Tensor('float32', buf, shape);
