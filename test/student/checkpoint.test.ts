@@ -267,6 +267,39 @@ describe('loading Hugging Face checkpoints', () => {
     expect(bytes(ck.params.get('classifier.weight')!.data).equals(bytes(params.get('classifier.weight')!.data))).toBe(true);
   });
 
+  it('loads sharded weights (model.safetensors.index.json)', async () => {
+    const dir = hfFolder('sharded', (n) => n);
+    const { readSafetensors } = await import('../../src/student/safetensors.js');
+    const all = (await readSafetensors(path.join(dir, 'model.safetensors'))).tensors;
+    const names = [...all.keys()];
+    const shards = [names.slice(0, 10), names.slice(10)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((part, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      writeFileSync(
+        path.join(dir, file),
+        handBuilt(part.map((n) => ({ name: n, dtype: 'F32', shape: all.get(n)!.shape, bytes: f32(all.get(n)!.data) }))),
+      );
+      for (const n of part) weightMap[n] = file;
+    });
+    renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'unused.bak'));
+    writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const ck = await loadCheckpoint(dir, { labels: LABELS });
+    expectEncoder(ck.params);
+  });
+
+  it('takes tokenizer.json over vocab.txt, with tokenizer_config.json overriding lower-casing', async () => {
+    const dir = path.join(root, 'tok-dir');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tk.toTokenizerJson())); // uncased
+    writeFileSync(path.join(dir, 'vocab.txt'), 'garbage\n');
+    expect((await Tokenizer.fromDirectory(dir)).encode('Héllo').tokens).toEqual(['[CLS]', 'hello', '[SEP]']);
+    writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: false }));
+    const cased = await Tokenizer.fromDirectory(dir);
+    expect(cased.settings.lowercase).toBe(false);
+    expect(cased.settings.stripAccents).toBe(null);
+  });
+
   it('names the file and the problem for broken folders', async () => {
     const expectInputError = async (p: Promise<unknown>, file: string, msg: RegExp) => {
       const err = await p.catch((e) => e);
