@@ -92,6 +92,16 @@ describe('annotate against teacher-sim with faults on', () => {
     expect(scoreAgainstGold(devSentences().slice(0, n), res.sentences).f1).toBe(1);
   });
 
+  it('times out slow requests and asks again, without failing the run', async () => {
+    const n = 30;
+    const s = await sim(n, 'none', { slowRate: 0.3, slowMs: 1500 });
+    const res = await annotate(job(s, n, { timeoutMs: 300, maxRetries: 10 }));
+    expect(s.stats.faults.slow).toBeGreaterThan(0);
+    expect(res.stats.timeouts).toBeGreaterThan(0);
+    expect(res.stats.annotated).toBe(n);
+    expect(scoreAgainstGold(devSentences().slice(0, n), res.sentences).f1).toBe(1);
+  });
+
   it('never takes a finish_reason "length" answer: with only format and network faults the result equals gold', async () => {
     const n = 120;
     const s = await sim(n, 'none', {
