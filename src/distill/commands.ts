@@ -15,7 +15,7 @@ const CONFIG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 interface TeacherFlags {
   baseUrl?: string;
-  model?: string;
+  teacherModel?: string;
   gguf?: string;
 }
 
@@ -23,8 +23,8 @@ interface TeacherFlags {
 function applyTeacherFlags(base: DistillConfig, flags: TeacherFlags): DistillConfig {
   const t = { ...base.teacher };
   if (flags.gguf) Object.assign(t, { provider: 'gguf', gguf: flags.gguf });
-  else if (flags.baseUrl || flags.model || ((process.env.OPENAI_API_KEY || process.env.NERD_API_KEY) && t.provider === 'sim')) {
-    Object.assign(t, { provider: 'openai', baseUrl: flags.baseUrl ?? t.baseUrl, model: flags.model ?? t.model ?? 'gpt-4o' });
+  else if (flags.baseUrl || flags.teacherModel || ((process.env.OPENAI_API_KEY || process.env.NERD_API_KEY) && t.provider === 'sim')) {
+    Object.assign(t, { provider: 'openai', baseUrl: flags.baseUrl ?? t.baseUrl, model: flags.teacherModel ?? t.model ?? 'gpt-4o' });
   }
   return { ...base, teacher: t };
 }
@@ -32,7 +32,7 @@ function applyTeacherFlags(base: DistillConfig, flags: TeacherFlags): DistillCon
 function teacherOptions(cmd: Command): Command {
   return cmd
     .option('--base-url <url>', 'use a real OpenAI-compatible LLM as the teacher (key from OPENAI_API_KEY or NERD_API_KEY)')
-    .option('--model <name>', 'the LLM model name (with --base-url or an API key)')
+    .option('--teacher-model <name>', 'the LLM model name (with --base-url or an API key; default gpt-4o)')
     .option('--gguf <file>', 'use a local GGUF model through node-llama-cpp as the teacher');
 }
 
