@@ -53,5 +53,6 @@ export async function evalCorpusFiles(goldFile: string, predFile: string, opts: 
   const pred = readCorpus(predFile, read);
   noteRepairs(goldFile, gold.repairs, note);
   noteRepairs(predFile, pred.repairs, note);
-  return scoreCorpora(gold.corpus, pred.corpus, { countDocStarts: opts.countDocStarts });
+  // token accuracy in the gold file's scheme, as conlleval compares the tags as written
+  return scoreCorpora(gold.corpus, pred.corpus, { countDocStarts: opts.countDocStarts, accuracyScheme: gold.scheme });
 }

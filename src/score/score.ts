@@ -2,7 +2,8 @@
  * The scoring entry points other stages call: tag sequences or whole corpora in, a Report out.
  */
 import { InputError } from '../errors.js';
-import type { Corpus, Sentence, Span } from '../corpus/types.js';
+import { tagsFromSpans } from '../corpus/tags.js';
+import type { Corpus, Sentence, Span, TagScheme } from '../corpus/types.js';
 import { conllevalCounts, type Counts } from './conlleval.js';
 import { reportFromCounts, type Report, type ScoreMode } from './report.js';
 import { strictCounts, type StrictScheme } from './strict.js';
@@ -67,6 +68,12 @@ export interface CorpusScoreOptions extends ScoreOptions {
    * pasted files. Entity counts are unaffected either way.
    */
   countDocStarts?: boolean;
+  /**
+   * Tag scheme in which token accuracy is measured (default iob2). conlleval compares the tags as written, so
+   * pass the gold file's scheme (e.g. iob1 for the original CoNLL-2003 files) to get its accuracy for
+   * predictions written in that scheme. Entity counts do not depend on it.
+   */
+  accuracyScheme?: TagScheme;
 }
 
 function located(corpus: Corpus, sentence: Sentence | undefined, index: number): string {
@@ -77,8 +84,10 @@ function located(corpus: Corpus, sentence: Sentence | undefined, index: number):
 /**
  * Scores a predicted corpus against a gold one. Refuses (InputError naming the prediction's file and line) when
  * the two do not hold the same sentences with the same tokens. Both sides are scored on their decoded entities
- * (rendered as IOB2, so for IOB1/IOB2 input this is conlleval on the original tags; for BIOES input it scores
- * the BIOES entities rather than conlleval's merging of touching S-/E- chunks).
+ * (rendered as IOB2, so for IOB1/IOB2 input the entity counts are conlleval's on the original tags; for BIOES
+ * input it scores the BIOES entities rather than conlleval's merging of touching S-/E- chunks). Token accuracy
+ * compares the tags rendered in `accuracyScheme`: equal to conlleval's when both files were written, validly, in
+ * that scheme; tags a lenient reader repaired (an `I-X` after `O` in IOB2) count as their repaired form.
  */
 export function scoreCorpora(gold: Corpus, pred: Corpus, options: CorpusScoreOptions = {}): Report {
   const gs = gold.sentences;
@@ -121,7 +130,18 @@ export function scoreCorpora(gold: Corpus, pred: Corpus, options: CorpusScoreOpt
     goldTags.push(iob2Tags(g, () => ` (${located(gold, g, s)})`));
     predTags.push(iob2Tags(p, () => ` (${located(pred, p, s)})`));
   }
-  const report = scoreTagSequences(goldTags, predTags, options);
+  let report = scoreTagSequences(goldTags, predTags, options);
+  const scheme = options.accuracyScheme ?? 'iob2';
+  if (scheme !== 'iob2' && report.mode === 'conlleval') {
+    let correctTags = 0;
+    for (let s = 0; s < gs.length; s++) {
+      const n = gs[s]!.tokens.length;
+      const g = tagsFromSpans(n, gs[s]!.spans, scheme);
+      const p = tagsFromSpans(n, ps[s]!.spans, scheme);
+      for (let t = 0; t < n; t++) if (g[t] === p[t]) correctTags++;
+    }
+    report = reportFromCounts({ ...report.counts, correctTags }, report.mode);
+  }
   if (options.countDocStarts) {
     let docStarts = gs.filter((s) => s.docStart).length;
     if (gold.layout?.trailingDocStart !== undefined) docStarts++;

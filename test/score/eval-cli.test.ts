@@ -161,6 +161,8 @@ describe('nerd eval --gold/--pred', () => {
       const got = JSON.parse(r.stdout);
       expect(entityCounts(got)).toEqual(entityCounts(expected as never));
       expect(got.tokens).toBe(expected.tokens);
+      // same scheme on both sides and valid tags: conlleval's token accuracy too
+      if (name === 'conll2003/test.txt:shift') expect(got.accuracy).toBe((expected as { correctTags: number }).correctTags / expected.tokens);
     });
   }
 
@@ -173,6 +175,15 @@ describe('nerd eval --gold/--pred', () => {
     const b = await runNerd(['eval', '--gold', g, '--pred', jsonlPred, '--json']);
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+  });
+
+  it('measures token accuracy in the gold file\'s scheme, as conlleval compares tags as written (IOB1)', async () => {
+    const g = write('g6.txt', 'Peter NNP I-PER\nMary NNP I-PER\nJohn NNP B-PER\nsang VBD O\n\n');
+    const p = write('p6.txt', 'Peter NNP I-PER\nMary NNP O\nJohn NNP I-PER\nsang VBD O\n\n');
+    const r = await runNerd(['eval', '--gold', g, '--pred', p, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    // conlleval on the pasted columns: gold chunks [Peter Mary] [John], found [Peter] [John]; accuracy 2/4
+    expect(JSON.parse(r.stdout)).toMatchObject({ tokens: 4, accuracy: 0.5, gold: 2, found: 2, correct: 1 });
   });
 
   it('prints conlleval\'s report layout', async () => {
