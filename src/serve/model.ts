@@ -141,6 +141,7 @@ export async function loadPredictorInWorker(dir: string, opts: LoadOptions = {})
     info: { ...meta.info, thread: 'worker' },
     predictSentences: (sentences) => call('sentences', sentences),
     predictTexts: (texts) => call('texts', texts),
+    failure: () => dead?.message,
     async close() {
       if (!dead) worker.postMessage({ id: 0, kind: 'close', items: [] });
       const exited = new Promise((r) => worker.once('exit', r));

@@ -32,4 +32,6 @@ export interface Predictor {
   predictSentences(sentences: string[][]): Promise<SentencePrediction[]>;
   predictTexts(texts: string[]): Promise<SentencePrediction[]>;
   close?(): Promise<void> | void;
+  /** why the model can no longer answer (e.g. its worker died); undefined while it is fine */
+  failure?(): string | undefined;
 }

@@ -149,14 +149,19 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
   const batcher = new MicroBatcher<Item, ApiResult>((items) => runItems(predictor, items), batching);
   const started = Date.now();
 
-  app.get('/health', async () => ({
-    status: 'ok',
-    uptimeS: Math.round((Date.now() - started) / 1000),
-    model: predictor.info,
-    types: predictor.types,
-    limits,
-    batching: { ...batching, ...batcher.stats() },
-  }));
+  app.get('/health', async (_request, reply) => {
+    const failure = predictor.failure?.();
+    if (failure) void reply.code(503);
+    return {
+      status: failure ? 'error' : 'ok',
+      ...(failure ? { error: failure } : {}),
+      uptimeS: Math.round((Date.now() - started) / 1000),
+      model: predictor.info,
+      types: predictor.types,
+      limits,
+      batching: { ...batching, ...batcher.stats() },
+    };
+  });
   app.get('/stats', async () => batcher.stats());
   app.post('/predict', async (request, reply) => {
     const items = parsePredictBody(request.body, limits);

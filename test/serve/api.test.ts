@@ -171,6 +171,23 @@ describe('nerd serve API', () => {
     }
   });
 
+  it('reports a dead model worker on /health (503) and fails predictions with a message', async () => {
+    const doomed = await loadPredictorInWorker(modelDir, { threads: 1 });
+    const srv = await startServeServer({ predictor: doomed, port: 0 });
+    try {
+      expect((await fetch(`${srv.url}/health`)).status).toBe(200);
+      await doomed.close?.();
+      const h = await fetch(`${srv.url}/health`);
+      expect(h.status).toBe(503);
+      expect(((await h.json()) as any)).toMatchObject({ status: 'error', error: expect.stringMatching(/model worker exited/) });
+      const r = await post(`${srv.url}/predict`, { texts: ['EU'] });
+      expect(r.status).toBe(500);
+      expect(r.body.message).toMatch(/model worker exited/);
+    } finally {
+      await srv.app.close();
+    }
+  }, 60_000);
+
   it('requires the bearer token when one is set', async () => {
     const none = await post(`${secured.url}/predict`, { texts: ['EU'] });
     expect(none.status).toBe(401);
