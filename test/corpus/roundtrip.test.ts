@@ -2,7 +2,7 @@
  * Every file of ../shared/data: the README's counts, and lossless round trips CoNLL → CoNLL,
  * CoNLL → JSONL → CoNLL (both JSONL formats) and through all three tag schemes.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { corpusStats, formatCorpus, parseCorpus, type Corpus, type ReadResult, type Sentence, type TagScheme } from '../../src/corpus/index.js';
 import { SHARED_FILES, readShared } from './shared-data.js';
 
@@ -37,6 +37,10 @@ function firstLineDiff(a: string, b: string): string | undefined {
   }
   return 'texts differ';
 }
+
+// Let the worker's event loop turn between these long synchronous tests: vitest's RPC to the main process
+// times out after 60 s without a turn, which a loaded 2-core machine can reach.
+beforeEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 const CHAINS: Record<'iob1' | 'iob2', TagScheme[]> = {
   iob1: ['iob2', 'bioes', 'iob1'],
