@@ -49,6 +49,7 @@ interface AnnotateFlags {
   baseUrl?: string;
   model?: string;
   gguf?: string;
+  threads?: number;
   batch: number;
   samples: number;
   temperature?: number;
@@ -79,20 +80,34 @@ function loadDemos(file: string): Demo[] {
   }));
 }
 
+/**
+ * The provider a user's flags name: `--gguf FILE` (embedded llama.cpp) or `--base-url URL --model NAME`
+ * (any OpenAI-compatible server; the key comes from NERD_API_KEY or OPENAI_API_KEY). For the distillation
+ * stage too.
+ */
+export async function createProvider(flags: {
+  baseUrl?: string;
+  model?: string;
+  gguf?: string;
+  structured?: boolean;
+  timeoutMs?: number;
+  threads?: number;
+}): Promise<ChatProvider> {
+  return makeProvider({ structured: true, timeoutMs: 120_000, ...flags } as AnnotateFlags);
+}
+
 async function makeProvider(flags: AnnotateFlags): Promise<ChatProvider> {
   if (flags.gguf && flags.baseUrl) throw new InputError('give either --base-url (an OpenAI-compatible server) or --gguf (a local model file), not both');
   if (flags.gguf) {
-    // the embedded provider is loaded only when asked for: node-llama-cpp's native code is heavy
-    const spec = './providers/llamacpp.js';
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(spec)) as Record<string, unknown>;
-    } catch (err) {
-      throw new Error(`the embedded GGUF provider is not available: ${(err as Error).message}`);
-    }
-    const Ctor = (mod.LlamaCppProvider ?? mod.default) as (new (o: Record<string, unknown>) => ChatProvider) | undefined;
-    if (!Ctor) throw new Error('providers/llamacpp.js exports no LlamaCppProvider');
-    return new Ctor({ modelPath: flags.gguf, model: flags.model, structuredOutput: flags.structured });
+    // loaded only when asked for: node-llama-cpp's native code is heavy
+    const { LlamaCppProvider } = await import('./providers/llamacpp.js');
+    return LlamaCppProvider.create({
+      modelPath: flags.gguf,
+      ...(flags.model ? { model: flags.model } : {}),
+      structuredOutput: flags.structured,
+      timeoutMs: flags.timeoutMs,
+      ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+    });
   }
   if (!flags.model) throw new InputError('--model is required with --base-url (the model name the server expects)');
   return new OpenAIProvider({
@@ -135,6 +150,7 @@ function registerAnnotateCommand(program: Command): void {
     .option('--base-url <url>', 'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1 (key from NERD_API_KEY or OPENAI_API_KEY)')
     .option('--model <name>', 'model name')
     .option('--gguf <file>', 'a local GGUF model file, run embedded through node-llama-cpp')
+    .option('--threads <n>', 'with --gguf: CPU threads for llama.cpp', num('threads', { min: 1, integer: true }))
     .option('--batch <n>', 'sentences per request', num('batch', { min: 1, integer: true }), 1)
     .option('--samples <k>', 'self-consistency: answers drawn per sentence, spans kept by vote', num('samples', { min: 1, integer: true }), 1)
     .option('--temperature <t>', 'sampling temperature (default 0, or 0.7 with --samples > 1)', num('temperature', { min: 0 }))
@@ -167,7 +183,7 @@ function registerAnnotateCommand(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const secrets = [apiKeyFromEnv()];
       if (!demos) log('annotate: no --demos given: zero-shot prompts (few-shot demonstrations usually help; pass a labelled corpus)');
-      if (!price && !priceFor(provider.model, prices).known) {
+      if (!price && provider.kind !== 'llama-cpp' && !priceFor(provider.model, prices).known) {
         log(`annotate: no price known for model "${provider.model}": cost counted as 0 (pass --price-in/--price-out or --prices)`);
       }
       try {

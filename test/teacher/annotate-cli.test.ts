@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.js';
 import { main } from '../../src/cli.js';
+import { writeTinyGguf } from '../../scripts/make-tiny-gguf.js';
 import { DEV, tempDir } from './helpers.js';
 
 const sims: TeacherSim[] = [];
@@ -158,6 +159,19 @@ describe('nerd annotate (CLI)', () => {
     expect(bad.stderr).toMatch(/credentials|401|API key/i);
     expect(bad.stderr + bad.stdout).not.toContain('0c4b8e2a6d1f3597');
     for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain('0c4b8e2a6d1f3597');
+  });
+
+  it('--gguf runs the embedded llama.cpp teacher (a tiny random GGUF: the grammar still forces a readable answer)', async () => {
+    const dir = tempDir();
+    const input = devSlice(2, dir);
+    const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
+    const out = join(dir, 'g.jsonl');
+    const r = await inProcess(['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', out, '--gguf', gguf, '--threads', '1', '--no-progress', '--max-tokens', '120', '--shots', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2\/2 sentences annotated/);
+    expect(r.stderr).toMatch(/unreadable 0/);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { teacher: { model: string } });
+    expect(lines.map((l) => l.teacher.model)).toEqual(['tiny.gguf', 'tiny.gguf']);
   });
 
   it('--dry-run estimates without calling; bad flags are one-line input errors', async () => {
