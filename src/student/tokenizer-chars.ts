@@ -65,7 +65,11 @@ export function isPunctuation(cp: number): boolean {
   return (classify(cp) & 4) !== 0;
 }
 
-/** CJK Unified Ideographs blocks that BERT surrounds with spaces (Python `_is_chinese_char`). */
+/**
+ * CJK Unified Ideographs blocks that BERT surrounds with spaces, as the Rust `tokenizers` crate (the "fast"
+ * tokenizer that tokenizer.json describes) defines them. Its Extension E range starts at U+2B920 where
+ * Python's slow `_is_chinese_char` says U+2B820; we follow the fast tokenizer, Hugging Face's default.
+ */
 export function isChineseChar(cp: number): boolean {
   return (
     (cp >= 0x4e00 && cp <= 0x9fff) ||
@@ -73,7 +77,7 @@ export function isChineseChar(cp: number): boolean {
     (cp >= 0x20000 && cp <= 0x2a6df) ||
     (cp >= 0x2a700 && cp <= 0x2b73f) ||
     (cp >= 0x2b740 && cp <= 0x2b81f) ||
-    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0x2b920 && cp <= 0x2ceaf) ||
     (cp >= 0xf900 && cp <= 0xfaff) ||
     (cp >= 0x2f800 && cp <= 0x2fa1f)
   );

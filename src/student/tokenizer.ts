@@ -20,8 +20,17 @@
  * `text.slice(start, end)` is the original text a sub-word came from (e.g. "Café" for the uncased "cafe").
  *
  * Known, deliberate differences (see test/student/tokenizer.test.ts):
- *   - CJK ideographs outside the BMP (U+20000...) are split as in Python/Rust; transformers.js misses them.
- *   - Lower-casing is per character, as in the Rust crate (Greek capital sigma → σ, never final ς).
+ * Where Hugging Face's implementations disagree we follow the Rust `tokenizers` crate (the "fast" tokenizer
+ * that AutoTokenizer loads by default). Known differences (see test/student/tokenizer.test.ts):
+ *   - CJK ideographs outside the BMP (U+20000...) are split as in Rust; transformers.js misses them
+ *     (it tests UTF-16 code units). Rust's Extension E range starts at U+2B920 (Python: U+2B820).
+ *   - Lower-casing is per character, as in Rust (capital sigma → σ, never the final ς that Python's and
+ *     JavaScript's whole-string lower-casing give at a word end).
+ *   - Unassigned code points (Cn) are kept, as transformers.js does; the Rust crate drops characters its
+ *     (older) Unicode tables do not know, e.g. emoji newer than those tables. Either way such a word is
+ *     rarely in the vocabulary.
+ *   - With clean_text off, U+FEFF is not whitespace (Rust), where transformers.js splits on it.
+ *   - Python's slow BertTokenizer also applies NFC first; the fast one (and we) do not.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';

@@ -104,6 +104,24 @@ for (const [name, file, lowercase] of [
       for (const s of TRICKY) expect(tk.encode(s).ids, JSON.stringify(s)).toEqual(hf.encode(s));
     });
 
+    it('gives identical ids on 4,000 random strings of awkward characters', () => {
+      // no capital sigma: final-sigma lower-casing is a known transformers.js/Rust difference (see tokenizer.ts)
+      const pool = [
+        ...'abcXYZ019 ,.;:!?-_()[]{}<>"\'`~^|\\/@#$%&*+=',
+        ...['é', 'Ä', 'ñ', 'ß', 'İ', 'ﬁ', 'ς', 'ﬀ', 'Å', '\u0301', '\u0308', '\u200B', '\u200D', '\uFEFF', '\u00AD'],
+        ...['\u0000', '\u0007', '\u001F', '\u007F', '\u0085', '\u00A0', '\u2028', '\u3000', '\t', '\n', '\r', '\u000B'],
+        ...['東', '京', '한', 'カ', 'ｶ', 'Ａ', '😀', '🇩', '👍🏽', '«', '»', '“', '—', '…', '¿', '€', '£', '©', '°', '½', '²'],
+        ...['\uFFFD', '\uE000', 'ǅ', 'ﬃ', 'Ⅻ', 'ⓐ', '\u0345', 'ΐ', 'ŉ', '[SEP]', '[CLS]', '[MASK]', 'naïve', 'Straße', 'x'.repeat(30)],
+      ];
+      let seed = 12345;
+      const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+      for (let i = 0; i < 4000; i++) {
+        let s = '';
+        for (let k = 1 + Math.floor(rnd() * 12); k > 0; k--) s += pool[Math.floor(rnd() * pool.length)];
+        expect(tk.encode(s).ids, JSON.stringify(s)).toEqual(hf.encode(s));
+      }
+    });
+
     it('tokenizes pre-split words like tokenizing each word on its own', () => {
       const words = conllSentences(path.join(DATA, 'conll2003/dev.txt')).slice(0, 300).flat();
       for (const w of words) expect(tk.encodeWord(w).ids, w).toEqual(hf.encode(w, { add_special_tokens: false }));
@@ -173,11 +191,13 @@ describe('tokenizer details', () => {
     expect(enc.offsets.map(([a, b]) => s.slice(a, b))).toEqual(['Ça', 'VA', ',', 'Müller', '?']);
   });
 
-  it('splits CJK ideographs outside the BMP as Python/Rust HF do (transformers.js does not)', () => {
+  it('splits CJK ideographs outside the BMP as the Rust tokenizers crate does (transformers.js does not)', () => {
     const s = 'a𠀀b'; // U+20000, CJK Extension B
     const enc = cased.tokenize(s);
     expect(enc.offsets.map(([x, y]) => s.slice(x, y))).toEqual(['a', '𠀀', 'b']);
     expect(enc.tokens).toEqual(['a', '[UNK]', 'b']);
+    // the Rust crate's Extension E range starts at U+2B920 (Python's slow tokenizer: U+2B820)
+    expect(cased.splitWords('a\u{2B820}b a\u{2B920}b').map((w) => w.word)).toEqual(['a\u{2B820}b', 'a', '\u{2B920}', 'b']);
   });
 
   it('maps words over 100 characters, and unmatchable words, to one [UNK]', () => {
