@@ -204,6 +204,10 @@ export class Tokenizer {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) fail(`bad id for token "${token}"`);
       vocab[id as number] = token;
     }
+    // added tokens may extend the vocabulary (ids after the WordPiece model's)
+    for (const t of Array.isArray(j.added_tokens) ? j.added_tokens : []) {
+      if (typeof t?.content === 'string' && Number.isInteger(t.id) && t.id >= 0 && vocab[t.id] === undefined) vocab[t.id] = t.content;
+    }
     for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) fail(`vocabulary has no token with id ${i}`);
 
     const settings: Partial<TokenizerSettings> = {
@@ -351,7 +355,7 @@ export class Tokenizer {
    */
   wordIds(word: string): number[] {
     const ids = this.encodeWord(word).ids;
-    return ids.length > 0 ? (ids as number[]) : [this.unkId];
+    return ids.length > 0 ? ids.slice() : [this.unkId];
   }
 
   /**

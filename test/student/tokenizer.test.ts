@@ -232,6 +232,15 @@ describe('tokenizer details', () => {
     expect(cased.wordIds('lamb')).toEqual([cased.tokenId('la'), cased.tokenId('##mb')]);
   });
 
+  it('reads added tokens that extend the vocabulary from tokenizer.json', () => {
+    const json = cased.toTokenizerJson() as { added_tokens: object[] };
+    json.added_tokens.push({ id: 28996, content: '<ent>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    const tk = Tokenizer.fromTokenizerJson(json);
+    expect(tk.vocabSize).toBe(28997);
+    expect(tk.encode('a<ent>b').tokens).toEqual(['[CLS]', 'a', '<ent>', 'b', '[SEP]']);
+    expect(tk.encode('a<ent>b').ids).toEqual(new BertTokenizer(json, cased.tokenizerConfig()).encode('a<ent>b'));
+  });
+
   it('decodes word pieces back to words', () => {
     expect(cased.decode(cased.encode('boycott British lamb .').ids)).toBe('boycott British lamb .');
   });
