@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('-d, --delimiter <regex>', "field delimiter of --conlleval input, a regular expression as conlleval's -d (default: one space)")
     .option('-r, --raw', "--conlleval tags have no B-/I- prefix (conlleval's -r): each non-outside tag is a one-token entity")
     .option('-o, --outside-tag <tag>', "outside tag of --raw input (conlleval's -o)", 'O')
-    .option('--mode <mode>', 'conlleval, or strict (seqeval strict mode; --conlleval input only)', 'conlleval')
+    .option('--mode <mode>', 'conlleval, or strict (seqeval strict mode on the tags as written)', 'conlleval')
     .option('--scheme <scheme>', 'tag scheme for --mode strict: iob2, bioes or iob1', 'iob2')
     .option('--count-docstart', 'with --gold/--pred: count -DOCSTART- lines as tokens, as conlleval does')
     .option('--skip-docstart', 'with --conlleval: ignore -DOCSTART- lines (conlleval counts them as tokens)')
@@ -109,16 +109,13 @@ Examples:
         if (flags.gold === undefined || flags.pred === undefined) {
           throw new InputError('nothing to score: give --conlleval FILE, or --gold G and --pred P (see nerd eval --help)');
         }
-        if (mode === 'strict') {
-          throw new InputError(
-            '--mode strict needs the tags as written, which corpus files are decoded from: put the gold and predicted tag columns side by side and use --conlleval',
-          );
-        }
         const { evalCorpusFiles } = await import('./corpus-files.js');
         report = await evalCorpusFiles(flags.gold, flags.pred, {
           format: flags.format,
           tagColumn: flags.tagColumn,
           countDocStarts: flags.countDocstart,
+          mode,
+          scheme,
         });
       }
       process.stdout.write(flags.json ? `${JSON.stringify(reportToJson(report))}\n` : formatConllevalReport(report));

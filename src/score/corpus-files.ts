@@ -3,10 +3,13 @@
  * and scores one against the other.
  */
 import { InputError } from '../errors.js';
-import { parseFormat, readCorpus } from '../corpus/index.js';
-import type { ReadOptions, Repair } from '../corpus/types.js';
-import type { Report } from './report.js';
+import { readFileSync } from 'node:fs';
+import { parseCorpus, parseFormat } from '../corpus/index.js';
+import type { ReadOptions, ReadResult, Repair } from '../corpus/types.js';
+import { reportFromCounts, type Report } from './report.js';
 import { scoreCorpora } from './score.js';
+import { strictCounts, type StrictScheme } from './strict.js';
+import { writtenTags } from './written-tags.js';
 
 export interface CorpusFileOptions {
   /** conll, jsonl or tokens-jsonl for both files (default: detected per file) */
@@ -15,6 +18,9 @@ export interface CorpusFileOptions {
   tagColumn?: string | number;
   /** count -DOCSTART- lines as tokens, as conlleval does */
   countDocStarts?: boolean;
+  /** 'strict': seqeval strict mode on the tags as written, in `scheme` */
+  mode?: 'conlleval' | 'strict';
+  scheme?: StrictScheme;
   /** where to tell about tags read the lenient way (default: stderr) */
   note?: (line: string) => void;
 }
@@ -45,14 +51,36 @@ function noteRepairs(file: string, repairs: Repair[], note: (line: string) => vo
   );
 }
 
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read corpus: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
+  }
+}
+
 /** Reads and scores `predFile` against `goldFile`. */
 export async function evalCorpusFiles(goldFile: string, predFile: string, opts: CorpusFileOptions = {}): Promise<Report> {
   const read = readOptions(opts);
   const note = opts.note ?? ((line: string) => void process.stderr.write(line));
-  const gold = readCorpus(goldFile, read);
-  const pred = readCorpus(predFile, read);
+  const goldText = readText(goldFile);
+  const predText = readText(predFile);
+  const gold: ReadResult = parseCorpus(goldText, goldFile, read);
+  const pred: ReadResult = parseCorpus(predText, predFile, read);
   noteRepairs(goldFile, gold.repairs, note);
   noteRepairs(predFile, pred.repairs, note);
-  // token accuracy in the gold file's scheme, as conlleval compares the tags as written
-  return scoreCorpora(gold.corpus, pred.corpus, { countDocStarts: opts.countDocStarts, accuracyScheme: gold.scheme });
+  // alignment checks and conlleval counts; token accuracy in the gold file's scheme, as conlleval compares the
+  // tags as written
+  const report = scoreCorpora(gold.corpus, pred.corpus, { countDocStarts: opts.countDocStarts, accuracyScheme: gold.scheme });
+  if (opts.mode !== 'strict') return report;
+  const scheme = opts.scheme ?? 'iob2';
+  const g = writtenTags(goldText, goldFile, gold, scheme, read.format);
+  const p = writtenTags(predText, predFile, pred, scheme, read.format);
+  const where = (side: 'gold' | 'pred', s: number, t: number): string => {
+    const r = side === 'gold' ? gold : pred;
+    const line = r.corpus.sentences[s]?.line;
+    return ` (${side === 'gold' ? goldFile : predFile}:${line !== undefined && r.corpus.layout ? line + t : (line ?? '?')})`;
+  };
+  return reportFromCounts(strictCounts(g, p, scheme, where), 'strict');
 }

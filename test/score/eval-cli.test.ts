@@ -122,7 +122,7 @@ describe('nerd eval: malformed input', () => {
 
 describe('nerd eval --gold/--pred', () => {
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/conlleval-expected.json', import.meta.url), 'utf8')) as {
-    cases: Array<Parameters<typeof buildConllevalInput>[0] & { expected: { tokens: number; gold: number; found: number; correct: number; types: Record<string, unknown> } }>;
+    cases: Array<Parameters<typeof buildConllevalInput>[0] & { expected: { tokens: number; correctTags: number; gold: number; found: number; correct: number; types: Record<string, unknown> } }>;
   };
 
   /** The gold and predicted columns of a fixture case as two CoNLL files. */
@@ -162,7 +162,7 @@ describe('nerd eval --gold/--pred', () => {
       expect(entityCounts(got)).toEqual(entityCounts(expected as never));
       expect(got.tokens).toBe(expected.tokens);
       // same scheme on both sides and valid tags: conlleval's token accuracy too
-      if (name === 'conll2003/test.txt:shift') expect(got.accuracy).toBe((expected as { correctTags: number }).correctTags / expected.tokens);
+      if (name === 'conll2003/test.txt:shift') expect(got.accuracy).toBe(expected.correctTags / expected.tokens);
     });
   }
 
@@ -175,6 +175,34 @@ describe('nerd eval --gold/--pred', () => {
     const b = await runNerd(['eval', '--gold', g, '--pred', jsonlPred, '--json']);
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+  });
+
+  it('--mode strict reads the tags as written (CoNLL and token JSONL) and equals strict mode on the pasted columns', async () => {
+    const name = 'conll2003/dev.txt:i-after-o';
+    const { gold, pred } = split(name);
+    const g = write('gold-s.conll', gold);
+    const p = write('pred-s.conll', pred);
+    const c = fixture.cases.find((x) => x.name === name)!;
+    const pasted = write('pasted-s.txt', buildConllevalInput(c, readFileSync(path.join(DATA, c.source), 'utf8')));
+    const fromFiles = await runNerd(['eval', '--gold', g, '--pred', p, '--mode', 'strict', '--json']);
+    const fromPaste = await runNerd(['eval', '--conlleval', pasted, '--mode', 'strict', '--json']);
+    expect(fromFiles.code, fromFiles.stderr).toBe(0);
+    const a = JSON.parse(fromFiles.stdout);
+    expect(a).toEqual(JSON.parse(fromPaste.stdout));
+    // strict mode drops the entities that start with I- after O: fewer found than conlleval's
+    expect(a.found).toBeLessThan(c.expected.found);
+
+    const records = pred
+      .split('\n\n')
+      .filter((b) => b.trim() !== '')
+      .map((b) => {
+        const rows = b.split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+        return JSON.stringify({ tokens: rows.map((r) => r[0]), tags: rows.map((r) => r[r.length - 1]) });
+      });
+    const pj = write('pred-s.jsonl', records.join('\n') + '\n');
+    const fromJsonl = await runNerd(['eval', '--gold', g, '--pred', pj, '--mode', 'strict', '--json']);
+    expect(fromJsonl.code, fromJsonl.stderr).toBe(0);
+    expect(JSON.parse(fromJsonl.stdout)).toEqual(a);
   });
 
   it('measures token accuracy in the gold file\'s scheme, as conlleval compares tags as written (IOB1)', async () => {
