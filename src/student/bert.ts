@@ -191,8 +191,7 @@ export function buildBert(
     const q = heads(scale(lin('attention.self.query', h), 1 / Math.sqrt(d)), [0, 2, 1, 3]); // [B, A, T, d]
     const k = heads(lin('attention.self.key', h), [0, 2, 1, 3]); // [B, A, T, d]
     const v = heads(lin('attention.self.value', h), [0, 2, 1, 3]); // [B, A, T, d]
-    // q kᵀ with kᵀ as a last-two-axes Transpose, which onnxruntime folds into the MatMul (FusedMatMul transB)
-    const scores = matmul(q, transpose(k, [0, 1, 3, 2]));
+    const scores = matmul(q, k, { transB: true }); // q kᵀ
     const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(scores, bias)));
     const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [-1, H], [Nd, H]);
     const attn = drop(`dropout.layer.${l}.attention_output`, lin('attention.output.dense', ctx));

@@ -108,7 +108,7 @@ export class BertEngine {
   /** The training graph: inputs (model inputs, labels, weights, dropout masks, parameters) → loss and one
    * `grad.<param>` output per parameter. */
   static trainingModel(config: BertConfig): Uint8Array {
-    const g = new Graph('float');
+    const g = new Graph('float', true);
     const specs = paramSpecs(config);
     const { x, p } = modelInputs(g, specs, null, true, ['B', 'T']);
     const labels = g.input('labels', ['B', 'T'], 'int64');
@@ -129,7 +129,7 @@ export class BertEngine {
 
   /** Forward graph with parameters as inputs (evaluation) or baked in as initializers (export). */
   private static forwardModel(config: BertConfig, params: ParamMap | null): Uint8Array {
-    const g = new Graph('float');
+    const g = new Graph('float', params === null); // the exported model: standard ONNX ops only
     const { x, p } = modelInputs(g, paramSpecs(config), params, false, ['batch_size', 'sequence_length']);
     const { logits3d } = buildBert(g, config, p, x);
     g.output(logits3d, 'logits');

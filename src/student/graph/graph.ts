@@ -50,8 +50,18 @@ export class Graph {
   private counter = 0;
   private scalarCache = new Map<string, Value>();
 
-  /** `dtype` is the float type of activations (double for gradient checks, float for real models). */
-  constructor(readonly dtype: FloatDType = 'float') {}
+  /** Non-default operator domains used (e.g. com.microsoft), for the model's opset imports. */
+  readonly domains = new Set<string>();
+
+  /**
+   * `dtype` is the float type of activations (double for gradient checks, float for real models).
+   * `contribOps` allows onnxruntime's com.microsoft CPU kernels (FusedMatMul) where they save work; leave it
+   * off for models meant for other runtimes.
+   */
+  constructor(
+    readonly dtype: FloatDType = 'float',
+    readonly contribOps = false,
+  ) {}
 
   fresh(prefix: string): string {
     return `${prefix}_${this.counter++}`;
@@ -102,8 +112,10 @@ export class Graph {
     outSpecs: { shape: Dim[]; dtype?: DType }[],
     attrs: Record<string, AttrValue> = {},
     requiresGrad = false,
+    domain = '',
   ): Value[] {
     const name = this.fresh(opType);
+    if (domain) this.domains.add(domain);
     const outs = outSpecs.map((s, i) => new Value(this, `${name}_out${i}`, s.shape, s.dtype ?? this.dtype, requiresGrad));
     this.nodes.push({
       op_type: opType,
@@ -111,6 +123,7 @@ export class Graph {
       input: inputs.map((v) => (v ? v.name : '')),
       output: outs.map((o) => o.name),
       attribute: Object.entries(attrs).map(([k, v]) => encodeAttr(k, v)),
+      ...(domain ? { domain } : {}),
     });
     return outs;
   }
@@ -146,6 +159,7 @@ export class Graph {
       inputs: this.inputs.map(vi),
       outputs: this.outputs.map(vi),
       opset: OPSET,
+      extraOpsets: [...this.domains].map((domain) => ({ domain, version: 1 })),
       ...opts,
     });
   }

@@ -124,6 +124,8 @@ export interface ModelInit {
   inputs: ValueInfoInit[];
   outputs: ValueInfoInit[];
   opset: number;
+  /** other operator domains, e.g. { domain: 'com.microsoft', version: 1 } */
+  extraOpsets?: { domain: string; version: number }[];
   docString?: string;
   metadata?: Record<string, string>;
 }
@@ -147,7 +149,7 @@ export function encodeModel(m: ModelInit): Uint8Array {
     producer_name: 'nerd',
     producer_version: '0.1.0',
     doc_string: m.docString ?? '',
-    opset_import: [{ domain: '', version: m.opset }],
+    opset_import: [{ domain: '', version: m.opset }, ...(m.extraOpsets ?? [])],
     metadata_props: Object.entries(m.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: m.graphName,

@@ -41,11 +41,11 @@ export interface CheckResult {
 export async function gradCheck(
   inputs: CheckInput[],
   build: (xs: Value[]) => Value,
-  opts: { dtype?: FloatDType; eps?: number } = {},
+  opts: { dtype?: FloatDType; eps?: number; contribOps?: boolean } = {},
 ): Promise<CheckResult> {
   const dtype = opts.dtype ?? 'double';
   const eps = opts.eps ?? (dtype === 'double' ? 1e-6 : 1e-2);
-  const g = new Graph(dtype);
+  const g = new Graph(dtype, opts.contribOps ?? false);
   const xs = inputs.map((i) => g.input(i.name, i.shape, i.dtype ?? dtype, i.grad ?? (i.dtype ?? dtype) === dtype));
   const out = build(xs);
   const shape = out.shape as number[];

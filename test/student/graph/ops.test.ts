@@ -4,6 +4,7 @@ import {
   softmaxCrossEntropy, sub, transpose,
 } from '../../../src/student/graph/index.js';
 import { gradCheck, rand } from './gradcheck.js';
+import type { Value } from '../../../src/student/graph/index.js';
 
 const DOUBLE_TOL = 1e-6;
 
@@ -30,6 +31,21 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
       ([a, b, w]) => matmul(matmul(a!, b!), w!),
     );
     expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('MatMul with transposed operands (Transpose + MatMul in float64; FusedMatMul in float32)', async () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const K = ta ? 3 : 4; // a is [2, 3, 4]; op(a) is [2, 3, 4] or [2, 4, 3]
+      const ins = [
+        { name: 'a', shape: [2, 3, 4], data: rand(24, 21) },
+        { name: 'b', shape: tb ? [2, 5, K] : [2, K, 5], data: rand(10 * K, 22) },
+      ];
+      const build = ([x, y]: Value[]) => matmul(x!, y!, { transA: ta, transB: tb });
+      const r64 = await gradCheck(ins, build);
+      expect(r64.maxRelErr, `transA=${ta} transB=${tb}: ${r64.worst}`).toBeLessThan(DOUBLE_TOL);
+      const r32 = await gradCheck(ins, build, { dtype: 'float', eps: 1e-2, contribOps: true });
+      expect(r32.maxRelErr, `FusedMatMul transA=${ta} transB=${tb}: ${r32.worst}`).toBeLessThan(2e-3);
+    }
   });
 
   it('Linear (Gemm with an [out, in] weight and bias)', async () => {

@@ -10,16 +10,44 @@ function swapLast2(x: Value): Value {
   return transpose(x, perm);
 }
 
-/** Batched matrix product a[..., M, K] @ b[..., K, N] (ranks ≥ 2). */
-export function matmul(a: Value, b: Value): Value {
+function swapped(shape: Dim[], t: boolean): Dim[] {
+  if (!t) return shape;
+  const s = shape.slice();
+  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1]!, s[s.length - 2]!];
+  return s;
+}
+
+/**
+ * Batched matrix product op(a) @ op(b), op = optional transpose of the last two axes (ranks ≥ 2, batch axes
+ * broadcast). With the graph's contribOps on, transposed operands go to onnxruntime's FusedMatMul, which
+ * reads them in place; otherwise an explicit Transpose feeds a standard MatMul.
+ *   C = A B:   dA = g Bᵀ,  dB = Aᵀ g        C = A Bᵀ:  dA = g B,   dB = gᵀ A
+ *   C = Aᵀ B:  dA = B gᵀ,  dB = A g         C = Aᵀ Bᵀ: dA = Bᵀ gᵀ, dB = gᵀ Aᵀ
+ */
+export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: boolean } = {}): Value {
   const graph = a.graph;
-  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const shape: Dim[] = [...batch, a.shape[a.rank - 2]!, b.shape[b.rank - 1]!];
-  const [out] = graph.node('MatMul', [a, b], [{ shape, dtype: a.dtype }], {}, a.requiresGrad || b.requiresGrad);
-  return graph.record([a, b], out!, (g, [na, nb]) => [
-    na ? unbroadcast(matmul(g, swapLast2(b)), a) : null,
-    nb ? unbroadcast(matmul(swapLast2(a), g), b) : null,
-  ]);
+  const ta = opts.transA ?? false;
+  const tb = opts.transB ?? false;
+  const sa = swapped(a.shape, ta);
+  const sb = swapped(b.shape, tb);
+  const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
+  const shape: Dim[] = [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!];
+  const req = a.requiresGrad || b.requiresGrad;
+  let out: Value;
+  if (!ta && !tb) {
+    out = graph.node('MatMul', [a, b], [{ shape, dtype: a.dtype }], {}, req)[0]!;
+  } else if (graph.contribOps) {
+    out = graph.node('FusedMatMul', [a, b], [{ shape, dtype: a.dtype }], { transA: ta ? 1 : 0, transB: tb ? 1 : 0, alpha: { float: 1 } }, req, 'com.microsoft')[0]!;
+  } else {
+    return matmul(ta ? swapLast2(a) : a, tb ? swapLast2(b) : b);
+  }
+  return graph.record([a, b], out, (g, [na, nb]) => {
+    let ga: Value | null = null;
+    let gb: Value | null = null;
+    if (na) ga = !ta ? matmul(g, b, { transB: !tb }) : matmul(b, g, { transA: tb, transB: true });
+    if (nb) gb = !tb ? matmul(a, g, { transA: !ta }) : matmul(g, a, { transA: true, transB: ta });
+    return [ga ? unbroadcast(ga, a) : null, gb ? unbroadcast(gb, b) : null];
+  });
 }
 
 /**
