@@ -5,6 +5,7 @@ import path from 'node:path';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { InputError } from '../../src/errors.js';
 import { bertParamShapes, canonicalName, loadCheckpoint, saveCheckpoint } from '../../src/student/checkpoint.js';
+import { paramSpecs } from '../../src/student/bert.js';
 import { Tokenizer } from '../../src/student/tokenizer.js';
 import type { BertConfig, ParamMap } from '../../src/student/types.js';
 import { handBuilt } from './checkpoint-fixtures.js';
@@ -337,6 +338,10 @@ describe('loading Hugging Face checkpoints', () => {
     writeFileSync(path.join(pt, 'pytorch_model.bin'), 'PK');
     await expectInputError(loadCheckpoint(pt), path.join(pt, 'pytorch_model.bin'), /convert to safetensors/);
     await expectInputError(loadCheckpoint(path.join(root, 'nowhere')), path.join(root, 'nowhere'), /not found/);
+  });
+
+  it('expects exactly the parameters the engine's model defines', () => {
+    expect(paramSpecs(config).map((sp) => [sp.name, sp.shape])).toEqual(bertParamShapes(config, LABELS.length));
   });
 
   it('maps checkpoint names to Hugging Face token-classification names', () => {
