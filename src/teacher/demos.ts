@@ -45,60 +45,98 @@ export function features(tokens: string[]): Map<string, number> {
 }
 
 export class DemoSelector {
-  private readonly idf = new Map<string, number>();
-  private readonly postings = new Map<string, Array<[number, number]>>();
+  /** feature string → id */
+  private readonly vocab = new Map<string, number>();
+  private idf: Float64Array = new Float64Array(0);
+  /** per feature: the documents holding it and their weights (features in > half the pool are left out) */
+  private postDocs: Int32Array[] = [];
+  private postWeights: Float32Array[] = [];
   private readonly keys: string[];
-  private readonly maxDf: number;
+  /** scratch space for scoring, reused by every query */
+  private readonly scores: Float32Array;
 
   constructor(readonly pool: Demo[]) {
-    const df = new Map<string, number>();
-    const feats = pool.map((d) => features(d.tokens));
-    for (const f of feats) for (const k of f.keys()) df.set(k, (df.get(k) ?? 0) + 1);
     const n = pool.length;
-    for (const [k, v] of df) this.idf.set(k, Math.log((n + 1) / (v + 1)) + 1);
-    this.maxDf = Math.max(2, n / 2);
-    feats.forEach((f, i) => {
-      const vec = this.weigh(f);
-      for (const [k, w] of vec) {
-        if ((df.get(k) ?? 0) > this.maxDf) continue;
-        let list = this.postings.get(k);
-        if (!list) this.postings.set(k, (list = []));
-        list.push([i, w]);
+    const docs: Array<Map<number, number>> = pool.map((d) => {
+      const ids = new Map<number, number>();
+      for (const [f, c] of features(d.tokens)) {
+        let id = this.vocab.get(f);
+        if (id === undefined) this.vocab.set(f, (id = this.vocab.size));
+        ids.set(id, c);
+      }
+      return ids;
+    });
+    const df = new Int32Array(this.vocab.size);
+    for (const d of docs) for (const id of d.keys()) df[id]!++;
+    this.idf = new Float64Array(this.vocab.size);
+    for (let i = 0; i < df.length; i++) this.idf[i] = Math.log((n + 1) / (df[i]! + 1)) + 1;
+    const maxDf = Math.max(2, n / 2);
+    const fill = new Int32Array(this.vocab.size);
+    this.postDocs = Array.from(df, (c) => new Int32Array(c > maxDf ? 0 : c));
+    this.postWeights = Array.from(df, (c) => new Float32Array(c > maxDf ? 0 : c));
+    docs.forEach((d, doc) => {
+      for (const [id, w] of this.weigh(d)) {
+        if (df[id]! > maxDf) continue;
+        const k = fill[id]!++;
+        this.postDocs[id]![k] = doc;
+        this.postWeights[id]![k] = w;
       }
     });
     this.keys = pool.map((d) => d.tokens.join('\u0000'));
+    this.scores = new Float32Array(n);
   }
 
-  /** L2-normalised TF-IDF vector; features never seen in the pool get the highest IDF */
-  private weigh(counts: Map<string, number>): Map<string, number> {
-    const maxIdf = Math.log(this.pool.length + 1) + 1;
-    const vec = new Map<string, number>();
+  /** L2-normalised TF-IDF vector over feature ids; features unseen in the pool get the highest IDF */
+  private weigh(counts: Map<number, number>): Map<number, number> {
+    const vec = new Map<number, number>();
     let norm = 0;
-    for (const [k, c] of counts) {
-      const w = Math.log(1 + c) * (this.idf.get(k) ?? maxIdf);
-      vec.set(k, w);
+    for (const [id, c] of counts) {
+      const w = Math.log(1 + c) * this.idf[id]!;
+      vec.set(id, w);
       norm += w * w;
     }
+    // a query's unseen features: counted in its norm, matched by nothing
     norm = Math.sqrt(norm) || 1;
-    for (const [k, w] of vec) vec.set(k, w / norm);
+    for (const [id, w] of vec) vec.set(id, w / norm);
+    return vec;
+  }
+
+  private queryVector(tokens: string[]): Map<number, number> {
+    const maxIdf = Math.log(this.pool.length + 1) + 1;
+    const vec = new Map<number, number>();
+    let norm = 0;
+    for (const [f, c] of features(tokens)) {
+      const id = this.vocab.get(f);
+      const w = Math.log(1 + c) * (id === undefined ? maxIdf : this.idf[id]!);
+      norm += w * w;
+      if (id !== undefined) vec.set(id, w);
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (const [id, w] of vec) vec.set(id, w / norm);
     return vec;
   }
 
   /** pool indexes ranked by similarity to `tokens` (best first), with their cosine */
   rank(tokens: string[], limit = 50): Array<{ index: number; score: number }> {
-    const q = this.weigh(features(tokens));
-    const scores = new Map<number, number>();
-    for (const [k, w] of q) {
-      const list = this.postings.get(k);
-      if (!list) continue;
-      for (const [i, v] of list) scores.set(i, (scores.get(i) ?? 0) + w * v);
+    const scores = this.scores;
+    const touched: number[] = [];
+    for (const [id, w] of this.queryVector(tokens)) {
+      const docs = this.postDocs[id]!;
+      const ws = this.postWeights[id]!;
+      for (let k = 0; k < docs.length; k++) {
+        const doc = docs[k]!;
+        if (scores[doc] === 0) touched.push(doc);
+        scores[doc] += w * ws[k]!;
+      }
     }
     const self = tokens.join('\u0000');
-    return [...scores.entries()]
-      .filter(([i]) => this.keys[i] !== self)
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, limit)
-      .map(([index, score]) => ({ index, score }));
+    const ranked = touched
+      .filter((i) => this.keys[i] !== self)
+      .map((index) => ({ index, score: scores[index]! }))
+      .sort((a, b) => b.score - a.score || a.index - b.index)
+      .slice(0, limit);
+    for (const i of touched) scores[i] = 0;
+    return ranked;
   }
 
   /** the k demonstrations for one request about `sentences` (see the file comment) */
