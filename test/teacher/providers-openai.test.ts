@@ -126,6 +126,34 @@ describe('OpenAIProvider against teacher-sim', () => {
     }
   });
 
+  it('switches to max_completion_tokens when the server asks for it, and remembers', async () => {
+    const modern = await startTeacherSim({ gold: GOLD, noise: 'none', requireMaxCompletionTokens: true, log: null });
+    try {
+      const provider = new OpenAIProvider({ baseURL: modern.url, model: 'o-something' });
+      const res = await provider.complete(request('Peter Blackburn', { jsonSchema: SCHEMA }));
+      expect(JSON.parse(res.text)).toEqual({ entities: [{ text: 'Peter Blackburn', type: 'PER' }] });
+      await provider.complete(request('BRUSSELS 1996-08-22', { jsonSchema: SCHEMA }));
+      expect(modern.stats.statuses['400']).toBe(1);
+      expect(modern.stats.statuses['200']).toBe(2);
+    } finally {
+      await modern.close();
+    }
+  });
+
+  it('estimates usage (characters / 4) and says so when the server reports none', async () => {
+    const bare = await startTeacherSim({ gold: GOLD, noise: 'none', omitUsage: true, log: null });
+    try {
+      const provider = new OpenAIProvider({ baseURL: bare.url, model: 'local' });
+      const req = request('Peter Blackburn', { jsonSchema: SCHEMA });
+      const res = await provider.complete(req);
+      expect(res.usage.estimated).toBe(true);
+      expect(res.usage.completionTokens).toBe(Math.ceil(res.text.length / 4));
+      expect(res.usage.promptTokens).toBe(Math.ceil(req.messages.reduce((n, m) => n + m.content.length, 0) / 4));
+    } finally {
+      await bare.close();
+    }
+  });
+
   it("maps finish_reason 'length' when max tokens cut the answer", async () => {
     const provider = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o', structuredOutput: false });
     const res = await provider.complete(request('EU rejects German call to boycott British lamb .', { maxTokens: 20 }));

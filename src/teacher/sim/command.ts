@@ -5,6 +5,7 @@
  *   nerd teacher-sim --gold FILE [--port 0] [--host 127.0.0.1] [--noise default|none|FILE.json]
  *                    [--seed N] [--latency-ms N] [--miss-rate P] ... (one flag per noise field)
  *                    [--api-key-required KEY] [--reject-structured-output]
+ *                    [--require-max-completion-tokens] [--omit-usage]
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
@@ -31,7 +32,9 @@ export function registerSimCommand(program: Command): Command {
     .option('--noise <spec>', 'noise preset (default, none) or a JSON file of rates on top of the defaults', 'default')
     .option('--seed <n>', 'seed for every draw', parseNumber('seed'), 0)
     .option('--api-key-required <key>', 'require this bearer key (a wrong key gets a 401 that echoes it, to test scrubbing)')
-    .option('--reject-structured-output', 'answer 400 to response_format json_schema, like servers without it');
+    .option('--reject-structured-output', 'answer 400 to response_format json_schema, like servers without it')
+    .option('--require-max-completion-tokens', "answer 400 to max_tokens, like OpenAI's newer models")
+    .option('--omit-usage', 'leave usage out of answers, like some local servers');
   for (const field of NOISE_FIELDS) {
     const flag = flagName(field);
     const unit = field.endsWith('Ms') ? 'ms' : field.endsWith('S') ? 'seconds' : 'probability 0..1';
@@ -51,6 +54,8 @@ export function registerSimCommand(program: Command): Command {
       seed: opts.seed as number,
       apiKey: opts.apiKeyRequired as string | undefined,
       rejectStructuredOutput: Boolean(opts.rejectStructuredOutput),
+      requireMaxCompletionTokens: Boolean(opts.requireMaxCompletionTokens),
+      omitUsage: Boolean(opts.omitUsage),
     });
     process.stderr.write(`  noise: ${JSON.stringify(sim.noise)}\n`);
     process.stdout.write(`${sim.url}\n`);

@@ -44,6 +44,10 @@ export interface TeacherSimOptions {
   apiKey?: string;
   /** answer 400 to `response_format: json_schema`, like servers without structured output */
   rejectStructuredOutput?: boolean;
+  /** answer 400 to `max_tokens`, like OpenAI's newer models that want `max_completion_tokens` */
+  requireMaxCompletionTokens?: boolean;
+  /** leave `usage` out of answers, like some local servers */
+  omitUsage?: boolean;
   /** where to print the start-up banner (default: stderr); null for silence */
   log?: ((line: string) => void) | null;
 }
@@ -169,6 +173,14 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     if (structured && options.rejectStructuredOutput) {
       return apiError(reply, 400, "response_format 'json_schema' is not supported by this server", 'invalid_request_error');
     }
+    if (options.requireMaxCompletionTokens && body.max_tokens !== undefined) {
+      return apiError(
+        reply,
+        400,
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        'unsupported_parameter',
+      );
+    }
     const messages = body.messages as ChatMessageLike[];
     const temperature = typeof body.temperature === 'number' ? body.temperature : 1;
     const reqSeed = typeof body.seed === 'number' ? body.seed : undefined;
@@ -258,7 +270,9 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       model: `${SIM_MODEL_PREFIX}(${requested})`,
       system_fingerprint: 'nerd-teacher-sim',
       choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: finishReason, logprobs: null }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      ...(options.omitUsage
+        ? {}
+        : { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } }),
     });
   });
 
