@@ -120,6 +120,12 @@ export function register(program: Command): void {
         ...(delimiter ? { delimiter } : {}),
         ...(flags.entities ? { entities: true } : {}),
       });
+      const confidences = result.corpus.sentences.reduce((a, s) => a + s.spans.filter((x) => x.confidence !== undefined).length, 0);
+      if (confidences > 0 && (format === 'conll' || (format === 'tokens-jsonl' && !flags.entities))) {
+        process.stderr.write(
+          `nerd: note: ${confidences.toLocaleString('en-US')} entity confidences are not written to ${format === 'conll' ? 'CoNLL' : 'tags'}${format === 'conll' ? '' : ' (use --entities to keep them)'}\n`,
+        );
+      }
       if (out === '-') process.stdout.write(text);
       else writeFileSync(out, text);
       const c = result.corpus.sentences;

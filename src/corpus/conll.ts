@@ -150,6 +150,7 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
     const sentence: Sentence = { id: `${file}:${r.line}`, tokens: r.tokens, spans: spans[s]!, line: r.line };
     if (r.columns.length > 0) sentence.columns = r.columns;
     if (r.docStart) sentence.docStart = true;
+    if (opts.keepWrittenTags && r.tagIdx >= 0) sentence.writtenTags = r.tags;
     sentences[s] = sentence;
   }
   const layout: ConllLayout = { delimiter: tabs ? '\t' : ' ', tagColumn: labelled === false ? 0 : tagColumn };

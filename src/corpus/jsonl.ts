@@ -351,6 +351,7 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
       throw new InputError(`"tags" and "entities" disagree; give one of them`, file, sentence.line);
     }
     if (!fromEntities) sentence.spans = fromTags;
+    if (opts.keepWrittenTags) sentence.writtenTags = tagged[k]!.tags;
   });
   return { corpus: { sentences, source: file }, format: 'tokens-jsonl', scheme: decoded.scheme, repairs };
 }

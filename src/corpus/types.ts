@@ -35,6 +35,11 @@ export interface Sentence {
   docStart?: boolean;
   /** 1-based line in its source file where the sentence starts, for error messages */
   line?: number;
+  /**
+   * the tags exactly as the file wrote them (CoNLL, token JSONL with tags), only when read with
+   * `keepWrittenTags` (e.g. for seqeval's strict mode, which must see an `I-X` after `O` as written)
+   */
+  writtenTags?: string[];
 }
 
 export interface Corpus {
@@ -87,6 +92,8 @@ export interface ReadOptions {
   scheme?: TagScheme | 'auto';
   /** refuse repairable problems instead of repairing and counting them */
   strict?: boolean;
+  /** keep each sentence's tags as written in `Sentence.writtenTags` (tag-based formats only) */
+  keepWrittenTags?: boolean;
 }
 
 export interface ReadResult {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { corpusStats, formatCorpus, parseCorpus, type ReadOptions } from '../../src/corpus/index.js';
+import { corpusStats, formatCorpus, formatStats, parseCorpus, type ReadOptions } from '../../src/corpus/index.js';
 
 function fails(text: string, opts: ReadOptions = {}, file = 'in.conll'): InputError {
   try {
@@ -113,6 +113,25 @@ describe('CoNLL reading', () => {
     // IOB1 B- that does not follow a same-type entity; BIOES B- alone
     expect(parseCorpus('a O\nb B-X\n\n', 'x', { scheme: 'iob1' }).repairs.map((x) => x.to)).toEqual(['I-X']);
     expect(parseCorpus('a B-X\nb O\n\n', 'x', { scheme: 'bioes' }).repairs.map((x) => x.to)).toEqual(['S-X']);
+  });
+});
+
+describe('tags as written', () => {
+  it('are kept on request (CoNLL and token JSONL), repairs and all', () => {
+    const c = parseCorpus('a O\nb I-X\n\n', 'w.conll', { keepWrittenTags: true, scheme: 'iob2' });
+    expect(c.corpus.sentences[0]!.writtenTags).toEqual(['O', 'I-X']);
+    expect(c.repairs).toHaveLength(1);
+    const j = parseCorpus('{"tokens": ["a", "b"], "tags": ["O", "I-X"]}\n', 'w.jsonl', { keepWrittenTags: true });
+    expect(j.corpus.sentences[0]!.writtenTags).toEqual(['O', 'I-X']);
+    expect(parseCorpus('a O\n', 'w.conll').corpus.sentences[0]!.writtenTags).toBeUndefined();
+  });
+});
+
+describe('stats', () => {
+  it('count an empty corpus as zeros', () => {
+    const st = corpusStats(parseCorpus('', 'e.conll').corpus);
+    expect([st.sentences, st.tokens, st.entities, st.lengthHistogram.length]).toEqual([0, 0, 0, 0]);
+    expect(formatStats(st)).toMatch(/^sentences\s+0\n/);
   });
 });
 
