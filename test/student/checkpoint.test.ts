@@ -340,7 +340,7 @@ describe('loading Hugging Face checkpoints', () => {
     await expectInputError(loadCheckpoint(path.join(root, 'nowhere')), path.join(root, 'nowhere'), /not found/);
   });
 
-  it('expects exactly the parameters the engine's model defines', () => {
+  it('expects exactly the parameters the engine model defines', () => {
     expect(paramSpecs(config).map((sp) => [sp.name, sp.shape])).toEqual(bertParamShapes(config, LABELS.length));
   });
 
