@@ -14,6 +14,7 @@
  * the same as trained ones). Texts: the first N sentences of CoNLL-2003 dev, tokens joined by spaces.
  *
  *   npm run bench -- serve [--model DIR] [--preset mini] [--sentences 512] [--clients 16] [--rounds 2]
+ *                          [--workers N --threads N --max-wait-ms N]   (passed to `nerd serve`)
  *   npx tsx bench/serve.ts --sentences 256
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +29,7 @@ import { makeCheckpoint } from '../test/serve/model-fixture.js';
 
 export interface ServeBenchFigures {
   model: string;
+  serve_flags: string;
   sentences: number;
   clients: number;
   rounds: number;
@@ -43,8 +45,8 @@ export interface ServeBenchFigures {
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function startServer(model: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0'], {
+function startServer(model: string, extra: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0', ...extra], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -86,6 +88,9 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
       sentences: { type: 'string', default: '512' },
       clients: { type: 'string', default: '16' },
       rounds: { type: 'string', default: '2' },
+      workers: { type: 'string' },
+      threads: { type: 'string' },
+      'max-wait-ms': { type: 'string' },
     },
   });
   const n = Number(values.sentences);
@@ -97,7 +102,11 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   const work = texts.slice(0, n);
   process.stderr.write(`serve bench: ${model}, ${n} sentences, ${clients} clients, ${rounds} rounds\n`);
 
-  const { child, url } = await startServer(model);
+  const extra: string[] = [];
+  if (values.workers) extra.push('--workers', values.workers);
+  if (values.threads) extra.push('--threads', values.threads);
+  if (values['max-wait-ms']) extra.push('--max-wait-ms', values['max-wait-ms']);
+  const { child, url } = await startServer(model, extra);
   const post = async (text: string) => {
     const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: [text] }) });
     if (!res.ok) throw new Error(`POST /predict: ${res.status} ${await res.text()}`);
@@ -145,6 +154,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   const tjsBatched = best(tjsBatchRates);
   return {
     model,
+    serve_flags: extra.join(' ') || '(defaults)',
     sentences: n,
     clients,
     rounds,

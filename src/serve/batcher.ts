@@ -1,8 +1,8 @@
 /**
  * Micro-batching: concurrent requests are queued; the queue is flushed into one model call when it holds
- * `maxBatch` items or when its oldest item has waited `maxWaitMs`. Only one model call runs at a time (ONNX
- * Runtime already uses every core for one batch); while it runs, new requests gather for the next one, which
- * starts as soon as the previous call returns. Large requests are cut into chunks of at most `maxBatch`
+ * `maxBatch` items or when its oldest item has waited `maxWaitMs`. At most `concurrency` model calls run at
+ * once (one per model worker); while they run, new requests gather for the next call, which starts as soon
+ * as a worker is free. Large requests are cut into chunks of at most `maxBatch`
  * items so one big request cannot hold many small ones back for long. Results fan back out in order.
  */
 export interface BatcherOptions {
@@ -12,6 +12,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** most items waiting at once; beyond it `submit` rejects with BusyError (the server answers 503) */
   maxQueue: number;
+  /** model calls that may run at once (default 1) */
+  concurrency?: number;
 }
 
 export interface BatcherStats {
@@ -55,7 +57,7 @@ interface Chunk<I, O> {
 export class MicroBatcher<I, O> {
   private readonly queue: Array<Chunk<I, O>> = [];
   private queuedItems = 0;
-  private running = false;
+  private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly counts = { requests: 0, items: 0, batches: 0, maxBatchSeen: 0, modelMs: 0, failedBatches: 0, rejectedBusy: 0 };
 
@@ -114,11 +116,15 @@ export class MicroBatcher<I, O> {
 
   /** resolves when nothing is queued or running (for shutdown) */
   async drain(): Promise<void> {
-    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.running > 0 || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private get idle(): boolean {
+    return this.running < (this.options.concurrency ?? 1);
   }
 
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (!this.idle || this.queue.length === 0) return;
     if (this.queuedItems >= this.options.maxBatch) {
       this.flush();
       return;
@@ -136,7 +142,7 @@ export class MicroBatcher<I, O> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.running || this.queue.length === 0) return;
+    if (!this.idle || this.queue.length === 0) return;
     const batch: Array<Chunk<I, O>> = [];
     let size = 0;
     while (this.queue.length > 0 && size + this.queue[0]!.items.length <= this.options.maxBatch) {
@@ -145,7 +151,7 @@ export class MicroBatcher<I, O> {
       size += chunk.items.length;
     }
     this.queuedItems -= size;
-    this.running = true;
+    this.running++;
     this.counts.batches++;
     this.counts.maxBatchSeen = Math.max(this.counts.maxBatchSeen, size);
     const items = batch.flatMap((c) => c.items);
@@ -181,10 +187,13 @@ export class MicroBatcher<I, O> {
       )
       .finally(() => {
         this.counts.modelMs += performance.now() - started;
-        this.running = false;
+        this.running--;
         // whatever arrived meanwhile has already waited: run it now rather than waiting again
         if (this.queue.length > 0) this.flush();
       });
+    // a full batch still waiting and a worker free: start it too
+    if (this.idle && this.queuedItems >= this.options.maxBatch) this.flush();
+    else this.schedule();
   }
 
   private async execute(items: I[]): Promise<O[]> {

@@ -3,13 +3,14 @@
  * Both run until SIGINT/SIGTERM, then close cleanly (in-flight requests finish, the store is closed).
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { checkExposure } from './http.js';
-import { loadPredictor, loadPredictorInWorker } from './model.js';
+import { loadPredictor, loadPredictorPool } from './model.js';
 import { startServeServer } from './server.js';
 import { buildReviewApp } from './review/app.js';
 import { readReviewData } from './review/data.js';
@@ -48,6 +49,7 @@ interface ServeFlags {
   bodyLimit: number;
   maxItems: number;
   threads?: number;
+  workers?: number;
 }
 
 interface ReviewFlags {
@@ -104,17 +106,21 @@ export function register(program: Command): void {
     .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), 5)
     .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1024), 1 << 20)
     .option('--max-items <n>', 'most texts or sentences per request', int('--max-items', 1), 1000)
-    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)', int('--threads', 1, 256))
+    .option('--workers <n>', 'model worker threads, each running its own micro-batches (default: 2 on 2+ cores)', int('--workers', 1, 64))
+    .option('--threads <n>', 'ONNX Runtime threads per worker (default: cores ÷ workers)', int('--threads', 1, 256))
     .action(async (flags: ServeFlags) => {
       const token = checkExposure(flags.host, flags.token, 'nerd serve');
-      const predictor = await loadPredictorInWorker(flags.model, flags.threads ? { threads: flags.threads } : {});
+      const cores = os.availableParallelism();
+      const workers = flags.workers ?? Math.min(2, cores);
+      const threads = flags.threads ?? Math.max(1, Math.floor(cores / workers));
+      const predictor = await loadPredictorPool(flags.model, workers, { threads });
       const server = await startServeServer({
         predictor,
         host: flags.host,
         port: flags.port,
         token,
         limits: { bodyLimit: flags.bodyLimit, maxItems: flags.maxItems },
-        batching: { maxBatch: flags.maxBatch, maxWaitMs: flags.maxWaitMs },
+        batching: { maxBatch: flags.maxBatch, maxWaitMs: flags.maxWaitMs, concurrency: workers },
       });
       process.stdout.write(
         `nerd serve: listening on ${server.url} (model ${flags.model}; types ${predictor.types.join(', ')}` +

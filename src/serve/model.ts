@@ -151,3 +151,34 @@ export async function loadPredictorInWorker(dir: string, opts: LoadOptions = {})
     },
   };
 }
+
+/**
+ * Several model workers behind one Predictor: each call goes to the worker with the fewest calls in
+ * flight. Small BERTs use cores better as N single-threaded sessions working on different micro-batches
+ * than as one session splitting each small matrix product across threads.
+ */
+export async function loadPredictorPool(dir: string, workers: number, opts: LoadOptions = {}): Promise<Predictor> {
+  if (workers <= 1) return loadPredictorInWorker(dir, opts);
+  const pool = await Promise.all(Array.from({ length: workers }, () => loadPredictorInWorker(dir, opts)));
+  const busy = pool.map(() => 0);
+  const pick = async <T>(f: (p: Predictor) => Promise<T>): Promise<T> => {
+    let k = 0;
+    for (let i = 1; i < pool.length; i++) if (busy[i]! < busy[k]!) k = i;
+    busy[k]!++;
+    try {
+      return await f(pool[k]!);
+    } finally {
+      busy[k]!--;
+    }
+  };
+  return {
+    types: pool[0]!.types,
+    info: { ...pool[0]!.info, workers, threadsPerWorker: opts.threads ?? 'all cores' },
+    predictSentences: (s) => pick((p) => p.predictSentences(s)),
+    predictTexts: (t) => pick((p) => p.predictTexts(t)),
+    failure: () => pool.map((p) => p.failure?.()).find((f) => f !== undefined),
+    async close() {
+      await Promise.all(pool.map((p) => p.close?.()));
+    },
+  };
+}

@@ -80,4 +80,21 @@ describe('MicroBatcher', () => {
     await expect(short.submit([1, 2])).rejects.toThrow(/returned 1 results for 2 inputs/);
     await expect(b.submit([])).resolves.toEqual([]);
   });
+
+  it('runs up to `concurrency` calls at once, one per worker', async () => {
+    let running = 0;
+    let most = 0;
+    const b = new MicroBatcher(
+      async (items: number[]) => {
+        most = Math.max(most, ++running);
+        await sleep(10);
+        running--;
+        return items;
+      },
+      { maxBatch: 2, maxWaitMs: 0, maxQueue: 1000, concurrency: 2 },
+    );
+    const out = await Promise.all(Array.from({ length: 12 }, (_, i) => b.submit([i])));
+    expect(out.flat()).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(most).toBe(2);
+  });
 });
