@@ -294,6 +294,7 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('Incorrect API key provided: sk-proj-ab***********yz.', [])).not.toContain('sk-proj');
     expect(scrubSecrets('GET /v1?api_key=supersecretvalue', [])).toBe('GET /v1?api_key=[redacted]');
     expect(scrubSecrets('Authorization: Bearer abcdefgh123', [])).toBe('Authorization: [redacted]');
+    expect(scrubSecrets('http://me:hunter2@gateway.local/v1', [])).toBe('http://[redacted]@gateway.local/v1');
   });
 });
 

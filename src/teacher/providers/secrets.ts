@@ -12,6 +12,7 @@ const KEY_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_\-*.]{6,}/g, // OpenAI style, including masked forms
   /\bBearer\s+[A-Za-z0-9_\-.~+/=*]{6,}/gi, // an Authorization header value
   /\b(api[-_]?key|key|token)=([^&\s"']{6,})/gi, // a key in a query string
+  /(?<=\/\/)[^/@\s:]+:[^/@\s]+(?=@)/g, // user:password@ in a URL
 ];
 
 /**
