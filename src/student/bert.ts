@@ -8,7 +8,7 @@
  */
 import { Rng } from './graph/random.js';
 import {
-  add, dropout, embedding, gelu, layerNorm, linear, matmul, reshape, scale, softmax, transpose,
+  add, dropout, embedding, gelu, layerNorm, linear, matmul, reshape, softmax, transpose,
   type Dim, type Graph, type Value,
 } from './graph/index.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
@@ -188,10 +188,10 @@ export function buildBert(
     const pre = `bert.encoder.layer.${l}`;
     const lin = (name: string, v: Value) => linear(v, P(`${pre}.${name}.weight`), P(`${pre}.${name}.bias`));
     const heads = (v: Value, perm: number[]) => transpose(reshape(v, headsShape, [Bd, Td, A, d]), perm);
-    const q = heads(scale(lin('attention.self.query', h), 1 / Math.sqrt(d)), [0, 2, 1, 3]); // [B, A, T, d]
+    const q = heads(lin('attention.self.query', h), [0, 2, 1, 3]); // [B, A, T, d]
     const k = heads(lin('attention.self.key', h), [0, 2, 1, 3]); // [B, A, T, d]
     const v = heads(lin('attention.self.value', h), [0, 2, 1, 3]); // [B, A, T, d]
-    const scores = matmul(q, k, { transB: true }); // q kᵀ
+    const scores = matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(d) }); // q kᵀ / √d
     const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(scores, bias)));
     const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [-1, H], [Nd, H]);
     const attn = drop(`dropout.layer.${l}.attention_output`, lin('attention.output.dense', ctx));

@@ -33,14 +33,14 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
     expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
   });
 
-  it('MatMul with transposed operands (Transpose + MatMul in float64; FusedMatMul in float32)', async () => {
+  it('MatMul with transposed operands and a scale factor (Transpose + MatMul in float64; FusedMatMul in float32)', async () => {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       const K = ta ? 3 : 4; // a is [2, 3, 4]; op(a) is [2, 3, 4] or [2, 4, 3]
       const ins = [
         { name: 'a', shape: [2, 3, 4], data: rand(24, 21) },
         { name: 'b', shape: tb ? [2, 5, K] : [2, K, 5], data: rand(10 * K, 22) },
       ];
-      const build = ([x, y]: Value[]) => matmul(x!, y!, { transA: ta, transB: tb });
+      const build = ([x, y]: Value[]) => matmul(x!, y!, { transA: ta, transB: tb, alpha: 0.7 });
       const r64 = await gradCheck(ins, build);
       expect(r64.maxRelErr, `transA=${ta} transB=${tb}: ${r64.worst}`).toBeLessThan(DOUBLE_TOL);
       const r32 = await gradCheck(ins, build, { dtype: 'float', eps: 1e-2, contribOps: true });

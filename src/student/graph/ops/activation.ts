@@ -10,6 +10,11 @@ import { raw, reduceSum } from './util.js';
 export function gelu(x: Value): Value {
   const graph = x.graph;
   const s = (c: number) => graph.scalar(c, x.dtype);
+  if (!x.requiresGrad) {
+    // Inference: the exact pattern PyTorch exports for F.gelu, which onnxruntime fuses into one Gelu kernel.
+    const erf = graph.op1('Erf', [graph.op1('Div', [x, s(Math.SQRT2)], x.shape, x.dtype)], x.shape, x.dtype);
+    return raw('Mul', raw('Mul', x, raw('Add', erf, s(1))), s(0.5));
+  }
   const erf = graph.op1('Erf', [raw('Mul', x, s(Math.SQRT1_2))], x.shape, x.dtype);
   const cdf = raw('Mul', raw('Add', erf, s(1)), s(0.5)); // Φ(x)
   const [out] = graph.node('Mul', [x, cdf], [{ shape: x.shape, dtype: x.dtype }], {}, x.requiresGrad);

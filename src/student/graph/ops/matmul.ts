@@ -1,6 +1,6 @@
 /** MatMul (batched, broadcasting) and Linear (Gemm with a Hugging Face [out, in] weight). */
 import { broadcastShapes, type Dim, type Value } from '../graph.js';
-import { unbroadcast } from './elementwise.js';
+import { scale, unbroadcast } from './elementwise.js';
 import { transpose } from './shape.js';
 
 function swapLast2(x: Value): Value {
@@ -20,32 +20,36 @@ function swapped(shape: Dim[], t: boolean): Dim[] {
 /**
  * Batched matrix product op(a) @ op(b), op = optional transpose of the last two axes (ranks ≥ 2, batch axes
  * broadcast). With the graph's contribOps on, transposed operands go to onnxruntime's FusedMatMul, which
- * reads them in place; otherwise an explicit Transpose feeds a standard MatMul.
+ * reads them in place; otherwise an explicit Transpose feeds a standard MatMul. `alpha` scales the product
+ * (folded into FusedMatMul where allowed).
  *   C = A B:   dA = g Bᵀ,  dB = Aᵀ g        C = A Bᵀ:  dA = g B,   dB = gᵀ A
  *   C = Aᵀ B:  dA = B gᵀ,  dB = A g         C = Aᵀ Bᵀ: dA = Bᵀ gᵀ, dB = gᵀ Aᵀ
  */
-export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: boolean } = {}): Value {
+export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: boolean; alpha?: number } = {}): Value {
   const graph = a.graph;
   const ta = opts.transA ?? false;
   const tb = opts.transB ?? false;
+  const alpha = opts.alpha ?? 1;
   const sa = swapped(a.shape, ta);
   const sb = swapped(b.shape, tb);
   const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
   const shape: Dim[] = [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!];
   const req = a.requiresGrad || b.requiresGrad;
   let out: Value;
-  if (!ta && !tb) {
-    out = graph.node('MatMul', [a, b], [{ shape, dtype: a.dtype }], {}, req)[0]!;
-  } else if (graph.contribOps) {
-    out = graph.node('FusedMatMul', [a, b], [{ shape, dtype: a.dtype }], { transA: ta ? 1 : 0, transB: tb ? 1 : 0, alpha: { float: 1 } }, req, 'com.microsoft')[0]!;
+  if (graph.contribOps && (ta || tb || alpha !== 1)) {
+    out = graph.node('FusedMatMul', [a, b], [{ shape, dtype: a.dtype }], { transA: ta ? 1 : 0, transB: tb ? 1 : 0, alpha: { float: alpha } }, req, 'com.microsoft')[0]!;
+  } else if (ta || tb) {
+    return matmul(ta ? swapLast2(a) : a, tb ? swapLast2(b) : b, { alpha });
+  } else if (alpha !== 1) {
+    return scale(matmul(a, b), alpha);
   } else {
-    return matmul(ta ? swapLast2(a) : a, tb ? swapLast2(b) : b);
+    out = graph.node('MatMul', [a, b], [{ shape, dtype: a.dtype }], {}, req)[0]!;
   }
   return graph.record([a, b], out, (g, [na, nb]) => {
     let ga: Value | null = null;
     let gb: Value | null = null;
-    if (na) ga = !ta ? matmul(g, b, { transB: !tb }) : matmul(b, g, { transA: tb, transB: true });
-    if (nb) gb = !tb ? matmul(a, g, { transA: !ta }) : matmul(g, a, { transA: true, transB: ta });
+    if (na) ga = !ta ? matmul(g, b, { transB: !tb, alpha }) : matmul(b, g, { transA: tb, transB: true, alpha });
+    if (nb) gb = !tb ? matmul(a, g, { transA: !ta, alpha }) : matmul(g, a, { transA: true, transB: ta, alpha });
     return [ga ? unbroadcast(ga, a) : null, gb ? unbroadcast(gb, b) : null];
   });
 }
