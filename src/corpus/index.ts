@@ -49,13 +49,15 @@ const JSON_EXTENSIONS = new Set(['.jsonl', '.json', '.ndjson']);
 
 /**
  * Tells the format of a corpus from its content: a first non-blank line that is a JSON object is JSONL
- * (`jsonl` when it has "text", `tokens-jsonl` when it has "tokens"); anything else is CoNLL. An empty file
- * is judged by its extension.
+ * (`jsonl` when it has "text", `tokens-jsonl` when it has "tokens"); a first line that starts with `{` but
+ * is not JSON is JSONL only in a .jsonl/.json/.ndjson file (whose reader then reports the bad line), else
+ * CoNLL (a token may be `{`); anything else is CoNLL. An empty file is judged by its extension.
  */
 export function detectFormat(text: string, file: string): CorpusFormat {
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const m = /\S/.exec(start ? text.slice(1) : text);
-  if (!m) return JSON_EXTENSIONS.has(extname(file).toLowerCase()) ? 'tokens-jsonl' : 'conll';
+  const jsonExt = JSON_EXTENSIONS.has(extname(file).toLowerCase());
+  if (!m) return jsonExt ? 'tokens-jsonl' : 'conll';
   if (m[0] !== '{') return 'conll';
   const from = m.index + start;
   const nl = text.indexOf('\n', from);
@@ -64,11 +66,13 @@ export function detectFormat(text: string, file: string): CorpusFormat {
   try {
     record = JSON.parse(first);
   } catch {
-    // let the JSONL reader report the bad line with its position; guess the flavour from the keys
+    if (!jsonExt) return 'conll';
     return /"text"\s*:/.test(first) ? 'jsonl' : 'tokens-jsonl';
   }
-  if (record && typeof record === 'object' && 'text' in record) return 'jsonl';
-  if (record && typeof record === 'object' && 'tokens' in record) return 'tokens-jsonl';
+  if (record && typeof record === 'object' && !Array.isArray(record)) {
+    if ('text' in record) return 'jsonl';
+    if ('tokens' in record) return 'tokens-jsonl';
+  }
   const line = text.slice(0, from).split('\n').length;
   throw new InputError('a JSONL corpus line needs "text" (character offsets) or "tokens" (token JSONL)', file, line);
 }

@@ -140,6 +140,9 @@ describe('format detection', () => {
     expect(parseCorpus('{"text": "a"}\n', 'x.txt').format).toBe('jsonl');
     expect(parseCorpus('\n{"tokens": ["a"]}\n', 'x.conll').format).toBe('tokens-jsonl');
     expect(parseCorpus('a O\n', 'x.jsonl').format).toBe('conll');
+    // a CoNLL file may begin with the token "{"; a .jsonl file that does is a bad JSON line
+    expect(parseCorpus('{\tO\n}\tO\n', 'x.conll').corpus.sentences[0]!.tokens).toEqual(['{', '}']);
+    expect(fails('{"text": "a",\n', {}, 'b.jsonl').format()).toMatch(/^b\.jsonl:1(:\d+)?: bad JSON/);
     expect(parseCorpus('', 'x.jsonl').corpus.sentences).toEqual([]);
     expect(fails('{"words": ["a"]}\n').format()).toMatch(/^in\.conll:1: a JSONL corpus line needs "text"/);
   });
