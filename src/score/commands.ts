@@ -48,7 +48,11 @@ export async function evalConllevalFile(
   const input = { ...options, file: file === '-' ? '<stdin>' : file };
   if ((options.mode ?? 'conlleval') === 'strict') {
     const { gold, pred, lines } = conllevalSentences(text, input);
-    const counts = strictCounts(gold, pred, options.scheme ?? 'iob2', (side, s, t) => ` (${input.file}:${lines[s]![t]}, ${side} column)`);
+    const counts = strictCounts(gold, pred, options.scheme ?? 'iob2', (side, s, t) => ({
+      file: input.file,
+      line: lines[s]![t],
+      detail: `${side === 'gold' ? 'gold' : 'predicted'} tag`,
+    }));
     return reportFromCounts(counts, 'strict');
   }
   return reportFromCounts(countConllevalText(text, input), 'conlleval');

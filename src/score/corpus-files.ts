@@ -77,10 +77,14 @@ export async function evalCorpusFiles(goldFile: string, predFile: string, opts: 
   const scheme = opts.scheme ?? 'iob2';
   const g = writtenTags(goldText, goldFile, gold, scheme, read.format);
   const p = writtenTags(predText, predFile, pred, scheme, read.format);
-  const where = (side: 'gold' | 'pred', s: number, t: number): string => {
+  const where = (side: 'gold' | 'pred', s: number, t: number) => {
     const r = side === 'gold' ? gold : pred;
     const line = r.corpus.sentences[s]?.line;
-    return ` (${side === 'gold' ? goldFile : predFile}:${line !== undefined && r.corpus.layout ? line + t : (line ?? '?')})`;
+    return {
+      file: side === 'gold' ? goldFile : predFile,
+      line: line !== undefined && r.corpus.layout ? line + t : line,
+      detail: `token ${t + 1} of sentence ${s + 1}`,
+    };
   };
   return reportFromCounts(strictCounts(g, p, scheme, where), 'strict');
 }

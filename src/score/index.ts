@@ -17,4 +17,4 @@ export type { Report, ReportJson, ScoreMode, TypeScore } from './report.js';
 export { iob2Tags, scoreCorpora, scoreTagSequences } from './score.js';
 export type { CorpusScoreOptions, ScoreOptions } from './score.js';
 export { strictCounts, strictEntities } from './strict.js';
-export type { StrictEntity, StrictScheme } from './strict.js';
+export type { StrictEntity, StrictScheme, TagLocation } from './strict.js';

@@ -89,11 +89,22 @@ interface Tok {
   type: string;
 }
 
-function parseTag(tag: string, rules: SchemeRules, scheme: StrictScheme, where: () => string): Tok {
+/** Where a tag is, for error messages: a file and line, and/or words such as "pred sentence 3, token 2". */
+export interface TagLocation {
+  file?: string;
+  line?: number;
+  detail?: string;
+}
+
+function parseTag(tag: string, rules: SchemeRules, scheme: StrictScheme, where: () => TagLocation): Tok {
   const prefix = tag.charAt(0);
   if (prefix === '' || !rules.allowed.includes(prefix)) {
+    const at = where();
     throw new InputError(
-      `tag ${JSON.stringify(tag)} is not valid in the ${scheme} scheme (strict mode allows prefixes ${[...rules.allowed].join(', ')})${where()}`,
+      `tag ${JSON.stringify(tag)} is not valid in the ${scheme} scheme (strict mode allows prefixes ${[...rules.allowed].join(', ')})` +
+        (at.detail ? ` (${at.detail})` : ''),
+      at.file,
+      at.line,
     );
   }
   const type = tag.slice(1).replace(/^-+|-+$/g, '') || '_';
@@ -119,7 +130,7 @@ export interface StrictEntity {
 export function strictEntities(
   tags: readonly string[],
   scheme: StrictScheme,
-  where: (index: number) => string = () => '',
+  where: (index: number) => TagLocation = () => ({}),
 ): StrictEntity[] {
   const rules = RULES[scheme];
   const outside: Tok = { prefix: 'O', type: '_' };
@@ -156,8 +167,9 @@ export function strictCounts(
   gold: readonly (readonly string[])[],
   pred: readonly (readonly string[])[],
   scheme: StrictScheme,
-  where: (side: 'gold' | 'pred', sentence: number, token: number) => string = (side, s, t) =>
-    ` (${side} sentence ${s + 1}, token ${t + 1})`,
+  where: (side: 'gold' | 'pred', sentence: number, token: number) => TagLocation = (side, s, t) => ({
+    detail: `${side} sentence ${s + 1}, token ${t + 1}`,
+  }),
 ): Counts {
   const types = new Map<string, TypeCounts>();
   const entry = (type: string): TypeCounts => {
