@@ -81,13 +81,13 @@ for (const [name, file, lowercase] of [
       expect(mismatches).toBe(0);
     });
 
-    it('gives identical ids on CoNLL-2003 train (1 in 4) and test, WNUT-17 (all) and NCBI-disease train (1 in 4) sentences', () => {
+    it('gives identical ids on CoNLL-2003 test (all) and train (1 in 8), WNUT-17 dev/test (all) and train (1 in 2), NCBI-disease train (1 in 8)', () => {
       const files = ['conll2003/train.txt', 'conll2003/test.txt', 'wnut17/wnut17train.conll', 'wnut17/emerging.dev.conll', 'wnut17/emerging.test.annotated', 'ncbi_disease/train.tsv'];
       let compared = 0;
       const examples: string[] = [];
       for (const f of files) {
-        // every 4th sentence of the two big training files (CoNLL, NCBI) keeps this test a few seconds long
-        const step = f === 'conll2003/train.txt' || f === 'ncbi_disease/train.tsv' ? 4 : 1;
+        // samples of the training files keep this test a few seconds long
+        const step = f === 'conll2003/train.txt' || f === 'ncbi_disease/train.tsv' ? 8 : f === 'wnut17/wnut17train.conll' ? 2 : 1;
         for (const [k, words] of conllSentences(path.join(DATA, f)).entries()) {
           if (k % step !== 0) continue;
           const s = words.join(' ');
@@ -95,7 +95,7 @@ for (const [name, file, lowercase] of [
           if (JSON.stringify(tk.encode(s).ids) !== JSON.stringify(hf.encode(s)) && examples.length < 3) examples.push(s);
         }
       }
-      expect(compared).toBe(14_012); // + 3,250 dev sentences above = 17,262 per vocabulary
+      expect(compared).toBe(9_881); // + 3,250 dev sentences above = 13,131 per vocabulary
       console.log(`tokenizer parity: ${compared} more sentences compared`);
       expect(examples).toEqual([]);
     });
