@@ -178,18 +178,28 @@ function isSorted(spans: readonly Span[]): boolean {
   return true;
 }
 
-/** A tag as the corpus readers accept it: `O` or `B-`/`I-` (and, in BIOES, `E-`/`S-`) + a non-empty type. */
+/**
+ * A tag as the corpus readers accept it: `O` or `B-`/`I-` (and, in BIOES, `E-`/`S-`, or BILOU's `L-`/`U-`,
+ * read as `E-`/`S-`) followed by a non-empty type.
+ */
 export function tagProblem(tag: string, scheme: TagScheme | 'auto'): string | undefined {
   if (tag === 'O') return undefined;
   const prefix = tag.charAt(0);
-  if (tag.charAt(1) !== '-' || !'BIES'.includes(prefix) || prefix === '') {
+  if (tag.charAt(1) !== '-' || !'BIESLU'.includes(prefix) || prefix === '') {
     return `bad tag "${tag}": expected O or B-/I-/E-/S- followed by a type`;
   }
   if (tag.length === 2) return `bad tag "${tag}": the entity type is empty`;
-  if ((prefix === 'E' || prefix === 'S') && (scheme === 'iob1' || scheme === 'iob2')) {
-    return `bad tag "${tag}": ${prefix}- is a BIOES tag but the scheme is ${scheme.toUpperCase()} (use --scheme bioes)`;
+  if ('ESLU'.includes(prefix) && (scheme === 'iob1' || scheme === 'iob2')) {
+    const kind = prefix === 'L' || prefix === 'U' ? 'BILOU' : 'BIOES';
+    return `bad tag "${tag}": ${prefix}- is a ${kind} tag but the scheme is ${scheme.toUpperCase()} (use --input-scheme bioes or auto)`;
   }
   return undefined;
+}
+
+/** BILOU (BILUO) tags in BIOES letters: `L-X` is `E-X`, `U-X` is `S-X`; other tags unchanged. */
+export function bilouToBioes(tag: string): string {
+  const p = tag.charAt(0);
+  return tag.charAt(1) === '-' && (p === 'L' || p === 'U') ? (p === 'L' ? 'E' : 'S') + tag.slice(1) : tag;
 }
 
 /**

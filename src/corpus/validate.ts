@@ -4,7 +4,7 @@
  * (lenient, counted) or refused (strict).
  */
 import { InputError } from '../errors.js';
-import { decodeTags, describeFix, detectScheme, tagProblem } from './tags.js';
+import { bilouToBioes, decodeTags, describeFix, detectScheme, tagProblem } from './tags.js';
 import type { ReadOptions, Repair, Span, TagScheme } from './types.js';
 
 export interface TaggedSentence {
@@ -24,24 +24,33 @@ export function decodeTagged(
 ): { scheme: TagScheme; spans: Span[][]; repairs: Repair[] } {
   const want = opts.scheme ?? 'auto';
   const problems = new Map<string, string | undefined>();
+  let bilou = false;
   for (const s of sentences) {
     for (let i = 0; i < s.tags.length; i++) {
       const t = s.tags[i]!;
       let problem: string | undefined;
       if (problems.has(t)) problem = problems.get(t);
-      else problems.set(t, (problem = tagProblem(t, want)));
+      else {
+        problems.set(t, (problem = tagProblem(t, want)));
+        if (problem === undefined && bilouToBioes(t) !== t) bilou = true;
+      }
       if (problem !== undefined) {
         throw new InputError(s.name ? `${s.name(i)}: ${problem}` : problem, file, s.line(i), s.column?.(i));
       }
     }
   }
-  const scheme: TagScheme = want === 'auto' ? detectScheme(sentences.map((s) => s.tags)) : want;
+  // BILOU files are read as BIOES (the same scheme in other letters); repairs name the letters as written
+  const tagsOf = bilou ? sentences.map((s) => s.tags.map(bilouToBioes)) : sentences.map((s) => s.tags);
+  const scheme: TagScheme = want === 'auto' ? detectScheme(tagsOf) : want;
   const repairs: Repair[] = [];
   const spans: Span[][] = new Array(sentences.length);
   for (let k = 0; k < sentences.length; k++) {
     const s = sentences[k]!;
-    const decoded = decodeTags(s.tags, scheme);
+    const tags = tagsOf[k]!;
+    const decoded = decodeTags(tags, scheme);
     for (const fix of decoded.fixes) {
+      if (bilou) fix.from = s.tags[fix.index]!;
+      if (bilou && bilouToBioes(fix.from) === fix.to) continue;
       const message = (s.name ? `${s.name(fix.index)}: ` : '') + describeFix(s.tags, fix, scheme);
       const line = s.line(fix.index);
       const column = s.column?.(fix.index);

@@ -90,6 +90,15 @@ describe('CoNLL reading', () => {
       [2, 3],
     ]);
   });
+  it('reads BILOU (BILUO) tags as BIOES', () => {
+    const r = parseCorpus('New B-LOC\nYork L-LOC\nis O\nBig U-ORG\n\n', 'b.txt');
+    expect(r.scheme).toBe('bioes');
+    expect(r.repairs).toEqual([]);
+    expect(r.corpus.sentences[0]!.spans.map((x) => `${x.label}[${x.start},${x.end})`)).toEqual(['LOC[0,2)', 'ORG[3,4)']);
+    expect(formatCorpus(r.corpus, { format: 'conll', scheme: 'bioes' })).toBe('New B-LOC\nYork E-LOC\nis O\nBig S-ORG\n\n');
+    expect(parseCorpus('a U-X\nb L-X\n', 'b.txt').repairs.map((x) => `${x.from}->${x.to}`)).toEqual(['L-X->S-X']);
+    expect(fails('a U-X\n', { scheme: 'iob2' }).message).toMatch(/U- is a BILOU tag but the scheme is IOB2/);
+  });
   it('refuses malformed lines, naming file, line and column', () => {
     expect(fails('a O\nb\n').format()).toBe('in.conll:2: expected a token and a tag separated by spaces, found one column');
     expect(fails('a X O\nb O\n').format()).toBe('in.conll:2: this line has 2 columns but the sentence that starts on line 1 has 3');
@@ -98,6 +107,7 @@ describe('CoNLL reading', () => {
     expect(fails('a O\nb B-\n').format()).toBe('in.conll:2:3: bad tag "B-": the entity type is empty');
     expect(fails('a O\nbb  B_PER\n').format()).toBe('in.conll:2:5: bad tag "B_PER": expected O or B-/I-/E-/S- followed by a type');
     expect(fails('a S-PER\n', { scheme: 'iob2' }).format()).toMatch(/^in\.conll:1:3: bad tag "S-PER": S- is a BIOES tag but the scheme is IOB2/);
+    expect(fails('a O\nb X-PER\n').format()).toMatch(/^in\.conll:2:3: bad tag "X-PER"/);
   });
   it('repairs tags a scheme would not write (lenient) and refuses them in strict mode', () => {
     // four entities begin with B-, three with I-: IOB2 (detected), with three repairs
