@@ -20,6 +20,7 @@ import { Predictor } from '../student/predict.js';
 import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js';
 import { annotate, type AnnotateStats } from '../teacher/annotate.js';
 import { resolveDefinitions } from '../teacher/definitions.js';
+import { createProvider } from '../teacher/commands.js';
 import { OpenAIProvider } from '../teacher/providers/openai.js';
 import type { ChatProvider } from '../teacher/providers/types.js';
 import { SIM_MODEL_PREFIX, startTeacherSim, type TeacherSim } from '../teacher/sim/server.js';
@@ -91,16 +92,11 @@ async function openTeacher(config: DistillConfig, log: (line: string) => void): 
       log(`distill: the teacher is nerd teacher-sim (SIMULATED, noise "${t.noise}") at ${sim.url} — not a real LLM`);
       return { provider: new OpenAIProvider({ baseURL: sim.url, model: `${SIM_MODEL_PREFIX}-${t.noise}` }), sim };
     }
-    case 'openai': {
-      if (!t.model) throw new Error('teacher.model is required for provider "openai"');
-      return { provider: new OpenAIProvider({ baseURL: t.baseUrl, model: t.model }) };
-    }
-    case 'gguf': {
-      if (!t.gguf) throw new Error('teacher.gguf (a GGUF file path) is required for provider "gguf"');
-      // loaded on demand: node-llama-cpp's native binary is only needed for this provider
-      const { LlamaCppProvider } = await import('../teacher/providers/llamacpp.js');
-      return { provider: await LlamaCppProvider.create({ modelPath: t.gguf }) };
-    }
+    case 'openai':
+    case 'gguf':
+      if (t.provider === 'openai' && !t.model) throw new Error('teacher.model is required for provider "openai"');
+      if (t.provider === 'gguf' && !t.gguf) throw new Error('teacher.gguf (a GGUF file path) is required for provider "gguf"');
+      return { provider: await createProvider(t.provider === 'gguf' ? { gguf: t.gguf, model: t.model } : { baseUrl: t.baseUrl, model: t.model }) };
   }
 }
 
