@@ -186,8 +186,17 @@ function registerAnnotateCommand(program: Command): void {
       if (!price && provider.kind !== 'llama-cpp' && !priceFor(provider.model, prices).known) {
         log(`annotate: no price known for model "${provider.model}": cost counted as 0 (pass --price-in/--price-out or --prices)`);
       }
+      // Ctrl-C: stop asking, write what is done, say how to resume (a second Ctrl-C exits at once)
+      const stop = new AbortController();
+      const onSigint = () => {
+        log('annotate: interrupted — finishing the answers in flight and writing what is done (Ctrl-C again to quit now)');
+        stop.abort();
+        process.once('SIGINT', () => process.exit(130));
+      };
+      process.once('SIGINT', onSigint);
       try {
         const result = await annotate({
+          signal: stop.signal,
           sentences,
           definitions,
           provider,
@@ -227,12 +236,14 @@ function registerAnnotateCommand(program: Command): void {
         if (result.stoppedBy === 'budget') {
           throw oneLine(`budget of ${money(flags.maxCost!)} reached: ${result.stats.annotated} sentences written, ${result.stats.pending} not yet asked; ${again}, with a new --max-cost for the extra spend`);
         }
+        if (result.stoppedBy === 'cancelled') throw oneLine(`interrupted: ${result.stats.annotated} sentences written, ${result.stats.pending} not yet done; ${again}`);
         if (result.stoppedBy === 'fatal') throw oneLine(scrubSecrets(`stopped: ${result.fatalError}; ${result.stats.annotated} sentences written; ${again}`, secrets));
         if (result.stats.failed > 0) {
           const first = result.failed[0]!;
           throw oneLine(scrubSecrets(`${result.stats.failed} sentences could not be annotated (first: ${first.id}: ${first.reason}); they are not in ${flags.out}; ${again}`, secrets));
         }
       } finally {
+        process.removeListener('SIGINT', onSigint);
         await provider.close?.();
       }
     });

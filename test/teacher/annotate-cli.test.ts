@@ -174,6 +174,40 @@ describe('nerd annotate (CLI)', () => {
     expect(lines.map((l) => l.teacher.model)).toEqual(['tiny.gguf', 'tiny.gguf']);
   });
 
+  it('Ctrl-C (SIGINT) stops cleanly: writes what is done and says how to resume', async () => {
+    const dir = tempDir();
+    const input = devSlice(80, dir);
+    const sim = await startSim(input, { latencyMs: 100 });
+    const out = join(dir, 'i.jsonl');
+    const run = cli(annotateArgs(input, sim, out, join(dir, 'i.sqlite'), ['--batch', '1', '--concurrency', '2']));
+    const deadline = Date.now() + 60_000;
+    while (sim.stats.answers < 10 && Date.now() < deadline) await sleep(20);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/interrupted: \d+ sentences written, \d+ not yet done; rerun the same command/);
+    const written = readFileSync(out, 'utf8').trim().split('\n').length;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(80);
+  });
+
+  it('--max-cost stops cleanly: writes what is done and says how to resume', async () => {
+    const dir = tempDir();
+    const input = devSlice(40, dir);
+    const sim = await startSim(input, { rateLimitRate: 0, serverErrorRate: 0, slowRate: 0 });
+    const out = join(dir, 'b.jsonl');
+    const args = annotateArgs(input, sim, out, join(dir, 'b.sqlite'), ['--price-in', '100', '--price-out', '100']);
+    const r = await inProcess([...args, '--max-cost', '0.5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/budget of \$0\.5000 reached: \d+ sentences written, \d+ not yet asked; rerun the same command/);
+    const written = readFileSync(out, 'utf8').trim().split('\n').length;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(40);
+    const rest = await inProcess([...args, '--max-cost', '100']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(40);
+  });
+
   it('--dry-run estimates without calling; bad flags are one-line input errors', async () => {
     const dir = tempDir();
     const input = devSlice(30, dir);
