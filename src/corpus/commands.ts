@@ -5,6 +5,7 @@ import {
   formatCorpus,
   formatFromExtension,
   isJsonExtension,
+  parseCorpus,
   parseFormat,
   parseScheme,
   readCorpus,
@@ -15,7 +16,7 @@ import {
   type TagScheme,
 } from './index.js';
 import { corpusStats, formatStats, statsJson } from './stats.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 interface ReadFlags {
   from?: string;
@@ -91,10 +92,13 @@ export function register(program: Command): void {
     program
       .command('convert')
       .description('convert a corpus between CoNLL, character-offset JSONL and token JSONL, and between tag schemes')
-      .argument('<in>', 'input corpus file')
+      .argument('<in>', 'input corpus file ("-" for standard input)')
       .argument('<out>', 'output file ("-" for standard output)'),
   )
-    .option('--to <format>', 'output format: conll, jsonl or tokens-jsonl (default: from the extension of OUT)')
+    .option(
+      '--to <format>',
+      'output format: conll, jsonl or tokens-jsonl (default: by the extension of OUT: .conll/.txt/.tsv/.iob/.bio → conll, .jsonl/.json → jsonl when the input has text, else tokens-jsonl; otherwise the input\'s format)',
+    )
     .option('--scheme <scheme>', 'tag scheme to write: iob1, iob2 (bio) or bioes (iobes) (default: the input\'s)')
     .option('--delimiter <d>', 'CoNLL output field delimiter: space or tab (default: the input\'s, else space)')
     .option('--entities', 'tokens-jsonl output: write token-offset "entities" (with confidence) instead of "tags"')
@@ -109,7 +113,7 @@ export function register(program: Command): void {
         else if (d === 'tab' || d === '\t' || d === '\\t') delimiter = '\t';
         else throw new InputError(`--delimiter: expected space or tab, got "${flags.delimiter}"`);
       }
-      const result = readCorpus(input, opts);
+      const result = input === '-' ? parseCorpus(readFileSync(0, 'utf8'), '<stdin>', opts) : readCorpus(input, opts);
       reportRepairs(result.repairs);
       const inputFormat = result.format;
       const format = outputFormat(out, to, result, inputFormat);
@@ -132,7 +136,7 @@ export function register(program: Command): void {
       const entities = c.reduce((a, s) => a + s.spans.length, 0);
       const tagged = format !== 'jsonl' && !(format === 'tokens-jsonl' && flags.entities);
       process.stderr.write(
-        `nerd: wrote ${out === '-' ? 'standard output' : out}: ${c.length.toLocaleString('en-US')} sentences, ${entities.toLocaleString('en-US')} entities (${format}${tagged ? `, ${outScheme.toUpperCase()}` : ''})\n`,
+        `nerd: wrote ${out === '-' ? 'standard output' : out}: ${count(c.length, 'sentence')}, ${count(entities, 'entity', 'entities')} (${format}${tagged ? `, ${outScheme.toUpperCase()}` : ''})\n`,
       );
     });
 
@@ -157,4 +161,8 @@ export function register(program: Command): void {
         process.stdout.write(formatStats(stats, `${file} (${format}${tagged ? `, ${result.scheme.toUpperCase()}` : ''})`));
       }
     });
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }

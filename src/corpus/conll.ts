@@ -9,9 +9,16 @@
  * so tokens may end in U+FEFF, U+00A0 and the like (WNUT-17 has one).
  *
  * Writing reproduces the layout read (delimiter, tag column, the `-DOCSTART-` line as the file wrote it,
- * a trailing `-DOCSTART-` after the last sentence), so CoNLL → CoNLL is byte-for-byte identical except
- * that line ends become LF, the BOM is dropped, whitespace-only separator lines become empty lines and
- * repaired tags are written in their repaired form. Sentences end with one empty line each.
+ * a trailing `-DOCSTART-` after the last sentence), so CoNLL → CoNLL is byte-for-byte identical for files
+ * in the usual layout (all of ../shared/data but WNUT-17 train, whose separator lines hold a tab). What is
+ * normalised: line ends become LF, a BOM is dropped, whitespace-only separator lines and runs of blank
+ * lines become one empty line after each sentence, runs of spaces between fields and trailing white space
+ * become one delimiter and nothing, and repaired tags are written repaired.
+ *
+ * Through JSONL (which has no file header) the layout is not carried: JSONL → CoNLL writes the delimiter
+ * asked for (else a space), `-DOCSTART-` lines in the canonical form (`-DOCSTART-`, `-X-` for each extra
+ * column, `O` for the tag) and no empty last document. Tokens, tags, extra columns and document boundaries
+ * all survive.
  */
 import { InputError } from '../errors.js';
 import type { ConllLayout, Corpus, ReadOptions, ReadResult, Sentence, TagScheme } from './types.js';

@@ -15,8 +15,13 @@ interface Run {
 }
 
 function nerd(...args: string[]): Promise<Run> {
+  return nerdWithInput(undefined, ...args);
+}
+
+function nerdWithInput(input: string | undefined, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: process.cwd() });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -80,6 +85,12 @@ describe('nerd convert', () => {
     expect(first.entities).toEqual([{ start: 9, end: 14, label: 'LOC' }, { start: 31, end: 36, label: 'PER' }]);
     expect(first.columns[0][0]).toBe('NN');
     expect(c.stdout.split('\n').filter((l) => l.includes('"docStart":true'))).toHaveLength(230);
+  });
+  it('reads standard input and writes standard output with "-"', async () => {
+    const r = await nerdWithInput('a B-X\nb O\n\n', 'convert', '-', '-', '--to', 'tokens-jsonl', '--scheme', 'bioes');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('{"tokens":["a","b"],"tags":["S-X","O"]}\n');
+    expect(r.stderr).toBe('nerd: wrote standard output: 1 sentence, 1 entity (tokens-jsonl, BIOES)\n');
   });
   it('repairs leniently with a count on stderr, and refuses in --strict mode', async () => {
     writeFileSync(tmp('repair.conll'), 'a B-X\nb O\nc I-X\n\nd B-Y\n\ne B-Z\n\n');
