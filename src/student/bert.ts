@@ -181,8 +181,8 @@ export function buildBert(
     add(embedding(P('bert.embeddings.word_embeddings.weight'), x.inputIds), embedding(P('bert.embeddings.position_embeddings.weight'), positions)),
     embedding(P('bert.embeddings.token_type_embeddings.weight'), x.tokenTypeIds),
   );
-  e = layerNorm(e, P('bert.embeddings.LayerNorm.weight'), P('bert.embeddings.LayerNorm.bias'), eps);
-  let h = drop('dropout.embeddings', reshape(e, [-1, H], [Nd, H]));
+  e = layerNorm(reshape(e, [-1, H], [Nd, H]), P('bert.embeddings.LayerNorm.weight'), P('bert.embeddings.LayerNorm.bias'), eps);
+  let h = drop('dropout.embeddings', e);
 
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const pre = `bert.encoder.layer.${l}`;

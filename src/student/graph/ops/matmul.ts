@@ -1,6 +1,7 @@
 /** MatMul (batched, broadcasting) and Linear (Gemm with a Hugging Face [out, in] weight). */
 import { broadcastShapes, type Dim, type Value } from '../graph.js';
 import { scale, unbroadcast } from './elementwise.js';
+import { sumRows } from './util.js';
 import { transpose } from './shape.js';
 
 function swapLast2(x: Value): Value {
@@ -67,6 +68,6 @@ export function linear(x: Value, w: Value, b: Value | null): Value {
   return graph.record(inputs, out!, (g, [nx, nw, nb]) => [
     nx ? graph.node('Gemm', [g, w], [{ shape: x.shape, dtype: x.dtype }], {}, g.requiresGrad)[0]! : null,
     nw ? graph.node('Gemm', [g, x], [{ shape: w.shape, dtype: x.dtype }], { transA: 1 })[0]! : null,
-    nb ? graph.op1('ReduceSum', [g, graph.ints([0])], b!.shape, x.dtype, { keepdims: 0 }) : null,
+    nb ? sumRows(g) : null,
   ]);
 }

@@ -1,6 +1,6 @@
 /** LayerNormalization over the last axis (ONNX opset 17 op), with its analytic gradient. */
 import type { Value } from '../graph.js';
-import { raw, reduceSum } from './util.js';
+import { raw, sumRows } from './util.js';
 
 /**
  * y = (x - mean) / sqrt(var + eps) * gamma + beta. Forward asks the op for Mean and InvStdDev too, so the
@@ -30,7 +30,6 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
       r = graph.op1('Reciprocal', [graph.op1('Sqrt', [raw('Add', variance, graph.scalar(eps, x.dtype))], statShape, x.dtype)], statShape, x.dtype);
     }
     const xhat = raw('Mul', raw('Sub', x, mu), r);
-    const leading = x.shape.slice(0, -1).map((_, i) => i);
     let gx: Value | null = null;
     if (nx) {
       const gh = raw('Mul', g, gamma);
@@ -38,6 +37,6 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
       const meanGX = graph.op1('ReduceMean', [raw('Mul', gh, xhat)], statShape, x.dtype, { axes: [-1], keepdims: 1 });
       gx = raw('Mul', raw('Sub', raw('Sub', gh, meanG), raw('Mul', xhat, meanGX)), r);
     }
-    return [gx, ng ? reduceSum(raw('Mul', g, xhat), leading, false) : null, nb ? reduceSum(g, leading, false) : null];
+    return [gx, ng ? sumRows(raw('Mul', g, xhat)) : null, nb ? sumRows(g) : null];
   });
 }

@@ -21,3 +21,22 @@ export function reduceSum(x: Value, axes: number[], keepdims: boolean): Value {
 export function raw(op: 'Add' | 'Sub' | 'Mul' | 'Div', a: Value, b: Value, shape = broadcastShapes(a.shape, b.shape)): Value {
   return a.graph.op1(op, [a, b], shape, a.dtype);
 }
+
+/**
+ * Column sums of a 2-D x[N, C] → [C], as ones[1, N] @ x: onnxruntime's ReduceSum over the leading axis runs
+ * at a fraction of memory bandwidth, a GEMM with a ones row does not (measured ~4× faster at [4096, 256]).
+ * Other ranks fall back to ReduceSum over all leading axes.
+ */
+export function sumRows(x: Value): Value {
+  const graph = x.graph;
+  const lastDim = x.shape[x.rank - 1]!;
+  if (x.rank !== 2) return reduceSum(x, x.shape.slice(0, -1).map((_, i) => i), false);
+  const n = graph.op1('Slice', [graph.op1('Shape', [x], [2], 'int64'), graph.ints([0]), graph.ints([1])], [1], 'int64');
+  const shape = graph.op1('Concat', [graph.ints([1]), n], [2], 'int64', { axis: 0 });
+  const one = new Uint8Array(x.dtype === 'double' ? new Float64Array([1]).buffer : new Float32Array([1]).buffer);
+  const ones = graph.op1('ConstantOfShape', [shape], [1, x.shape[0]!], x.dtype, {
+    value: { tensor: { name: '', dims: [1], data_type: OnnxDataType[x.dtype], raw_data: one } },
+  });
+  const row = graph.op1('MatMul', [ones, x], [1, lastDim], x.dtype);
+  return graph.op1('Reshape', [row, graph.ints([-1])], [lastDim], x.dtype);
+}
