@@ -16,10 +16,12 @@ import {
   type TagScheme,
 } from './index.js';
 import { corpusStats, formatStats, statsJson } from './stats.js';
+import { loadTagNames } from './tag-names.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 interface ReadFlags {
   from?: string;
+  tagNames?: string;
   inputScheme?: string;
   tagColumn?: string;
   strict?: boolean;
@@ -54,6 +56,7 @@ function readOptions(flags: ReadFlags): ReadOptions {
     opts.tagColumn = n;
   }
   if (flags.strict) opts.strict = true;
+  if (flags.tagNames !== undefined) opts.tagNames = loadTagNames(flags.tagNames);
   return opts;
 }
 
@@ -73,7 +76,11 @@ function addReadFlags(cmd: Command): Command {
     .option('--from <format>', 'input format: conll, jsonl (character offsets) or tokens-jsonl (default: detected)')
     .option('--input-scheme <scheme>', 'tag scheme of the input: iob1, iob2, bioes or auto', 'auto')
     .option('--tag-column <n>', 'CoNLL tag column, 1-based; negative counts from the end', '-1')
-    .option('--strict', 'refuse repairable problems (e.g. I- after O in IOB2) instead of repairing and counting them');
+    .option('--strict', 'refuse repairable problems (e.g. I- after O in IOB2) instead of repairing and counting them')
+    .option(
+      '--tag-names <names>',
+      'token JSONL with integer tags (Hugging Face ner_tags): their names, comma-separated, or a file (JSON array, config.json id2label, dataset_info.json, one per line)',
+    );
 }
 
 function outputFormat(out: string, to: CorpusFormat | undefined, input: ReadResult, inputFormat: CorpusFormat): CorpusFormat {

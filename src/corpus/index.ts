@@ -24,6 +24,7 @@ export {
   tagsFromSpans,
 } from './tags.js';
 export { tokenize } from './jsonl.js';
+export { loadTagNames, tagNamesFromText } from './tag-names.js';
 export { DOCSTART } from './conll.js';
 export { corpusStats, formatStats, type CorpusStats, type LengthBin } from './stats.js';
 

@@ -302,16 +302,23 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
       if (tags.length !== tokens.length) {
         throw new InputError(`"${tagKey}" has ${tags.length} items but "tokens" has ${tokens.length}`, file, line);
       }
-      tags.forEach((tag, k) => {
-        if (typeof tag !== 'string') {
-          throw new InputError(
-            `${tagKey}[${k}] must be a tag string such as "B-PER", found ${JSON.stringify(tag)}${typeof tag === 'number' ? ' (integer class ids need their label names)' : ''}`,
-            file,
-            line,
-          );
+      const names = opts.tagNames;
+      const strings: string[] = tags.map((tag: unknown, k) => {
+        if (typeof tag === 'string') return tag;
+        if (typeof tag === 'number' && names) {
+          const name = Number.isInteger(tag) ? names[tag] : undefined;
+          if (name === undefined) {
+            throw new InputError(`${tagKey}[${k}]: class id ${tag} has no name (${names.length} tag names given: 0-${names.length - 1})`, file, line);
+          }
+          return name;
         }
+        throw new InputError(
+          `${tagKey}[${k}] must be a tag string such as "B-PER", found ${JSON.stringify(tag)}${typeof tag === 'number' ? ' (integer class ids: give their names with --tag-names)' : ''}`,
+          file,
+          line,
+        );
       });
-      tagged.push({ tags: tags as string[], line: () => line, name: (i) => `${tagKey}[${i}]` });
+      tagged.push({ tags: strings, line: () => line, name: (i) => `${tagKey}[${i}]` });
       taggedAt.push(sentences.length);
     }
     let spans: Span[] | undefined;

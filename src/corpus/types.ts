@@ -94,6 +94,11 @@ export interface ReadOptions {
   strict?: boolean;
   /** keep each sentence's tags as written in `Sentence.writtenTags` (tag-based formats only) */
   keepWrittenTags?: boolean;
+  /**
+   * token JSONL: names of integer class ids in "tags"/"ner_tags" (index = id), as Hugging Face datasets
+   * write them, e.g. ['O', 'B-PER', 'I-PER', ...]
+   */
+  tagNames?: string[];
 }
 
 export interface ReadResult {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { formatCorpus, parseCorpus, tokenize, type ReadOptions } from '../../src/corpus/index.js';
+import { formatCorpus, loadTagNames, parseCorpus, tagNamesFromText, tokenize, type ReadOptions } from '../../src/corpus/index.js';
 
 const lines = (...records: unknown[]) => records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
 
@@ -167,6 +167,17 @@ describe('token JSONL', () => {
       ],
     });
     expect(JSON.parse(formatCorpus(r.corpus, { format: 'tokens-jsonl', scheme: 'bioes' })).tags).toEqual(['S-PER', 'O', 'S-LOC', 'O']);
+  });
+  it('names integer tags (Hugging Face ner_tags) with tagNames, from a list or a file', () => {
+    const names = loadTagNames('O,B-PER,I-PER,B-LOC');
+    const hf = lines({ id: '0', tokens: ['Ada', 'Lovelace', 'in', 'London'], pos_tags: [1, 2, 3, 4], ner_tags: [1, 2, 0, 3] });
+    const r = parseCorpus(hf, 'hf.jsonl', { tagNames: names });
+    expect(r.corpus.sentences[0]!.spans.map((x) => `${x.label}[${x.start},${x.end})`)).toEqual(['PER[0,2)', 'LOC[3,4)']);
+    expect(fails(lines({ tokens: ['a'], ner_tags: [9] }), { tagNames: names }).message).toBe('ner_tags[0]: class id 9 has no name (4 tag names given: 0-3)');
+    expect(tagNamesFromText('{"id2label": {"0": "O", "1": "B-X"}, "hidden_size": 8}', 'config.json')).toEqual(['O', 'B-X']);
+    expect(tagNamesFromText('{"features": {"tokens": {}, "ner_tags": {"feature": {"names": ["O", "B-Y"]}}}}', 'dataset_info.json')).toEqual(['O', 'B-Y']);
+    expect(tagNamesFromText('O\nB-Z\n', 'labels.txt')).toEqual(['O', 'B-Z']);
+    expect(() => tagNamesFromText('{"a": 1}', 'x.json')).toThrow(/no tag names found/);
   });
   it('accepts tags and entities together only when they agree', () => {
     const tokens = ['New', 'York'];
