@@ -14,10 +14,11 @@ import {
   type ReadResult,
   type Repair,
   type TagScheme,
+  writeTextAtomic,
 } from './index.js';
 import { corpusStats, formatStats, statsJson } from './stats.js';
 import { loadTagNames } from './tag-names.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 interface ReadFlags {
   from?: string;
@@ -138,7 +139,7 @@ export function register(program: Command): void {
         );
       }
       if (out === '-') process.stdout.write(text);
-      else writeFileSync(out, text);
+      else writeTextAtomic(out, text);
       const c = result.corpus.sentences;
       const entities = c.reduce((a, s) => a + s.spans.length, 0);
       const tagged = format !== 'jsonl' && !(format === 'tokens-jsonl' && flags.entities);

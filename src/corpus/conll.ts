@@ -77,12 +77,7 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
       cur = undefined;
       continue;
     }
-    if (tabs === undefined) {
-      const t = text.indexOf('\t', start);
-      tabs = t >= 0 && t < e;
-    }
-    splitFields(text, start, e, tabs, fields);
-    if (fields[0] === DOCSTART) {
+    if (isDocStart(text, start, e)) {
       if (cur) raws.push(cur);
       cur = undefined;
       pendingDoc = true;
@@ -91,6 +86,12 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
       lastDocHasNewline = next > e;
       continue;
     }
+    if (tabs === undefined) {
+      // the first token line decides (a -DOCSTART- line may be spelled with spaces in a tab-separated file)
+      const t = text.indexOf('\t', start);
+      tabs = t >= 0 && t < e;
+    }
+    splitFields(text, start, e, tabs, fields);
     const width = fields.length;
     for (let c = 0; c < width; c++) {
       if (fields[c] === '') {
@@ -168,6 +169,15 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
     layout.trailingDocStart = lineText(lastDocLine) + (lastDocHasNewline ? '\n' : '');
   }
   return { corpus: { sentences, source: file, layout }, format: 'conll', scheme, repairs };
+}
+
+/** `-DOCSTART-` as the line's first field */
+function isDocStart(text: string, from: number, to: number): boolean {
+  if (!text.startsWith(DOCSTART, from)) return false;
+  const after = from + DOCSTART.length;
+  if (after >= to) return true;
+  const c = text.charCodeAt(after);
+  return c === 32 || c === 9;
 }
 
 function isBlank(text: string, from: number, to: number): boolean {

@@ -3,8 +3,8 @@
  * JSONL and token JSONL, in the IOB1, IOB2 and BIOES tag schemes. See conll.ts, jsonl.ts and tags.ts for
  * each format's exact rules.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path, { extname } from 'node:path';
 import { InputError } from '../errors.js';
 import { DOCSTART, formatConll, parseConll } from './conll.js';
 import { formatJsonl, formatTokensJsonl, parseJsonl, parseTokensJsonl } from './jsonl.js';
@@ -135,9 +135,22 @@ export function formatCorpus(corpus: Corpus, opts: WriteOptions): string {
   }
 }
 
-/** Writes a corpus file (UTF-8, LF line ends). */
+/** Writes a corpus file (UTF-8, LF line ends), atomically: a failed write leaves any old file as it was. */
 export function writeCorpus(file: string, corpus: Corpus, opts: WriteOptions): void {
-  writeFileSync(file, formatCorpus(corpus, opts));
+  writeTextAtomic(file, formatCorpus(corpus, opts));
+}
+
+/** Writes a file through a temporary beside it and a rename, so readers never see half a file. */
+export function writeTextAtomic(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot write: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, file);
+  }
 }
 
 /** CoNLL cannot hold tokens (or column values) containing its delimiter or a line break. */

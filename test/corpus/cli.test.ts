@@ -140,11 +140,13 @@ describe('malformed input: one line naming file:line, exit code 2', () => {
     });
   });
   it('bad flags and missing files are one-line errors with exit code 2 too', async () => {
-    const [scheme, format, missing] = await Promise.all([
+    const [scheme, format, missing, unwritable] = await Promise.all([
       nerd('convert', dataPath('conll2003/test.txt'), tmp('x.conll'), '--scheme', 'bilou'),
       nerd('convert', dataPath('conll2003/test.txt'), tmp('x.conll'), '--to', 'xml'),
       nerd('stats', tmp('no-such-file.conll')),
+      nerd('convert', dataPath('ncbi_disease/devel.tsv'), tmp('no-such-dir/x.conll')),
     ]);
+    expect([unwritable.code, unwritable.stderr]).toEqual([2, `nerd: ${tmp('no-such-dir/x.conll')}: cannot write: no such directory\n`]);
     expect([scheme.code, scheme.stderr]).toEqual([2, 'nerd: --scheme: unknown tag scheme "bilou" (use iob1, iob2 (bio) or bioes (iobes))\n']);
     expect([format.code, format.stderr]).toEqual([2, 'nerd: --to: unknown format "xml" (use conll, jsonl or tokens-jsonl)\n']);
     expect([missing.code, missing.stderr]).toEqual([2, `nerd: ${tmp('no-such-file.conll')}: cannot read corpus: no such file\n`]);

@@ -65,6 +65,14 @@ describe('CoNLL reading', () => {
       '-DOCSTART- -X- -X- O\n\nA B-X\n\nB O\n\n-DOCSTART- -X- -X- O\n\nC B-Y\n\n-DOCSTART- -X- -X- O\n',
     );
   });
+  it('takes the delimiter from the first token line, not from a -DOCSTART- line', () => {
+    const r = parseCorpus('-DOCSTART- O\n\nNew York\tB-LOC\n\n', 't.tsv');
+    expect(r.corpus.sentences[0]!.tokens).toEqual(['New York']);
+    expect(r.corpus.layout?.delimiter).toBe('\t');
+    expect(formatCorpus(r.corpus, { format: 'conll', scheme: 'iob2' })).toBe('-DOCSTART- O\n\nNew York\tB-LOC\n\n');
+    // a token that merely begins with -DOCSTART- is a token
+    expect(parseCorpus('-DOCSTART-x O\n', 'd').corpus.sentences[0]!.tokens).toEqual(['-DOCSTART-x']);
+  });
   it('reads the tag from any column (1-based, negative from the end) and writes it back there', () => {
     const text = 'Paris B-LOC NNP\nis O VBZ\n\n';
     const r = parseCorpus(text, 'c.txt', { tagColumn: 2 });
