@@ -37,7 +37,7 @@ def main():
         if i >= a["warmup"]:
             times.append(time.perf_counter() - t0)
     step_s = sorted(times)[len(times) // 2]
-    print(json.dumps({"step_s": step_s, "mean_step_s": sum(times) / len(times), "train_tokens_per_s": B * T / step_s,
+    print(json.dumps({"step_s": step_s, "step_s_all": times, "mean_step_s": sum(times) / len(times), "train_tokens_per_s": B * T / step_s,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 
 
