@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { buildBert, checkParams, dropoutSites, numLabels, paramSpecs, type DropoutSite, type ParamSpec } from './bert.js';
 import { Graph, gradients, reshape, softmaxCrossEntropy, type Value } from './graph/index.js';
 import { Rng } from './graph/random.js';
-import { adamwUpdate, clipCoefficient, globalNorm, newOptimizerState } from './optim.js';
+import { adamwUpdate, clipCoefficient, newOptimizerState } from './optim.js';
 import type { Batch, BertConfig, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
 
 export { initParams } from './bert.js';
@@ -37,6 +37,8 @@ export interface StepTimings {
 export interface Gradients {
   loss: number;
   grads: Map<string, Float32Array>;
+  /** global L2 norm of all gradients */
+  gradNorm: number;
 }
 
 const INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
@@ -124,6 +126,9 @@ export class BertEngine {
     const grads = gradients(g, loss, wrt);
     g.output(loss, 'loss');
     grads.forEach((gr, i) => g.output(gr, gradName(specs[i]!.name)));
+    // squared global gradient norm, summed in the graph (two threads) rather than in another JS pass
+    const squares = grads.map((gr) => g.op1('ReduceSumSquare', [gr], [], 'float', { keepdims: 0 }));
+    g.output(g.op1('Sum', squares, [], 'float'), 'grad_norm_sq');
     return g.toModel({ docString: 'nerd BERT token classification: training step (loss and gradients)' });
   }
 
@@ -191,21 +196,23 @@ export class BertEngine {
     this.lastTimings.run = performance.now() - t1;
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) grads.set(s.name, out[gradName(s.name)]!.data as Float32Array);
+    let normSq = Number(out.grad_norm_sq!.data[0]);
     // Hugging Face's word embedding has padding_idx = pad_token_id: PyTorch never gives that row a gradient.
     const pad = this.config.pad_token_id;
     if (typeof pad === 'number' && pad >= 0 && pad < this.config.vocab_size) {
       const H = this.config.hidden_size;
-      grads.get('bert.embeddings.word_embeddings.weight')!.fill(0, pad * H, (pad + 1) * H);
+      const row = grads.get('bert.embeddings.word_embeddings.weight')!.subarray(pad * H, (pad + 1) * H);
+      for (const x of row) normSq -= x * x;
+      row.fill(0);
     }
-    return { loss: Number(out.loss!.data[0]), grads };
+    return { loss: Number(out.loss!.data[0]), grads, gradNorm: Math.sqrt(Math.max(0, normSq)) };
   }
 
   /** One training step: forward (dropout on) + loss + backward, global-norm clipping, AdamW; parameters are
    * updated in place and optimizer.step advances by one. */
   async trainStep(batch: Batch, lr: number, opt: OptimizerSettings): Promise<StepResult> {
-    const { loss, grads } = await this.lossAndGradients(batch, { dropout: true });
+    const { loss, grads, gradNorm } = await this.lossAndGradients(batch, { dropout: true });
     const t0 = performance.now();
-    const gradNorm = globalNorm(grads.values());
     const coef = clipCoefficient(gradNorm, opt.maxGradNorm);
     const step = this.optimizer.step + 1;
     for (const s of this.specs) {

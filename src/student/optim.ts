@@ -72,12 +72,12 @@ export function adamwUpdate(
   const b1c = 1 - beta1;
   const b2c = 1 - beta2;
   const stepSize = lr / (1 - beta1 ** step);
-  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
+  const invBc2Sqrt = 1 / Math.sqrt(1 - beta2 ** step);
   const n = param.length;
   for (let i = 0; i < n; i++) {
     const g = grad[i]! * gradScale;
     const mi = (m[i] = beta1 * m[i]! + b1c * g);
     const vi = (v[i] = beta2 * v[i]! + b2c * g * g);
-    param[i] = param[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+    param[i] = param[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
   }
 }
