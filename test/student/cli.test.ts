@@ -1,37 +1,50 @@
 /**
  * `nerd train`, `nerd predict`, `nerd forward` through the real command line (spawned processes).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { loadCheckpoint } from '../../src/student/checkpoint.js';
 import { BertEngine } from '../../src/student/engine.js';
+
+// each test spawns the CLI (a few seconds of start-up each); generous limits for a loaded machine
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 const ROOT = process.cwd();
 const DATA = path.resolve(ROOT, '../shared/data');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function nerd(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** runs the CLI in a child process (asynchronously: a blocked test worker would miss vitest's RPC calls) */
+function nerd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
 
 /** the first `n` sentences of a CoNLL file (blank-line separated), keeping -DOCSTART- lines */
 function headSentences(file: string, n: number): string {
   const blocks = readFileSync(file, 'utf8').split(/\n\s*\n/);
-  return blocks.slice(0, n).join('\n\n') + '\n';
+  return blocks.slice(0, n).join('\n\n') + '\n\n';
 }
 
 const model = path.join(tmp, 'run', 'best');
 
-beforeAll(() => {
+beforeAll(async () => {
   writeFileSync(path.join(tmp, 'train.txt'), headSentences(path.join(DATA, 'conll2003/train.txt'), 48));
   writeFileSync(path.join(tmp, 'dev.txt'), headSentences(path.join(DATA, 'conll2003/dev.txt'), 16));
-  const r = nerd(
+  const r = await nerd(
     'train', '--train', path.join(tmp, 'train.txt'), '--dev', path.join(tmp, 'dev.txt'), '--out', path.join(tmp, 'run'),
     '--model', 'tiny', '--epochs', '1', '--batch', '16', '--lr', '1e-3', '--max-seq', '64', '--json',
   );
@@ -42,7 +55,7 @@ beforeAll(() => {
 }, 300_000);
 
 describe('nerd train', () => {
-  it('writes a Hugging Face checkpoint with an ONNX model', () => {
+  it('writes a Hugging Face checkpoint with an ONNX model', async () => {
     for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'onnx/model.onnx']) {
       expect(existsSync(path.join(model, f)), f).toBe(true);
     }
@@ -51,25 +64,29 @@ describe('nerd train', () => {
     expect(Object.values(config.id2label)).toContain('B-PER');
   });
 
-  it('names the file of bad input and exits 2', () => {
-    const r = nerd('train', '--train', path.join(tmp, 'missing.txt'), '--out', path.join(tmp, 'x'));
+  it('names the file of bad input and exits 2', async () => {
+    const r = await nerd('train', '--train', path.join(tmp, 'missing.txt'), '--out', path.join(tmp, 'x'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('missing.txt');
     const bad = path.join(tmp, 'bad.txt');
     writeFileSync(bad, 'EU B-ORG\nrejects X-BAD\n');
-    const r2 = nerd('train', '--train', bad, '--out', path.join(tmp, 'y'), '--model', 'tiny');
+    const r2 = await nerd('train', '--train', bad, '--out', path.join(tmp, 'y'), '--model', 'tiny');
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/bad\.txt:2/);
-    expect(nerd('train', '--train', bad, '--out', path.join(tmp, 'y'), '--epochs', 'two').code).toBe(2);
+    expect((await nerd('train', '--train', bad, '--out', path.join(tmp, 'y'), '--epochs', 'two')).code).toBe(2);
   });
 });
 
 describe('nerd predict', () => {
-  it('writes CoNLL IOB1 with -DOCSTART- lines as it read it: same lines, tokens and columns', () => {
+  it('writes CoNLL IOB1 (with -DOCSTART- lines) as it read it: same lines, tokens and columns', async () => {
     const input = path.join(tmp, 'iob1.txt');
-    writeFileSync(input, headSentences(path.join(DATA, 'conll2003-iob1/eng.testb'), 12));
+    // a few sentences around the first document boundary
+    const blocks = readFileSync(path.join(DATA, 'conll2003-iob1/eng.testb'), 'utf8').split(/\n\s*\n/);
+    const doc = blocks.findIndex((b) => b.startsWith('-DOCSTART-'));
+    writeFileSync(input, blocks.slice(doc - 4, doc + 8).join('\n\n') + '\n\n');
+    expect(readFileSync(input, 'utf8')).toContain('-DOCSTART-');
     const out = path.join(tmp, 'iob1.pred.txt');
-    const r = nerd('predict', '--model', model, '--input', input, '--out', out);
+    const r = await nerd('predict', '--model', model, '--input', input, '--out', out);
     expect(r.code, r.stderr).toBe(0);
     const inLines = readFileSync(input, 'utf8').split('\n');
     const outLines = readFileSync(out, 'utf8').split('\n');
@@ -84,12 +101,12 @@ describe('nerd predict', () => {
     expect(back.corpus.sentences).toHaveLength(readCorpus(input).corpus.sentences.length);
   });
 
-  it('writes JSONL with character offsets for JSONL input', () => {
+  it('writes JSONL with character offsets for JSONL input', async () => {
     const input = path.join(tmp, 'texts.jsonl');
     const texts = ['Angela Merkel visited Paris on Monday.', 'Shares of Apple Inc. rose 3% in New York.'];
     writeFileSync(input, texts.map((text, i) => JSON.stringify({ id: `t${i}`, text, entities: [] })).join('\n') + '\n');
     const out = path.join(tmp, 'texts.pred.jsonl');
-    const r = nerd('predict', '--model', model, '--input', input, '--out', out);
+    const r = await nerd('predict', '--model', model, '--input', input, '--out', out);
     expect(r.code, r.stderr).toBe(0);
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((x) => x.text)).toEqual(texts);
@@ -106,7 +123,7 @@ describe('nerd predict', () => {
 
 describe('nerd forward', () => {
   it('prints the ONNX model logits, equal to the training engine forward pass', async () => {
-    const r = nerd('forward', '--model', model, '--ids', '[[101, 1109, 1419, 102], [101, 102]]');
+    const r = await nerd('forward', '--model', model, '--ids', '[[101, 1109, 1419, 102], [101, 102]]');
     expect(r.code, r.stderr).toBe(0);
     const logits = JSON.parse(r.stdout) as number[][][];
     expect(logits).toHaveLength(2);
@@ -122,10 +139,10 @@ describe('nerd forward', () => {
     logits[0]!.flat().forEach((x, i) => expect(x).toBeCloseTo(ref[i]!, 4));
   });
 
-  it('refuses ids that are not a JSON array of id rows', () => {
-    const r = nerd('forward', '--model', model, '--ids', '[101, 102]');
+  it('refuses ids that are not a JSON array of id rows', async () => {
+    const r = await nerd('forward', '--model', model, '--ids', '[101, 102]');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--ids');
-    expect(nerd('forward', '--model', model, '--ids', '[[1, 99999999]]').code).toBe(2);
+    expect((await nerd('forward', '--model', model, '--ids', '[[1, 99999999]]')).code).toBe(2);
   });
 });
