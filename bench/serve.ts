@@ -16,6 +16,7 @@
  *
  *   npm run bench -- serve [--model DIR] [--preset mini] [--sentences 512] [--clients 16] [--rounds 2]
  *                          [--workers N --threads N --max-wait-ms N]   (passed to `nerd serve`)
+ *                          [--tjs-threads N]   (ONNX Runtime threads of the pipeline; default: its own)
  *   npx tsx bench/serve.ts --sentences 256
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +32,7 @@ import { makeCheckpoint } from '../test/serve/model-fixture.js';
 export interface ServeBenchFigures {
   model: string;
   serve_flags: string;
+  tjs_threads: number | string;
   sentences: number;
   clients: number;
   rounds: number;
@@ -93,6 +95,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
       workers: { type: 'string' },
       threads: { type: 'string' },
       'max-wait-ms': { type: 'string' },
+      'tjs-threads': { type: 'string' },
     },
   });
   const n = Number(values.sentences);
@@ -117,7 +120,11 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
 
   env.allowRemoteModels = false;
   env.localModelPath = path.dirname(path.resolve(model));
-  const ner = await pipeline('token-classification', path.basename(model), { dtype: 'fp32' });
+  const tjsThreads = values['tjs-threads'] ? Number(values['tjs-threads']) : undefined;
+  const ner = await pipeline('token-classification', path.basename(model), {
+    dtype: 'fp32',
+    ...(tjsThreads ? { session_options: { intraOpNumThreads: tjsThreads } } : {}),
+  });
   const tjsOne = (text: string) => ner(text, { aggregation_strategy: 'simple' });
 
   const serveRates: number[] = [];
@@ -158,6 +165,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   return {
     model,
     serve_flags: extra.join(' ') || '(defaults)',
+    tjs_threads: tjsThreads ?? 'default (all cores)',
     sentences: n,
     clients,
     rounds,
