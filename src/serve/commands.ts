@@ -101,7 +101,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx)')
     .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
-    .option('--token <t>', 'bearer token required on every request (or set NERD_TOKEN); at least 16 characters')
+    .option('--token <t>', 'bearer token required on every request, at least 16 characters (better: set NERD_TOKEN, since command lines are visible to other users)')
     .option('--max-batch <n>', 'most sentences per model call when micro-batching', int('--max-batch', 1, 4096), 64)
     .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), 5)
     .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1024), 1 << 20)

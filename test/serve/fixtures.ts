@@ -46,7 +46,7 @@ export function teacherLines(sentences: GoldSentence[]): string[] {
       text: s.tokens.slice(sp.start, sp.end).join(' '),
       confidence: confs[(i + k) % confs.length],
     }));
-    const rejected = i % 4 === 1 ? [{ text: 'Atlantis', label: 'LOC', reason: 'not in the sentence' }] : [];
+    const rejected = i % 4 === 1 ? [{ text: 'Atlantis', type: 'LOC', reason: 'not-found' }] : [];
     return JSON.stringify({ id: `dev-${i}`, tokens: s.tokens, entities, rejected, teacher: { model: 'fixture', samples: 3 } });
   });
 }

@@ -85,6 +85,20 @@ describe('doubt', () => {
 });
 
 describe('review data', () => {
+  it("reads the teacher's output line as `nerd annotate` documents it", () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'annotated.jsonl');
+    writeFileSync(
+      file,
+      '{"id": "s1", "tokens": ["EU", "rejects", "German", "call"], ' +
+        '"entities": [{"start": 0, "end": 1, "label": "ORG", "text": "EU", "confidence": 1, "charStart": 0, "charEnd": 2}], ' +
+        '"rejected": [{"text": "Brussels", "type": "LOC", "reason": "not-found"}], ' +
+        '"teacher": {"model": "gpt-4o-2024-08-06", "samples": 1}}\n',
+    );
+    const [s] = readReviewData(file);
+    expect(s).toMatchObject({ id: 's1', teacher: [{ start: 0, end: 1, label: 'ORG', confidence: 1 }], rejected: [{ type: 'LOC', reason: 'not-found' }] });
+  });
+
   it('reads teacher JSONL and names the line of a bad record', () => {
     const dir = tempDir();
     const file = writeTeacherData(dir, 5);
