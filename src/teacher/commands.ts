@@ -170,6 +170,8 @@ function registerAnnotateCommand(program: Command): void {
     .action(async (flags: AnnotateFlags) => {
       const types = parseTypes(flags.types);
       const definitions = resolveDefinitions(types, flags.definitions);
+      if (flags.minConfidence !== undefined && flags.minConfidence > 1) throw new InputError('--min-confidence is a share of votes, between 0 and 1');
+      if (flags.samples > 1 && flags.temperature === 0) throw new InputError('--samples > 1 needs --temperature above 0 (identical greedy answers cannot vote)');
       if ((flags.priceIn === undefined) !== (flags.priceOut === undefined)) {
         throw new InputError('give both --price-in and --price-out (USD per 1M tokens)');
       }
