@@ -143,7 +143,7 @@ function registerAnnotateCommand(program: Command): void {
     .description('Annotate sentences with an LLM teacher (Chain-of-Thought prompt, grounding, voting, cache, budget)')
     .requiredOption('--input <file>', 'sentences to annotate: CoNLL, JSONL or token JSONL (labels in it are ignored)')
     .requiredOption('--types <list>', 'entity types, comma-separated, e.g. PER,ORG,LOC,MISC')
-    .requiredOption('--out <file>', 'output JSONL (written atomically at the end; see the format in `nerd annotate --help`)')
+    .requiredOption('--out <file>', 'output JSONL, one line per annotated sentence in input order (written atomically at the end)')
     .option('--definitions <file>', 'YAML/JSON entity type definitions (default: CoNLL-2003 definitions for PER, ORG, LOC, MISC)')
     .option('--demos <file>', 'human-labelled corpus to draw few-shot demonstrations from (by similarity to each sentence)')
     .option('--shots <n>', 'demonstrations per request', num('shots', { min: 0, integer: true }), 4)
@@ -167,6 +167,19 @@ function registerAnnotateCommand(program: Command): void {
     .option('--cache <file>', 'SQLite response cache (default: <out>.cache.sqlite); reruns reuse it and pay nothing twice')
     .addOption(new Option('--no-structured', 'do not ask for JSON-schema structured output'))
     .addOption(new Option('--no-progress', 'no progress bar'))
+    .addHelpText(
+      'after',
+      `
+Output line (start/end are TOKEN offsets into tokens, end exclusive; charStart/charEnd are added when the
+input had text):
+  {"id":"...","tokens":["EU","rejects",...],
+   "entities":[{"start":0,"end":1,"label":"ORG","text":"EU","confidence":1}],
+   "rejected":[{"text":"Brussels","type":"LOC","reason":"not-found"}],
+   "teacher":{"model":"gpt-4o-2024-08-06","samples":1}}
+Rejection reasons: not-found (hallucinated), unknown-type, occurrence-out-of-range, invalid, type-conflict,
+overlap (the longer span wins), below-confidence (--samples). Sentences that failed or were left by a
+budget stop are not written; rerun the same command to finish them (cached answers are free).`,
+    )
     .action(async (flags: AnnotateFlags) => {
       const types = parseTypes(flags.types);
       const definitions = resolveDefinitions(types, flags.definitions);
