@@ -43,8 +43,11 @@ export interface ServeBenchFigures {
   tjs_batched_sentences_per_s: number;
   /** the predictor called directly (no HTTP), one thread, all texts in one call: the per-core ceiling */
   direct_one_thread_sentences_per_s: number;
-  /** serve ÷ the better transformers.js figure */
+  /** serve ÷ the better transformers.js figure (best of rounds each) */
   ratio: number;
+  /** median over rounds of that round's serve ÷ better transformers.js (robust to load from others) */
+  ratio_median_of_rounds: number;
+  ratios_by_round: number[];
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,6 +85,12 @@ async function stats(url: string): Promise<{ batches: number; requests: number }
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 export async function run(args: string[]): Promise<ServeBenchFigures> {
   const { values } = parseArgs({
@@ -159,6 +168,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   await direct.close?.();
 
   const best = (xs: number[]) => Math.max(...xs);
+  const byRound = serveRates.map((r, i) => r / Math.max(tjsRates[i]!, tjsBatchRates[i]!));
   const serve = best(serveRates);
   const tjs = best(tjsRates);
   const tjsBatched = best(tjsBatchRates);
@@ -176,6 +186,8 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
     tjs_batched_sentences_per_s: round1(tjsBatched),
     direct_one_thread_sentences_per_s: round1(directRate),
     ratio: Math.round((serve / Math.max(tjs, tjsBatched)) * 100) / 100,
+    ratio_median_of_rounds: Math.round(median(byRound) * 100) / 100,
+    ratios_by_round: byRound.map((r) => Math.round(r * 100) / 100),
   };
 }
 
