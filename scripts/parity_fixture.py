@@ -12,6 +12,12 @@ float32).
 Files: parity.json (config, batch, loss, logits, tensor index) + parity.bin (little-endian float32:
 parameters, gradients, parameters after 2 AdamW steps, in the index's order). test/student/parity.test.ts checks the engine against it.
 
+Checkpoint check: loads a checkpoint folder written by nerd (config.json + model.safetensors) into the
+plain PyTorch BERT below and prints its logits for the given ids; with --expect (a JSON file holding the
+logits nerd computed, flat or nested), reports the largest difference and exits 1 above 1e-4:
+
+  /usr/bin/python3 scripts/parity_fixture.py --checkpoint DIR --ids '[[101, 1109, 102]]' [--expect FILE]
+
 Also importable (bench/train_torch.py uses BertForTokenClassification from here).
 """
 import argparse
@@ -155,10 +161,59 @@ def tiny_config():
     }
 
 
+def read_safetensors(path):
+    """Minimal safetensors reader (the format is an 8-byte header length, a JSON header, raw data)."""
+    import struct
+    import numpy as np
+    dtypes = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64}
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(data[8 + n + a:8 + n + b], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        out[name] = torch.from_numpy(arr.astype(np.float32).copy())
+    return out
+
+
+def check_checkpoint(args):
+    with open(os.path.join(args.checkpoint, "config.json")) as f:
+        c = json.load(f)
+    c.setdefault("pad_token_id", 0)
+    model = BertForTokenClassification(c)
+    state = read_safetensors(os.path.join(args.checkpoint, "model.safetensors"))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing:
+        raise SystemExit("checkpoint lacks parameters: %s" % ", ".join(missing))
+    model.eval()
+    ids = torch.tensor(json.loads(args.ids), dtype=torch.long)
+    with torch.no_grad():
+        logits, _ = model(ids, torch.ones_like(ids), torch.zeros_like(ids))
+    print(json.dumps({"logits": logits.tolist(), "ignored_parameters": unexpected}))
+    if args.expect:
+        with open(args.expect) as f:
+            expected = torch.tensor(json.load(f), dtype=torch.float32).reshape(logits.shape)
+        diff = (logits - expected).abs().max().item()
+        scale = expected.abs().max().item()
+        print("max |pytorch - nerd| = %.3g (largest logit %.3g)" % (diff, scale))
+        if diff > 1e-4 * max(1.0, scale):
+            raise SystemExit(1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "student", "fixtures"))
+    ap.add_argument("--checkpoint", help="check a nerd checkpoint folder instead of writing the fixture")
+    ap.add_argument("--ids", default="[[2, 17, 23, 3]]", help="JSON [[...]] token ids for --checkpoint")
+    ap.add_argument("--expect", help="JSON file with nerd's logits for --ids")
     args = ap.parse_args()
+    if args.checkpoint:
+        check_checkpoint(args)
+        return
     torch.manual_seed(1234)
     c = tiny_config()
     model = BertForTokenClassification(c).double()
