@@ -10,7 +10,10 @@ export interface LengthBin {
 
 export interface CorpusStats {
   sentences: number;
-  /** sentences that start a document (after a -DOCSTART- line); 0 when the corpus has no documents */
+  /**
+   * documents: sentences after a -DOCSTART- line, plus one for sentences before the first such line; 0 when
+   * the corpus marks no documents
+   */
   documents: number;
   tokens: number;
   entities: number;
@@ -49,6 +52,7 @@ export function corpusStats(corpus: Corpus): CorpusStats {
       entityLen.set(n, (entityLen.get(n) ?? 0) + 1);
     }
   }
+  if (documents > 0 && !corpus.sentences[0]!.docStart) documents++;
   lengths.sort((a, b) => a - b);
   const n = lengths.length;
   const median = n === 0 ? 0 : n % 2 ? lengths[(n - 1) / 2]! : (lengths[n / 2 - 1]! + lengths[n / 2]!) / 2;

@@ -60,6 +60,8 @@ describe.each(SHARED_FILES)('$name', (f) => {
     const st = corpusStats(r.corpus);
     expect([st.sentences, st.tokens, st.entities]).toEqual([f.sentences, f.tokens, f.entities]);
     if (f.types) expect(st.types).toEqual(f.types);
+    // CoNLL-2003 has 946 / 216 / 231 documents (the IOB1 files mark them)
+    expect(st.documents).toBe(f.name.startsWith('conll2003-iob1/') ? { 14041: 946, 3250: 216, 3453: 231 }[f.sentences] : 0);
     expect(r.corpus.layout?.delimiter).toBe(f.delimiter);
   });
 
