@@ -15,12 +15,14 @@ export function gelu(x: Value): Value {
     const erf = graph.op1('Erf', [graph.op1('Div', [x, s(Math.SQRT2)], x.shape, x.dtype)], x.shape, x.dtype);
     return raw('Mul', raw('Mul', x, raw('Add', erf, s(1))), s(0.5));
   }
-  const erf = graph.op1('Erf', [raw('Mul', x, s(Math.SQRT1_2))], x.shape, x.dtype);
+  const u = raw('Mul', x, s(Math.SQRT1_2)); // x/√2
+  const erf = graph.op1('Erf', [u], x.shape, x.dtype);
   const cdf = raw('Mul', raw('Add', erf, s(1)), s(0.5)); // Φ(x)
   const [out] = graph.node('Mul', [x, cdf], [{ shape: x.shape, dtype: x.dtype }], {}, x.requiresGrad);
   return graph.record([x], out!, (g) => {
-    const pdf = raw('Mul', graph.op1('Exp', [raw('Mul', raw('Mul', x, x), s(-0.5))], x.shape, x.dtype), s(1 / Math.sqrt(2 * Math.PI)));
-    return [raw('Mul', g, raw('Add', cdf, raw('Mul', x, pdf)))];
+    // x·φ(x) = u·exp(−u²)/√π = u·exp(ln(1/√π) − u²): five passes over x instead of six
+    const xPdf = raw('Mul', u, graph.op1('Exp', [raw('Sub', s(-0.5 * Math.log(Math.PI)), raw('Mul', u, u))], x.shape, x.dtype));
+    return [raw('Mul', g, raw('Add', cdf, xPdf))];
   });
 }
 
