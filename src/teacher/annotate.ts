@@ -26,6 +26,7 @@
  * annotation with no entities would teach the student that nothing there is a name. They are listed in
  * `failed` / counted in `pending`.
  */
+import { setMaxListeners } from 'node:events';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Progress } from '../progress.js';
@@ -210,14 +211,17 @@ function estimatePromptTokens(messages: ChatRequest['messages']): number {
 /** completion tokens expected for `n` sentences before any answer is seen: reasoning + JSON */
 const PRIOR_COMPLETION_PER_SENTENCE = 90;
 
+/** waits `ms`, or less if `signal` fires; leaves no listener behind */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 class FatalError extends Error {}
@@ -432,6 +436,8 @@ export async function annotate(options: AnnotateOptions): Promise<AnnotateResult
   let budgetHit = false;
   const inFlight = new Map<string, Promise<ChatResponse>>();
   const cancel = options.signal;
+  // one listener per request in flight and per back-off wait: more than the default 10 is expected
+  if (cancel) setMaxListeners(Math.max(100, concurrency * 4), cancel);
 
   const callOnce = async (request: ChatRequest): Promise<ChatResponse> => {
     const controller = new AbortController();
