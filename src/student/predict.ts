@@ -344,7 +344,9 @@ export class Predictor {
       await engine.release();
     }
     const runner = await OnnxLogits.create(model, labels.length, opts.threads);
-    const maxSeq = Math.min(opts.maxSeq ?? 512, config.max_position_embeddings ?? 512);
+    // windows no longer than the tokenizer's model_max_length: a model trained from scratch records its
+    // training window there, as positions beyond it were never trained
+    const maxSeq = Math.min(opts.maxSeq ?? tok.settings.modelMaxLength, config.max_position_embeddings ?? 512);
     const p = new Predictor(wordPieceOf(tok), labels, (b) => runner.run(b), {
       maxSeq,
       batchSize: opts.batchSize ?? 64,

@@ -38,6 +38,11 @@ export interface LoadModelOptions {
   vocab?: string;
   lowercase?: boolean;
   dropout?: number;
+  /**
+   * the window length training uses: a fresh model records it as tokenizer_config.json model_max_length,
+   * because its position embeddings beyond it are never trained (predictors must not use longer windows)
+   */
+  maxSeq?: number;
 }
 
 /** A preset name (tiny, mini, small, base) with fresh weights, or a checkpoint folder. */
@@ -54,7 +59,10 @@ export async function loadModel(model: string, opts: LoadModelOptions): Promise<
     if (!vocab || !existsSync(vocab)) {
       throw new InputError(`vocabulary file not found (a fresh ${model} model needs --vocab FILE)`, vocab);
     }
-    const tokenizer = await Tokenizer.fromVocabFile(vocab, { lowercase: opts.lowercase ?? false });
+    const tokenizer = await Tokenizer.fromVocabFile(vocab, {
+      lowercase: opts.lowercase ?? false,
+      ...(opts.maxSeq ? { modelMaxLength: opts.maxSeq } : {}),
+    });
     const config = presetConfig(model, { vocabSize: tokenizer.vocabSize, labels: opts.labels, padTokenId: tokenizer.padId });
     dropout(config);
     const params = initParams(config, opts.seed);

@@ -380,6 +380,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       vocab: options.vocab ?? DEFAULT_VOCAB,
       lowercase: options.lowercase,
       dropout: options.dropout,
+      maxSeq: maxSeqWanted,
     });
   }
   const labels = labelsFromConfig(model.config);

@@ -61,8 +61,11 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
     }
     const config = JSON.parse(readFileSync(path.join(result.bestDir, 'config.json'), 'utf8'));
     expect(config.id2label['0']).toBe('O');
+    // positions past the training window are untrained: the checkpoint says so to its users
+    const tokConfig = JSON.parse(readFileSync(path.join(result.bestDir, 'tokenizer_config.json'), 'utf8'));
+    expect(tokConfig.model_max_length).toBe(64);
     // the exported ONNX model scores exactly what the trainer measured on dev
-    const predictor = await Predictor.load(result.bestDir, { maxSeq: 64 });
+    const predictor = await Predictor.load(result.bestDir);
     const score = await evaluate(predictor, dev);
     await predictor.close();
     expect(score.f1).toBeCloseTo(result.bestF1!, 3);
