@@ -20,6 +20,7 @@
  *   npx tsx bench/serve.ts --sentences 256
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -45,6 +46,12 @@ export interface ServeBenchFigures {
   direct_one_thread_sentences_per_s: number;
   /** serve ÷ the better transformers.js figure (best of rounds each) */
   ratio: number;
+  /** CPU time per sentence, all threads of every process involved (server + clients; the pipeline's
+   * process): how much machine each answer costs, whatever else runs on the machine */
+  serve_cpu_ms_per_sentence: number | null;
+  /** of which the `nerd serve` process (HTTP, JSON, model workers) */
+  serve_server_cpu_ms_per_sentence: number | null;
+  tjs_concurrent_cpu_ms_per_sentence: number;
   /** median over rounds of that round's serve ÷ better transformers.js (robust to load from others) */
   ratio_median_of_rounds: number;
   ratios_by_round: number[];
@@ -85,6 +92,21 @@ async function stats(url: string): Promise<{ batches: number; requests: number }
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** CPU seconds (user + system, all threads) a process has used so far; Linux /proc only */
+function procCpuS(pid: number): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (!existsSync(file)) return undefined;
+  const fields = readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
+  // after "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based) at clock ticks of 100 Hz
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const selfCpuS = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -141,16 +163,31 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   const tjsBatchRates: number[] = [];
   let batches = 0;
   let requests = 0;
+  let serveCpu = 0;
+  let serverOnlyCpu = 0;
+  let tjsCpu = 0;
+  let serveCpuKnown = true;
   try {
     await concurrently(warm, clients, post);
     await concurrently(warm, clients, tjsOne);
     for (let r = 0; r < rounds; r++) {
       const before = await stats(url);
+      const c0 = procCpuS(child.pid!);
+      const s0 = selfCpuS();
       serveRates.push(await concurrently(work, clients, post));
+      const c1 = procCpuS(child.pid!);
+      serveCpu += selfCpuS() - s0;
+      if (c0 === undefined || c1 === undefined) serveCpuKnown = false;
+      else {
+        serveCpu += c1 - c0;
+        serverOnlyCpu += c1 - c0;
+      }
       const after = await stats(url);
       batches += after.batches - before.batches;
       requests += after.requests - before.requests;
+      const t0c = selfCpuS();
       tjsRates.push(await concurrently(work, clients, tjsOne));
+      tjsCpu += selfCpuS() - t0c;
       const t0 = performance.now();
       for (let i = 0; i < work.length; i += clients) await ner(work.slice(i, i + clients), { aggregation_strategy: 'simple' });
       tjsBatchRates.push(work.length / ((performance.now() - t0) / 1000));
@@ -186,6 +223,9 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
     tjs_batched_sentences_per_s: round1(tjsBatched),
     direct_one_thread_sentences_per_s: round1(directRate),
     ratio: Math.round((serve / Math.max(tjs, tjsBatched)) * 100) / 100,
+    serve_cpu_ms_per_sentence: serveCpuKnown ? round2((serveCpu * 1000) / (rounds * n)) : null,
+    serve_server_cpu_ms_per_sentence: serveCpuKnown ? round2((serverOnlyCpu * 1000) / (rounds * n)) : null,
+    tjs_concurrent_cpu_ms_per_sentence: round2((tjsCpu * 1000) / (rounds * n)),
     ratio_median_of_rounds: Math.round(median(byRound) * 100) / 100,
     ratios_by_round: byRound.map((r) => Math.round(r * 100) / 100),
   };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReviewApp, PALETTE } from '../../src/serve/review/app.js';
 import { readReviewData } from '../../src/serve/review/data.js';
 import { ReviewStore } from '../../src/serve/review/store.js';
-import { hasChromium, launchChromium } from './browser.js';
+import { launchChromium, skipBrowser } from './browser.js';
 import { tempDir, writeTeacherData } from './fixtures.js';
 
 interface Running {
@@ -44,7 +44,7 @@ function hexToRgb(hex: string): [number, number, number] {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
-describe.skipIf(!hasChromium)('review page in Chromium', () => {
+describe.skipIf(skipBrowser)('review page in Chromium', () => {
   let browser: Browser;
   let dir: string;
   let data: string;
