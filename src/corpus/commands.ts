@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import {
+  decodeUtf8,
   formatCorpus,
   formatFromExtension,
   isJsonExtension,
@@ -121,7 +122,7 @@ export function register(program: Command): void {
         else if (d === 'tab' || d === '\t' || d === '\\t') delimiter = '\t';
         else throw new InputError(`--delimiter: expected space or tab, got "${flags.delimiter}"`);
       }
-      const result = input === '-' ? parseCorpus(readFileSync(0, 'utf8'), '<stdin>', opts) : readCorpus(input, opts);
+      const result = input === '-' ? parseCorpus(decodeUtf8(readFileSync(0), '<stdin>'), '<stdin>', opts) : readCorpus(input, opts);
       reportRepairs(result.repairs);
       const inputFormat = result.format;
       const format = outputFormat(out, to, result, inputFormat);

@@ -93,17 +93,45 @@ export function parseCorpus(text: string, file: string, opts: ReadOptions = {}):
   }
 }
 
-/** Reads a corpus file (UTF-8). Missing or unreadable files are InputErrors naming the file. */
+/**
+ * Reads a corpus file, which must be UTF-8 (a BOM is allowed). Missing or unreadable files, and bytes that
+ * are not UTF-8, are InputErrors naming the file (and the line of the first bad byte).
+ */
 export function readCorpus(file: string, opts: ReadOptions = {}): ReadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new InputError(`cannot read corpus: ${why}`, file);
   }
-  return parseCorpus(text, file, opts);
+  return parseCorpus(decodeUtf8(bytes, file), file, opts);
+}
+
+/** Decodes UTF-8 strictly: a corpus silently read with U+FFFD in place of its bytes would be wrong data. */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new InputError('the file is UTF-16; save it as UTF-8', file, 1);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    // find the line of the first bad byte
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let line = 1;
+    for (let from = 0; from < bytes.length; line++) {
+      let to = bytes.indexOf(0x0a, from);
+      if (to < 0) to = bytes.length;
+      try {
+        decoder.decode(bytes.subarray(from, to));
+      } catch {
+        throw new InputError('the file is not UTF-8 (is it Latin-1 or Windows-1252? convert it with iconv)', file, line);
+      }
+      from = to + 1;
+    }
+    throw new InputError('the file is not UTF-8', file);
+  }
 }
 
 export interface WriteOptions {

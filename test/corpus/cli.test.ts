@@ -121,12 +121,13 @@ describe('malformed input: one line naming file:line, exit code 2', () => {
     { kind: 'span out of range', file: 'range.jsonl', text: J({ tokens: ['a'], entities: [{ start: 0, end: 3, label: 'X' }] }), line: 1, message: /not a non-empty range inside the sentence/ },
     { kind: 'overlapping entities', file: 'overlap.jsonl', text: J({ text: 'New York City', entities: [[0, 8, 'LOC'], [4, 13, 'LOC']] }), line: 1, message: /entities overlap/ },
     { kind: 'integer tags', file: 'ints.jsonl', text: J({ tokens: ['a'], ner_tags: [0] }), line: 1, message: /must be a tag string/ },
+    { kind: 'not UTF-8', file: 'latin1.conll', text: 'a O\n\nCaf\u00e9 B-LOC\n', line: 3, message: /not UTF-8/ },
     { kind: 'strict repair', file: 'strict.conll', text: 'a B-X\nb O\nc I-X\nd B-Y\n', line: 3, args: ['--strict'], message: /strict mode/ },
   ];
   it(`${cases.length} kinds: ${cases.map((c) => c.kind).join(', ')}`, async () => {
     const runs = await Promise.all(
       cases.map((c) => {
-        writeFileSync(tmp(c.file), c.text);
+        writeFileSync(tmp(c.file), c.text, c.kind === 'not UTF-8' ? 'latin1' : 'utf8');
         return nerd('stats', tmp(c.file), ...(c.args ?? []));
       }),
     );
