@@ -124,11 +124,12 @@ export class BertEngine {
     const loss = softmaxCrossEntropy(logits2d, reshape(labels, [-1], ['N']), reshape(weights, [-1], ['N']));
     const wrt = specs.map((s) => p.get(s.name)!);
     const grads = gradients(g, loss, wrt);
-    g.output(loss, 'loss');
-    grads.forEach((gr, i) => g.output(gr, gradName(specs[i]!.name)));
     // squared global gradient norm, summed in the graph (two threads) rather than in another JS pass
     const squares = grads.map((gr) => g.op1('ReduceSumSquare', [gr], [], 'float', { keepdims: 0 }));
-    g.output(g.op1('Sum', squares, [], 'float'), 'grad_norm_sq');
+    const normSq = g.op1('Sum', squares, [], 'float');
+    g.output(loss, 'loss');
+    grads.forEach((gr, i) => g.output(gr, gradName(specs[i]!.name)));
+    g.output(normSq, 'grad_norm_sq');
     return g.toModel({ docString: 'nerd BERT token classification: training step (loss and gradients)' });
   }
 

@@ -49,6 +49,8 @@ export class Graph {
   readonly tape: TapeEntry[] = [];
   private counter = 0;
   private scalarCache = new Map<string, Value>();
+  /** values shared by many ops, e.g. the ones row of sumRows, by key */
+  readonly shared = new Map<string, Value>();
 
   /** Non-default operator domains used (e.g. com.microsoft), for the model's opset imports. */
   readonly domains = new Set<string>();
@@ -139,12 +141,23 @@ export class Graph {
     return output;
   }
 
-  /** Marks values as graph outputs, optionally renaming them via Identity. */
+  /**
+   * Marks a value as a graph output, under `name` if given. A value computed by a node is renamed in place
+   * (an Identity would cost onnxruntime a copy); call this after building everything that reads `v`.
+   */
   output(v: Value, name?: string): Value {
     let out = v;
     if (name && name !== v.name) {
       out = new Value(this, name, v.shape, v.dtype, false);
-      this.nodes.push({ op_type: 'Identity', name: this.fresh('Identity'), input: [v.name], output: [name], attribute: [] });
+      const producer = this.nodes.find((n) => n.output.includes(v.name));
+      if (producer && !this.outputs.some((o) => o.name === v.name)) {
+        for (const n of this.nodes) {
+          n.input = n.input.map((x) => (x === v.name ? name : x));
+          n.output = n.output.map((x) => (x === v.name ? name : x));
+        }
+      } else {
+        this.nodes.push({ op_type: 'Identity', name: this.fresh('Identity'), input: [v.name], output: [name], attribute: [] });
+      }
     }
     this.outputs.push(out);
     return out;

@@ -48,6 +48,19 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
     }
   });
 
+  it('attention-shaped products (gradients via the (Zᵀ X)ᵀ route for a large left operand)', async () => {
+    const ins = [
+      { name: 'q', shape: [2, 6, 2], data: rand(24, 31) },
+      { name: 'k', shape: [2, 6, 2], data: rand(24, 32) },
+      { name: 'v', shape: [2, 6, 2], data: rand(24, 33) },
+    ];
+    const build = ([q, k, v]: Value[]) => matmul(softmax(matmul(q!, k!, { transB: true, alpha: 0.5 })), v!);
+    const r64 = await gradCheck(ins, build);
+    expect(r64.maxRelErr, r64.worst).toBeLessThan(DOUBLE_TOL);
+    const r32 = await gradCheck(ins, build, { dtype: 'float', eps: 1e-2, contribOps: true });
+    expect(r32.maxRelErr, r32.worst).toBeLessThan(2e-3);
+  });
+
   it('Linear (Gemm with an [out, in] weight and bias)', async () => {
     const r = await gradCheck(
       [

