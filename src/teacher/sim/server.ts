@@ -138,7 +138,7 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
   /** attempts seen per request content, so that a retry draws new format/HTTP noise */
   const attempts = new Map<string, number>();
 
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true });
 
   const send = (reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) => {
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
