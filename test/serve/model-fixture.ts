@@ -4,7 +4,8 @@
  * in ../shared/data, tokenizer.json, onnx/model.onnx exported by the engine). Untrained weights predict nonsense labels, which is fine here.
  * Folders are cached in the OS temp dir by preset so test files share them.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { saveCheckpoint } from '../../src/student/checkpoint.js';
@@ -15,8 +16,18 @@ import { VOCAB_CASED } from './fixtures.js';
 
 export const CONLL_LABELS = ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC'];
 
+/** a hash of the student's sources, so a cached checkpoint never outlives the code that made it */
+function studentSourceHash(): string {
+  const h = createHash('sha256');
+  const root = path.resolve(process.cwd(), 'src/student');
+  for (const f of (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).sort()) {
+    h.update(f).update(readFileSync(path.join(root, f)));
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
 export async function makeCheckpoint(preset: PresetName = 'tiny', seed = 1): Promise<string> {
-  const dir = path.join(os.tmpdir(), `nerd-serve-ckpt-${preset}-${seed}-v2`);
+  const dir = path.join(os.tmpdir(), `nerd-serve-ckpt-${preset}-${seed}-${studentSourceHash()}`);
   if (existsSync(path.join(dir, 'onnx', 'model.onnx'))) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const tokenizer = await Tokenizer.fromVocabFile(VOCAB_CASED);
