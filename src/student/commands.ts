@@ -149,7 +149,9 @@ export function register(program: Command): void {
         `${result.interrupted ? 'stopped' : 'finished'} after ${result.steps}/${result.totalSteps} steps in ${(result.wallS / 60).toFixed(1)} min` +
           (result.resumedAt !== undefined ? ` (resumed at step ${result.resumedAt})` : '') +
           (result.stoppedEarly ? ' (early stop)' : ''),
-        `best dev F1 ${pct(result.bestF1)} at step ${result.bestStep ?? '-'}; checkpoint: ${result.bestDir}`,
+        result.bestF1 !== undefined
+          ? `best dev F1 ${pct(result.bestF1)} at step ${result.bestStep}; checkpoint: ${result.bestDir}`
+          : `no dev set: the final weights are the checkpoint: ${result.bestDir}`,
       ];
       if (testScore) lines.push(`test P ${pct(testScore.precision)} R ${pct(testScore.recall)} F1 ${pct(testScore.f1)}`);
       if (result.interrupted) lines.push(`resume with: nerd train ... --out ${flags.out} --resume`);

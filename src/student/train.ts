@@ -469,6 +469,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     else if (bar) bar.log(line);
   };
   if (resuming) say(`resuming ${out} at step ${state.step}/${totalSteps}`);
+  else {
+    let nParams = 0;
+    for (const t of model.params.values()) nParams += t.data.length;
+    const c = model.config;
+    say(
+      `training ${options.model ?? 'mini'} (H${c.hidden_size}/L${c.num_hidden_layers}/A${c.num_attention_heads}, ` +
+        `${(nParams / 1e6).toFixed(1)}M parameters, ${labels.length} labels) on ` +
+        `${sources.map((s) => `${s.sentences.length} ${s.name}`).join(' + ')} sentences ` +
+        `(${prepared.examples.length} windows of ≤ ${maxSeq} sub-words): ${totalSteps} steps, ` +
+        `lr ${opt.lr} with ${warmup} warm-up steps` +
+        (dev.length ? `, dev ${dev.length} sentences` : ''),
+    );
+    for (const note of model.notes) say(note);
+  }
 
   const weightAt = (progress: number): Map<string, number> => {
     const m = new Map<string, number>();
