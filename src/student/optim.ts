@@ -1,9 +1,10 @@
 /**
  * AdamW (decoupled weight decay, bias correction — PyTorch's torch.optim.AdamW update, step for step),
  * global-norm gradient clipping (torch.nn.utils.clip_grad_norm_) and the linear warm-up/decay schedule
- * (transformers.get_linear_schedule_with_warmup). The update runs in JavaScript typed-array loops, in
- * place: measured on this machine it costs ~5% of a mini training step, less than what an in-graph update
- * would spend copying three extra parameter-sized outputs back out of onnxruntime.
+ * (transformers.get_linear_schedule_with_warmup). The update runs in one JavaScript typed-array loop per
+ * parameter, in place (bench/train.ts reports it as js_ms.optimizer: ~5% of a mini 32×128 step here). In the
+ * graph it would take ~10 elementwise passes over all parameters plus three parameter-sized outputs per
+ * step to copy back, and onnxruntime cannot update its inputs in place.
  */
 import type { OptimizerSettings, OptimizerState, ParamMap } from './types.js';
 

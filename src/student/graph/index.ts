@@ -1,3 +1,9 @@
+/**
+ * A tiny tensor-graph library that emits ONNX: build a graph with the ops below (each file in ops/ holds an
+ * op family's forward and, beside it, its gradient), call `gradients(graph, loss, params)` for reverse-mode
+ * autodiff, then `graph.toModel()` for ModelProto bytes that onnxruntime runs. Every op's gradient is
+ * checked against finite differences in test/student/graph/ops.test.ts.
+ */
 export { Graph, Value, OPSET, type Dim, type FloatDType } from './graph.js';
 export { gradients } from './autodiff.js';
 export { add, sub, mul, div, neg, scale, unbroadcast } from './ops/elementwise.js';
