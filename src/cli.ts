@@ -2,31 +2,41 @@
 /**
  * The one `nerd` command. Each stage registers its own subcommands (thin calls into that stage), so this
  * file only wires them together and turns errors into one-line messages and exit codes.
+ *
+ * Stages are imported lazily: `nerd stats` need not load onnxruntime, fastify or the OpenAI SDK. The table
+ * below names each stage's subcommands (a test checks it against what the stages register); with no known
+ * subcommand (`nerd --help`, a typo) every stage is loaded so help and errors list them all.
  */
 import { Command, CommanderError } from 'commander';
 import { InputError } from './errors.js';
-import { register as registerCorpus } from './corpus/commands.js';
-import { register as registerScore } from './score/commands.js';
-import { register as registerStudent } from './student/commands.js';
-import { register as registerTeacher } from './teacher/commands.js';
-import { register as registerDistill } from './distill/commands.js';
-import { register as registerServe } from './serve/commands.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+export const STAGES: Record<string, { commands: string[]; load: () => Promise<{ register: Register }> }> = {
+  corpus: { commands: ['convert', 'stats'], load: () => import('./corpus/commands.js') },
+  score: { commands: ['eval'], load: () => import('./score/commands.js') },
+  teacher: { commands: ['annotate', 'teacher-sim'], load: () => import('./teacher/commands.js') },
+  student: { commands: ['train', 'predict', 'forward'], load: () => import('./student/commands.js') },
+  distill: { commands: ['distill', 'experiment', 'demo'], load: () => import('./distill/commands.js') },
+  serve: { commands: ['serve', 'review'], load: () => import('./serve/commands.js') },
+};
+
+/** The program with the stages that `argv` needs (all of them when no known subcommand is named). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('nerd')
     .description("Distil an LLM's named-entity knowledge into a small BERT model that runs offline.")
     .version('0.1.0')
     .showHelpAfterError();
-  for (const register of [registerCorpus, registerScore, registerTeacher, registerStudent, registerDistill, registerServe]) {
-    register(program);
-  }
+  const sub = argv.slice(2).find((a) => !a.startsWith('-'));
+  const needed = Object.values(STAGES).filter((s) => sub !== undefined && s.commands.includes(sub));
+  for (const stage of needed.length ? needed : Object.values(STAGES)) (await stage.load()).register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.exitOverride();
   try {
     await program.parseAsync(argv);
