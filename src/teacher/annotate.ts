@@ -32,7 +32,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Progress } from '../progress.js';
 import type { Sentence } from '../corpus/types.js';
 import type { ChatProvider, ChatRequest, ChatResponse } from './providers/types.js';
-import { ProviderError } from './providers/types.js';
+import { ProviderError, SIM_MODEL_PREFIX } from './providers/types.js';
 import type { TypeDefinition } from './definitions.js';
 import { answerSchema, buildMessages, type Demo, type PromptSentence } from './prompt.js';
 import { AnswerParseError, parseAnswer } from './parse.js';
@@ -42,7 +42,7 @@ import { requestKey, ResponseCache } from './cache.js';
 import { costOf, priceFor, type Price } from './pricing.js';
 import { DemoSelector } from './demos.js';
 
-export const SIM_MODEL_PREFIX = 'SIMULATED-teacher';
+export { SIM_MODEL_PREFIX };
 
 export interface AnnotateOptions {
   /** the sentences to annotate (their spans, if any, are ignored) */

@@ -3,6 +3,9 @@
  * GGUF model through node-llama-cpp, or `nerd teacher-sim`).
  */
 
+/** Model names of `nerd teacher-sim` start with this; the annotation job says so whenever it sees one. */
+export const SIM_MODEL_PREFIX = 'SIMULATED-teacher';
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;

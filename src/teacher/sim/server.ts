@@ -22,6 +22,7 @@ import {
   type SentenceAnswer,
 } from './answer.js';
 import { findSentences, type ChatMessageLike } from './find.js';
+import { SIM_MODEL_PREFIX } from '../providers/types.js';
 import { indexGold, loadGold, type GoldCorpus, type GoldSentence } from './gold.js';
 import { resolveNoise, type NoiseModel } from './noise.js';
 import { Rng } from './rng.js';
@@ -83,7 +84,7 @@ export interface TeacherSim {
   close(): Promise<void>;
 }
 
-export const SIM_MODEL_PREFIX = 'SIMULATED-teacher';
+export { SIM_MODEL_PREFIX };
 const BANNER = 'nerd teacher-sim: this is a SIMULATED teacher answering from a gold corpus with injected noise, not an LLM';
 
 /** Approximate token count, as documented: ceil(characters / 4), plus 4 per chat message for roles. */
