@@ -196,6 +196,41 @@ describe.skipIf(skipBrowser)('review page in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('marks several tokens as a new entity: Shift+l selection with a type key, and a mouse drag with n', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    const id = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('id')!;
+    const s = server.store.sentence(id)!;
+    const free = (i: number, st = server.store.state(s)) => i < s.tokens.length && !st.spans.some((x) => x.start <= i && i < x.end);
+    const pairAt = (from: number) => {
+      for (let i = from; i + 1 < s.tokens.length; i++) if (free(i) && free(i + 1)) return i;
+      return -1;
+    };
+    const a = pairAt(0);
+    expect(a).toBeGreaterThanOrEqual(0);
+    const types = server.store.types();
+    await page.locator(`#sentence .tok[data-i="${a}"]`).click();
+    await page.keyboard.press('Shift+L');
+    expect(await page.locator('#sentence .tok.selected').count()).toBe(2);
+    await page.keyboard.press('2');
+    await saved(page);
+    expect(server.store.state(s).spans).toContainEqual(expect.objectContaining({ start: a, end: a + 2, label: types[1], status: 'added' }));
+    expect(await page.locator(`#sentence .ent[data-start="${a}"][data-end="${a + 2}"]`).count()).toBe(1);
+
+    const b = pairAt(a + 2);
+    expect(b).toBeGreaterThan(a);
+    await page.locator(`#sentence .tok[data-i="${b}"]`).hover();
+    await page.mouse.down();
+    await page.locator(`#sentence .tok[data-i="${b + 1}"]`).hover();
+    await page.mouse.up();
+    expect(await page.locator('#sentence .tok.selected').count()).toBe(2);
+    await page.keyboard.press('n'); // last type used
+    await saved(page);
+    expect(server.store.state(s).spans).toContainEqual(expect.objectContaining({ start: b, end: b + 2, label: types[1] }));
+    await page.close();
+  }, 60_000);
+
   it('works behind a bearer token passed in the URL fragment, and says so when it is missing', async () => {
     const token = 'review-token-0123456789';
     const guarded = await startReview(path.join(dir, 'guarded.sqlite'), data, token);

@@ -37,6 +37,8 @@ const ui = {
   state: null,
   focus: null, // span id
   cursor: 0, // token index
+  selection: null, // [from, to] token indices (inclusive) chosen with the mouse or Shift+h/l
+  dragFrom: null,
   lastLabel: null,
   chain: Promise.resolve(),
   inflight: 0,
@@ -114,7 +116,18 @@ function tokenEl(tokens, k, opts) {
   t.textContent = tokens[k];
   if (opts.interactive) {
     if (k === ui.cursor) t.classList.add('cursor');
-    t.addEventListener('click', () => moveCursor(k));
+    if (ui.selection && ui.selection[0] <= k && k <= ui.selection[1]) t.classList.add('selected');
+    // click: cursor here; drag across tokens: select them (then a number key or n marks them as an entity)
+    t.addEventListener('mousedown', (e) => {
+      ui.dragFrom = k;
+      e.preventDefault();
+    });
+    t.addEventListener('mouseup', () => {
+      const from = ui.dragFrom;
+      ui.dragFrom = null;
+      if (from === null || from === k) return moveCursor(k);
+      select(from, k);
+    });
   }
   return t;
 }
@@ -207,6 +220,7 @@ async function go(index) {
   ui.state = state;
   ui.focus = null;
   ui.cursor = 0;
+  ui.selection = null;
   const p = hashParams();
   p.set('id', sentence.id);
   history.replaceState(null, '', `#${p}`);
@@ -214,8 +228,19 @@ async function go(index) {
   render();
 }
 
+function select(a, b) {
+  const n = ui.sentence.tokens.length;
+  const from = Math.max(0, Math.min(a, b));
+  const to = Math.min(n - 1, Math.max(a, b));
+  ui.selection = [from, to];
+  ui.cursor = b;
+  ui.focus = null;
+  render();
+}
+
 function moveCursor(k) {
   if (!ui.sentence) return;
+  ui.selection = null;
   ui.cursor = Math.max(0, Math.min(ui.sentence.tokens.length - 1, k));
   const s = spanAt(ui.state.spans, ui.cursor);
   ui.focus = s ? s.id : null;
@@ -223,6 +248,7 @@ function moveCursor(k) {
 }
 
 function focusNext(dir) {
+  ui.selection = null;
   const spans = ui.state.spans;
   if (spans.length === 0) return;
   const at = spans.findIndex((s) => s.id === ui.focus);
@@ -301,8 +327,10 @@ function setLabel(label) {
     act(() => ({ type: 'set-label', span: id, label }));
     return;
   }
-  const at = ui.cursor;
-  act(() => ({ type: 'add-entity', start: at, end: at + 1, label }), (state) => {
+  const [start, last] = ui.selection ?? [ui.cursor, ui.cursor];
+  const at = start;
+  ui.selection = null;
+  act(() => ({ type: 'add-entity', start, end: last + 1, label }), (state) => {
     const s = spanAt(state.spans, at);
     if (s) ui.focus = s.id;
   });
@@ -346,6 +374,17 @@ document.addEventListener('keydown', (e) => {
     case 'l':
       moveCursor(ui.cursor + 1);
       break;
+    case 'H':
+    case 'L': {
+      // extend a selection from the cursor, one token at a time
+      const anchor = ui.selection ? (ui.cursor === ui.selection[1] ? ui.selection[0] : ui.selection[1]) : ui.cursor;
+      select(anchor, Math.max(0, Math.min(ui.sentence.tokens.length - 1, ui.cursor + (e.key === 'L' ? 1 : -1))));
+      break;
+    }
+    case 'Escape':
+      ui.selection = null;
+      render();
+      break;
     case 'ArrowLeft':
       moveBoundary(e.shiftKey ? 'end' : 'start', -1);
       break;
@@ -367,7 +406,7 @@ document.addEventListener('keydown', (e) => {
       if (f) setLabel(types[(types.indexOf(f.label) + 1) % types.length]);
       break;
     case 'n':
-      if (!spanAt(ui.state.spans, ui.cursor)) {
+      if (ui.selection || !spanAt(ui.state.spans, ui.cursor)) {
         ui.focus = null;
         setLabel(ui.lastLabel ?? types[0]);
       }
