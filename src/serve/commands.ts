@@ -134,7 +134,7 @@ export function register(program: Command): void {
   program
     .command('review')
     .description('review the teacher\'s labels in the browser, most doubtful sentences first; or export the reviewed ones')
-    .option('--data <file>', "the teacher's output JSONL (token offsets; see `nerd annotate`)")
+    .option('--data <file>', "the teacher's output JSONL (`nerd annotate`), or any corpus file (CoNLL, JSONL)")
     .option('--model <dir>', 'a student checkpoint: its predictions are shown and teacher/student disagreement raises doubt')
     .option('--store <file>', 'SQLite review store (default: beside --data, DATA.review.sqlite)')
     .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8081)

@@ -85,6 +85,18 @@ describe('doubt', () => {
 });
 
 describe('review data', () => {
+  it('reads a CoNLL corpus through the corpus readers', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'small.conll');
+    writeFileSync(file, 'EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nPeter B-PER\nBlackburn I-PER\n');
+    const got = readReviewData(file);
+    expect(got.map((s) => [s.tokens.length, s.teacher.map((e) => [e.start, e.end, e.label])])).toEqual([
+      [4, [[0, 1, 'ORG'], [2, 3, 'MISC']]],
+      [2, [[0, 2, 'PER']]],
+    ]);
+    expect(new Set(got.map((s) => s.id)).size).toBe(2);
+  });
+
   it("reads the teacher's output line as `nerd annotate` documents it", () => {
     const dir = tempDir();
     const file = path.join(dir, 'annotated.jsonl');

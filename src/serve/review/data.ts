@@ -1,11 +1,14 @@
 /**
- * Reads the teacher's output JSONL (one sentence per line):
+ * Reads what a reviewer reviews. The teacher's output JSONL (one sentence per line):
  *   {"id", "tokens": [...], "entities": [{"start","end","label","text","confidence"}], "rejected": [...], "teacher": {...}}
  * with TOKEN offsets. `spans` is accepted in place of `entities` and `type` in place of `label`, so a plain
- * token JSONL corpus can be reviewed too. Every problem is an InputError naming the file and line.
+ * token JSONL corpus can be reviewed too. Any other corpus the corpus readers take (CoNLL, character-offset
+ * JSONL) is read through them, e.g. to check a human-labelled set. Every problem is an InputError naming
+ * the file and line.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readCorpus } from '../../corpus/index.js';
 import { InputError } from '../../errors.js';
 import type { RejectedEntity, TeacherEntity } from './model.js';
 
@@ -25,6 +28,11 @@ export function readReviewData(file: string): InputSentence[] {
   } catch (err) {
     throw new InputError(`cannot read review data: ${(err as Error).message}`, file);
   }
+  // any other corpus (CoNLL, character-offset JSONL, tagged token JSONL) goes through the corpus readers
+  const first = /\S/.exec(text);
+  const nl = first ? text.indexOf('\n', first.index) : -1;
+  const firstLine = first ? text.slice(first.index, nl < 0 ? undefined : nl) : '';
+  if (!firstLine.startsWith('{') || !/"tokens"\s*:/.test(firstLine)) return fromCorpus(file);
   const out: InputSentence[] = [];
   const seen = new Map<string, number>();
   const lines = text.split('\n');
@@ -80,4 +88,22 @@ export function readReviewData(file: string): InputSentence[] {
   });
   if (out.length === 0) throw new InputError('no sentences in review data', file);
   return out;
+}
+
+function fromCorpus(file: string): InputSentence[] {
+  const { corpus } = readCorpus(file);
+  if (corpus.sentences.length === 0) throw new InputError('no sentences in review data', file);
+  const seen = new Set<string>();
+  return corpus.sentences.map((s, i) => {
+    let id = s.id ?? `${basename(file)}:${s.line ?? i + 1}`;
+    while (seen.has(id)) id = `${id}#`;
+    seen.add(id);
+    return {
+      id,
+      tokens: s.tokens,
+      teacher: s.spans.map((sp) => ({ start: sp.start, end: sp.end, label: sp.label, ...(sp.confidence !== undefined ? { confidence: sp.confidence } : {}) })),
+      rejected: [],
+      line: s.line ?? i + 1,
+    };
+  });
 }
