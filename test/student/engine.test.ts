@@ -4,6 +4,7 @@ import { BertEngine, initParams } from '../../src/student/engine.js';
 import { paramSpecs } from '../../src/student/bert.js';
 import { DEFAULT_OPTIMIZER, lrAt } from '../../src/student/optim.js';
 import { presetConfig, PRESETS } from '../../src/student/presets.js';
+import { Rng } from '../../src/student/graph/random.js';
 import type { Batch, OptimizerState, ParamMap } from '../../src/student/types.js';
 
 const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
@@ -148,6 +149,18 @@ describe('BertEngine', () => {
     const a = await engine.logits(b1);
     const p = await engine.logits(padded);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - p[i]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('seeded dropout masks', () => {
+  it('drop a fraction p, scale the rest by 1/(1-p), and depend only on (seed, stream)', () => {
+    const a = new Rng(5, 17).dropoutMask(new Float32Array(1_000_001), 0.1);
+    const zeros = a.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
+    expect(zeros / a.length).toBeGreaterThan(0.097);
+    expect(zeros / a.length).toBeLessThan(0.103);
+    expect(a.every((x) => x === 0 || Math.abs(x - 1 / 0.9) < 1e-6)).toBe(true);
+    expect(new Rng(5, 17).dropoutMask(new Float32Array(1_000_001), 0.1)).toEqual(a);
+    expect(new Rng(5, 18).dropoutMask(new Float32Array(1000), 0.1)).not.toEqual(a.subarray(0, 1000));
   });
 });
 
