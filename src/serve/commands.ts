@@ -113,7 +113,9 @@ export function register(program: Command): void {
       const cores = os.availableParallelism();
       const workers = flags.workers ?? Math.min(2, cores);
       const threads = flags.threads ?? Math.max(1, Math.floor(cores / workers));
-      const predictor = await loadPredictorPool(flags.model, workers, { threads });
+      // single-threaded sessions gain nothing from wide batches, and padding costs: keep forward passes to 8
+      // length-sorted sentences (measured on mini: 2.56 ms CPU/sentence vs 3.43 ms for passes of 16)
+      const predictor = await loadPredictorPool(flags.model, workers, { threads, batchSize: threads === 1 ? 8 : 32 });
       const server = await startServeServer({
         predictor,
         host: flags.host,
