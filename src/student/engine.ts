@@ -78,6 +78,7 @@ export class BertEngine {
   private readonly paramTensors = new Map<string, ort.Tensor>();
   private readonly maskBuffers = new Map<string, Float32Array>();
   private evalSession: ort.InferenceSession | null = null;
+  private liveRows: Uint8Array | null = null;
   /** phase timings of the last trainStep */
   lastTimings: StepTimings = { feeds: 0, run: 0, optimizer: 0 };
 
@@ -216,21 +217,55 @@ export class BertEngine {
     const t0 = performance.now();
     const coef = clipCoefficient(gradNorm, opt.maxGradNorm);
     const step = this.optimizer.step + 1;
+    const wordName = 'bert.embeddings.word_embeddings.weight';
+    const live = this.liveWordRows();
+    for (let i = 0; i < batch.inputIds.length; i++) live[batch.inputIds[i]!] = 1;
     for (const s of this.specs) {
-      adamwUpdate(
-        this.params.get(s.name)!.data,
-        grads.get(s.name)!,
-        this.optimizer.m.get(s.name)!,
-        this.optimizer.v.get(s.name)!,
-        step,
-        lr,
-        { beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: s.decay ? opt.weightDecay : 0 },
-        coef,
-      );
+      const settings = { beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: s.decay ? opt.weightDecay : 0 };
+      const p = this.params.get(s.name)!.data;
+      const g = grads.get(s.name)!;
+      const m = this.optimizer.m.get(s.name)!;
+      const v = this.optimizer.v.get(s.name)!;
+      if (s.name !== wordName) {
+        adamwUpdate(p, g, m, v, step, lr, settings, coef);
+        continue;
+      }
+      // Word-embedding rows never seen so far have m = v = 0 and no gradient, so AdamW reduces exactly to
+      // the weight decay p·(1 − lr·wd); only live rows (seen in this or an earlier batch) need the full update.
+      const H = this.config.hidden_size;
+      const decay = 1 - lr * settings.weightDecay;
+      for (let row = 0; row < live.length; ) {
+        let end = row;
+        while (end < live.length && live[end] === live[row]) end++;
+        const a = row * H;
+        const b = end * H;
+        if (live[row]) adamwUpdate(p.subarray(a, b), g.subarray(a, b), m.subarray(a, b), v.subarray(a, b), step, lr, settings, coef);
+        else if (decay !== 1) for (let i = a; i < b; i++) p[i] = p[i]! * decay;
+        row = end;
+      }
     }
     this.optimizer.step = step;
     this.lastTimings.optimizer = performance.now() - t0;
     return { loss, gradNorm };
+  }
+
+  /** Rows of the word embedding whose AdamW moments may be non-zero (derived from the moments once). */
+  private liveWordRows(): Uint8Array {
+    if (!this.liveRows) {
+      const H = this.config.hidden_size;
+      const m = this.optimizer.m.get('bert.embeddings.word_embeddings.weight')!;
+      const v = this.optimizer.v.get('bert.embeddings.word_embeddings.weight')!;
+      this.liveRows = new Uint8Array(this.config.vocab_size);
+      for (let row = 0; row < this.config.vocab_size; row++) {
+        for (let i = row * H; i < (row + 1) * H; i++) {
+          if (m[i] !== 0 || v[i] !== 0) {
+            this.liveRows[row] = 1;
+            break;
+          }
+        }
+      }
+    }
+    return this.liveRows;
   }
 
   /** Logits [B, T, numLabels] in evaluation mode (no dropout). */
