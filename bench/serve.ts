@@ -21,6 +21,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -143,11 +144,27 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   if (values.threads) extra.push('--threads', values.threads);
   if (values['max-wait-ms']) extra.push('--max-wait-ms', values['max-wait-ms']);
   const { child, url } = await startServer(model, extra);
-  const post = async (text: string) => {
-    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: [text] }) });
-    if (!res.ok) throw new Error(`POST /predict: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  // the clients share the machine with the server: node:http with keep-alive costs them less CPU than fetch
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const target = new URL(`${url}/predict`);
+  const post = (text: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const body = JSON.stringify({ texts: [text] });
+      const req = http.request(
+        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 200) reject(new Error(`POST /predict: ${res.statusCode} ${text}`));
+            else resolve(JSON.parse(text));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
 
   env.allowRemoteModels = false;
   env.localModelPath = path.dirname(path.resolve(model));
@@ -193,6 +210,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
       tjsBatchRates.push(work.length / ((performance.now() - t0) / 1000));
     }
   } finally {
+    agent.destroy();
     child.kill('SIGTERM');
     await ner.dispose();
   }
