@@ -7,9 +7,10 @@
  *   npx tsx bench/train.ts --model mini --batch 32 --seq 128 [--steps 5 --warmup 2 --rounds 3 --threads 2 --no-torch]
  *
  * With --rounds N, ours and PyTorch alternate N times (the machine may be shared: each round's ratio is
- * measured back to back, and the median ratio is reported).
+ * measured back to back, and the median ratio is reported). With --interleave, they alternate every step.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -66,6 +67,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
       warmup: { type: 'string', default: '2' },
       threads: { type: 'string', default: '2' },
       rounds: { type: 'string', default: '1' },
+      interleave: { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -100,6 +102,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   const optMs: number[] = [];
   let torchVersion = '';
   let torchError: string | null = null;
+  if (values.interleave && withTorch) return interleaved(engine, batch, { python: python!, script, config, B, T, steps, warmup, threads, model, log });
   for (let r = 0; r < rounds; r++) {
     const times: number[] = [];
     for (let i = 0; i < (r === 0 ? warmup : 0) + steps; i++) {
@@ -146,6 +149,60 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
     figures.speedup_vs_torch = median(figures.speedup_per_round);
     log(`nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${figures.torch.step_s.toFixed(3)} s/step (${figures.torch.train_tokens_per_s.toFixed(0)} tokens/s): ${figures.speedup_vs_torch.toFixed(2)}× (median of ${rounds} rounds)`);
   }
+  return figures;
+}
+
+/**
+ * --interleave: PyTorch runs as a long-lived child doing one step per request, alternating with ours step by
+ * step, so both see the same background load (the machine may be shared); reports the median of the
+ * per-pair ratios as well as each side's median.
+ */
+async function interleaved(
+  engine: BertEngine,
+  batch: Batch,
+  o: { python: string; script: string; config: unknown; B: number; T: number; steps: number; warmup: number; threads: number; model: string; log: (s: string) => void },
+): Promise<TrainBenchFigures> {
+  const child = spawn(o.python, [o.script, JSON.stringify({ config: o.config, batch: o.B, seq: o.T, steps: 0, warmup: 0, threads: o.threads, interleave: true })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse(String((await lines.next()).value)) as { step_s?: number; torch?: string };
+  const hello = await next();
+  const torchStep = async () => {
+    child.stdin.write('step\n');
+    return (await next()).step_s!;
+  };
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const feedsMs: number[] = [];
+  const optMs: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const t0 = performance.now();
+    await engine.trainStep(batch, 5e-5, DEFAULT_OPTIMIZER);
+    const dt = (performance.now() - t0) / 1000;
+    const tt = await torchStep();
+    if (i < o.warmup) continue;
+    ours.push(dt);
+    theirs.push(tt);
+    feedsMs.push(engine.lastTimings.feeds);
+    optMs.push(engine.lastTimings.optimizer);
+    o.log(`step ${i + 1 - o.warmup}/${o.steps}: nerd ${dt.toFixed(3)} s, PyTorch ${tt.toFixed(3)} s (${(tt / dt).toFixed(2)}×)`);
+  }
+  child.stdin.end();
+  await engine.release();
+  const n = o.B * o.T;
+  const pairs = theirs.map((t, i) => t / ours[i]!);
+  const figures: TrainBenchFigures = {
+    model: o.model, batch: o.B, seq: o.T, threads: o.threads, steps: o.steps, rounds: 1,
+    step_s: median(ours),
+    train_tokens_per_s: n / median(ours),
+    step_s_all: ours,
+    js_ms: { feeds: median(feedsMs), optimizer: median(optMs) },
+    torch: { step_s: median(theirs), train_tokens_per_s: n / median(theirs), version: hello.torch ?? '', step_s_all: theirs },
+    speedup_per_round: pairs,
+    speedup_vs_torch: median(pairs),
+  };
+  o.log(`nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${median(theirs).toFixed(3)} s/step (${(n / median(theirs)).toFixed(0)} tokens/s): ${figures.speedup_vs_torch!.toFixed(2)}× (median of ${pairs.length} interleaved pairs)`);
   return figures;
 }
 

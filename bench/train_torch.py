@@ -26,16 +26,28 @@ def main():
     mask = torch.ones(B, T, dtype=torch.long)
     types = torch.zeros(B, T, dtype=torch.long)
     labels = torch.randint(0, len(c["id2label"]), (B, T))
-    times = []
-    for i in range(a["warmup"] + a["steps"]):
+    def step():
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         _, loss = model(ids, mask, types, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        return time.perf_counter() - t0
+
+    if a.get("interleave"):
+        # one step per "step" line on stdin, its seconds on stdout: lets the caller alternate with its own steps
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "step":
+                break
+            print(json.dumps({"step_s": step()}), flush=True)
+        return
+    times = []
+    for i in range(a["warmup"] + a["steps"]):
+        dt = step()
         if i >= a["warmup"]:
-            times.append(time.perf_counter() - t0)
+            times.append(dt)
     step_s = sorted(times)[len(times) // 2]
     print(json.dumps({"step_s": step_s, "step_s_all": times, "mean_step_s": sum(times) / len(times), "train_tokens_per_s": B * T / step_s,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
