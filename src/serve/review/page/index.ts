@@ -1,7 +1,7 @@
 /**
  * Where the review page's static files live. They are plain HTML/JS/CSS (no build step) kept beside this
- * module in the source tree; when running from a `tsc` build (dist/) that did not copy them, the source
- * tree's copy is used.
+ * module in the source tree; `npm run build` copies them into dist/ (scripts/copy-assets.mjs). The source
+ * tree's copy is a fallback for a build made by plain `tsc`.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
