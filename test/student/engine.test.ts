@@ -154,12 +154,18 @@ describe('BertEngine', () => {
 
 describe('seeded dropout masks', () => {
   it('drop a fraction p, scale the rest by 1/(1-p), and depend only on (seed, stream)', () => {
-    const a = new Rng(5, 17).dropoutMask(new Float32Array(1_000_001), 0.1);
-    const zeros = a.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
+    const a = new Rng(5, 17).dropoutMask(new Float32Array(400_001), 0.1);
+    let zeros = 0;
+    let bad = 0;
+    for (const x of a) {
+      if (x === 0) zeros++;
+      else if (Math.abs(x - 1 / 0.9) > 1e-6) bad++;
+    }
     expect(zeros / a.length).toBeGreaterThan(0.097);
     expect(zeros / a.length).toBeLessThan(0.103);
-    expect(a.every((x) => x === 0 || Math.abs(x - 1 / 0.9) < 1e-6)).toBe(true);
-    expect(new Rng(5, 17).dropoutMask(new Float32Array(1_000_001), 0.1)).toEqual(a);
+    expect(bad).toBe(0);
+    const again = new Rng(5, 17).dropoutMask(new Float32Array(400_001), 0.1);
+    expect(again.every((x, i) => x === a[i])).toBe(true);
     expect(new Rng(5, 18).dropoutMask(new Float32Array(1000), 0.1)).not.toEqual(a.subarray(0, 1000));
   });
 });
