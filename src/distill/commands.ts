@@ -100,7 +100,7 @@ export function register(program: Command): void {
 async function experimentAndPrint(exp: ExperimentConfig): Promise<void> {
   if (exp.base.teacher.provider === 'sim')
     log('nerd: the teacher in this run is nerd teacher-sim, a SIMULATED LLM answering from the gold labels with noise (pass --base-url/--model or set OPENAI_API_KEY for a real one).');
-  const outcome = await runExperiment(exp, (config) => runDistill(config, { log }), log);
+  const outcome = await runExperiment(exp, (config, { phaseDir }) => runDistill(config, { log, phaseDir }), log);
   const s = summarise(outcome.results, exp.strategies);
   process.stdout.write(`\nTest F1 (%), mean ± sd over seeds ${exp.seeds.join(', ')}:\n${formatTable(s)}\n\n`);
   process.stdout.write(`${outcome.ran} run(s) done now, ${outcome.skipped} reused from ${outcome.resultsFile}\nreport: ${outcome.reportFile}\n`);

@@ -10,7 +10,7 @@ import type { DistillConfig, ExperimentConfig } from './config.js';
 import { formatTable, renderHtml, summarise } from './report.js';
 import { appendResult, readResults, runKey, type RunResult } from './results.js';
 
-export type RunOne = (config: DistillConfig, context: { key: string; index: number; total: number }) => Promise<RunResult>;
+export type RunOne = (config: DistillConfig, context: { key: string; index: number; total: number; phaseDir: string }) => Promise<RunResult>;
 
 export interface ExperimentOutcome {
   results: RunResult[];
@@ -37,7 +37,12 @@ export function cellConfig(exp: ExperimentConfig, budget: number, strategy: Dist
 export function configHash(config: DistillConfig): string {
   const { out: _out, name: _name, teacher, ...rest } = config;
   const { cache: _cache, ...teacherRest } = teacher;
-  return createHash('sha256').update(stableJson({ ...rest, teacher: teacherRest })).digest('hex').slice(0, 16);
+  return stableHash({ ...rest, teacher: teacherRest }).slice(0, 16);
+}
+
+/** sha256 of a value's JSON with sorted keys (the same value always hashes the same) */
+export function stableHash(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex');
 }
 
 function stableJson(x: unknown): string {
@@ -82,7 +87,7 @@ export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: 
     }
     if (prior) log(`[${index + 1}/${grid.length}] ${key}: config changed since the recorded run, running again`);
     log(`[${index + 1}/${grid.length}] ${key}: running`);
-    const result = resultOnly({ ...(await runOne(config, { key, index, total: grid.length })), key, configHash: hash });
+    const result = resultOnly({ ...(await runOne(config, { key, index, total: grid.length, phaseDir: path.join(exp.out, 'phases') })), key, configHash: hash });
     appendResult(resultsFile, result);
     results.push(result);
     ran++;

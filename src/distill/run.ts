@@ -26,12 +26,19 @@ import type { ChatProvider } from '../teacher/providers/types.js';
 import { SIM_MODEL_PREFIX } from '../teacher/providers/types.js';
 import { startTeacherSim, type TeacherSim } from '../teacher/sim/server.js';
 import type { DistillConfig } from './config.js';
+import { stableHash } from './experiment.js';
 import { planBatches } from './mixing.js';
 import type { CurvePoint, RunResult, ScoreSummary } from './results.js';
 import { splitByBudget } from './split.js';
 import { planPhases, usesTeacher } from './strategies.js';
 
 export interface DistillOptions {
+  /**
+   * Where phases are trained, each in a folder named by a hash of everything it depends on (default: the
+   * run's `out`). An experiment passes one folder for all its runs, so a phase that several strategies share
+   * (phase 1 on the teacher's labels, for the same budget and seed) is trained once.
+   */
+  phaseDir?: string;
   log?: (line: string) => void;
   /** progress bars on stderr (default true) */
   progress?: boolean;
@@ -175,7 +182,14 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
   let model = config.student.model;
   let bestDir = '';
   const curve: CurvePoint[] = [];
+  // a phase's identity: its inputs and every phase before it (not the run's name, folder or strategy name)
+  const { out: _out, name: _name, strategy: _strategy, phase1: _p1, phase2: _p2, schedule: _sch, teacherShare: _ts, teacher: teacherConfig, ...shared } = config;
+  const { cache: _cache, ...teacherInputs } = teacherConfig;
+  let lineage = stableHash({ ...shared, teacher: teacherInputs, labels });
   for (const [i, phase] of phases.entries()) {
+    const { name: phaseName, ...phaseInputs } = phase;
+    lineage = stableHash({ lineage, i, phaseInputs });
+    const phaseOut = path.join(opts.phaseDir ?? config.out, `${phaseName}-${lineage.slice(0, 12)}`);
     const sources = [
       ...(phase.human ? [{ name: 'human', sentences: human }] : []),
       ...(phase.teacher ? [{ name: 'teacher', sentences: teacherSentences }] : []),
@@ -186,7 +200,7 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     }
     log(`distill: ${phase.name}: ${sources.map((s) => `${s.sentences.length} ${s.name}`).join(' + ')} sentences, ${phase.epochs} epochs, lr ${phase.lr}, blend ${phase.blend.kind}`);
     const result = await train({
-      out: path.join(config.out, phase.name),
+      out: phaseOut,
       train: sources,
       dev,
       model,
