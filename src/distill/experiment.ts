@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DistillConfig, ExperimentConfig } from './config.js';
+import { planPhases } from './strategies.js';
 import { formatTable, renderHtml, summarise } from './report.js';
 import { appendResult, readResults, runKey, type RunResult } from './results.js';
 
@@ -33,11 +34,15 @@ export function cellConfig(exp: ExperimentConfig, budget: number, strategy: Dist
   };
 }
 
-/** Hash of everything that changes a run's result (not its output folder, name or cache file). */
+/**
+ * Hash of everything that changes a run's result: its data, budget, seed, teacher (not the cache file),
+ * student, and the phases its strategy trains — not its name or folder, nor settings its strategy does not
+ * use (so adding `teacherShare` for `mix` does not rerun `human-only`).
+ */
 export function configHash(config: DistillConfig): string {
-  const { out: _out, name: _name, teacher, ...rest } = config;
-  const { cache: _cache, ...teacherRest } = teacher;
-  return stableHash({ ...rest, teacher: teacherRest }).slice(0, 16);
+  const { cache: _cache, ...teacher } = config.teacher;
+  const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
+  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases }).slice(0, 16);
 }
 
 /** sha256 of a value's JSON with sorted keys (the same value always hashes the same) */
