@@ -187,9 +187,9 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
   const { cache: _cache, ...teacherInputs } = teacherConfig;
   let lineage = stableHash({ ...shared, teacher: teacherInputs, labels });
   for (const [i, phase] of phases.entries()) {
-    const { name: phaseName, ...phaseInputs } = phase;
+    const { name: _phaseName, ...phaseInputs } = phase;
     lineage = stableHash({ lineage, i, phaseInputs });
-    const phaseOut = path.join(opts.phaseDir ?? config.out, `${phaseName}-${lineage.slice(0, 12)}`);
+    const phaseOut = path.join(opts.phaseDir ?? config.out, `phase${i + 1}-${lineage.slice(0, 12)}`);
     const sources = [
       ...(phase.human ? [{ name: 'human', sentences: human }] : []),
       ...(phase.teacher ? [{ name: 'teacher', sentences: teacherSentences }] : []),
