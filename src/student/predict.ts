@@ -206,16 +206,76 @@ export function chunkTags(tags: readonly string[]): Array<{ start: number; end: 
 }
 
 /** arg-max tags and scored spans from word probabilities */
-export function decodeWords(probs: Float32Array, nWords: number, id2label: readonly string[]): WordDecoding {
+/**
+ * Best tag sequence under the BIO rules (I-X only after B-X or I-X): Viterbi over log probabilities. Word
+ * labels are predicted independently, so plain arg-max can output "O I-PER" or "B-ORG I-LOC", which
+ * conlleval reads as extra (mostly wrong) entities; the constrained path repairs those at no cost.
+ */
+function constrainedPath(probs: Float32Array, nWords: number, id2label: readonly string[]): number[] {
+  const L = id2label.length;
+  const parts = id2label.map((l) => splitTag(l));
+  // allowed(prev, cur): cur is not I-X, or prev is B-X/I-X of the same type
+  const allowed = (prev: number, cur: number): boolean => {
+    const [cp, ct] = parts[cur]!;
+    if (cp !== 'I') return true;
+    if (prev < 0) return false;
+    const [pp, pt] = parts[prev]!;
+    return (pp === 'B' || pp === 'I') && pt === ct;
+  };
+  const logp = (w: number, l: number) => Math.log(Math.max(probs[w * L + l]!, 1e-30));
+  let score = new Float64Array(L);
+  const back: Int32Array[] = [];
+  for (let l = 0; l < L; l++) score[l] = allowed(-1, l) ? logp(0, l) : -Infinity;
+  for (let w = 1; w < nWords; w++) {
+    const next = new Float64Array(L).fill(-Infinity);
+    const bp = new Int32Array(L);
+    for (let l = 0; l < L; l++) {
+      const lp = logp(w, l);
+      for (let k = 0; k < L; k++) {
+        if (!allowed(k, l)) continue;
+        const v = score[k]! + lp;
+        if (v > next[l]!) {
+          next[l] = v;
+          bp[l] = k;
+        }
+      }
+    }
+    back.push(bp);
+    score = next;
+  }
+  let best = 0;
+  for (let l = 1; l < L; l++) if (score[l]! > score[best]!) best = l;
+  const path = [best];
+  for (let w = nWords - 1; w >= 1; w--) path.push(back[w - 1]![path[path.length - 1]!]!);
+  return path.reverse();
+}
+
+/**
+ * Tags and scored spans from word probabilities. `constrained` (default true) takes the best sequence that
+ * obeys BIO (see constrainedPath); false takes each word's arg-max.
+ */
+export function decodeWords(
+  probs: Float32Array,
+  nWords: number,
+  id2label: readonly string[],
+  opts: { constrained?: boolean } = {},
+): WordDecoding {
   const L = id2label.length;
   const tags: string[] = [];
   const tagProbs: number[] = [];
-  for (let w = 0; w < nWords; w++) {
-    let best = 0;
-    for (let l = 1; l < L; l++) if (probs[w * L + l]! > probs[w * L + best]!) best = l;
-    tags.push(id2label[best]!);
-    tagProbs.push(probs[w * L + best]!);
-  }
+  const bio = id2label.every((l) => l === 'O' || /^[BI]-/.test(l));
+  const path =
+    (opts.constrained ?? true) && bio && nWords > 0
+      ? constrainedPath(probs, nWords, id2label)
+      : Array.from({ length: nWords }, (_, w) => {
+          let best = 0;
+          for (let l = 1; l < L; l++) if (probs[w * L + l]! > probs[w * L + best]!) best = l;
+          return best;
+        });
+  path.forEach((l, w) => {
+    tags.push(id2label[l]!);
+    tagProbs.push(probs[w * L + l]!);
+  });
   const spans: Span[] = chunkTags(tags).map((c) => {
     let sum = 0;
     for (let w = c.start; w < c.end; w++) sum += tagProbs[w]!;
@@ -233,6 +293,8 @@ export interface PredictorOptions {
   batchSize?: number;
   /** most padded sub-words per forward pass (default 8192) */
   maxTokens?: number;
+  /** BIO-constrained decoding (default true); false = each word's arg-max */
+  constrained?: boolean;
 }
 
 /** a sentence's prediction: word tags and spans (token offsets) with scores */
@@ -314,7 +376,7 @@ export class Predictor {
     this.tok = tok;
     this.id2label = id2label;
     this.run = run;
-    this.opts = { batchSize: 64, maxTokens: 8192, ...opts };
+    this.opts = { batchSize: 64, maxTokens: 8192, constrained: true, ...opts };
   }
 
   /** the checkpoint folder, when loaded with `Predictor.load` */
@@ -325,7 +387,10 @@ export class Predictor {
    * Loads a checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx). A folder without
    * onnx/model.onnx (e.g. a Hugging Face checkpoint) is exported on the fly from its weights.
    */
-  static async load(dir: string, opts: { threads?: number; batchSize?: number; maxTokens?: number; maxSeq?: number } = {}): Promise<Predictor> {
+  static async load(
+    dir: string,
+    opts: { threads?: number; batchSize?: number; maxTokens?: number; maxSeq?: number; constrained?: boolean } = {},
+  ): Promise<Predictor> {
     const configFile = path.join(dir, 'config.json');
     if (!existsSync(configFile)) throw new InputError('not a model folder: no config.json', dir);
     const config = await readJson<{ id2label?: Record<string, string>; max_position_embeddings?: number }>(configFile);
@@ -351,6 +416,7 @@ export class Predictor {
       maxSeq,
       batchSize: opts.batchSize ?? 64,
       maxTokens: opts.maxTokens ?? 8192,
+      constrained: opts.constrained ?? true,
     });
     p.dir = dir;
     p.closer = () => runner.close();
@@ -392,7 +458,7 @@ export class Predictor {
     }
     return sentences.map((tokens, si) => {
       const probs = wordProbabilities(tokens.length, L, perSentence[si]!);
-      return { tokens: [...tokens], ...decodeWords(probs, tokens.length, this.id2label) };
+      return { tokens: [...tokens], ...decodeWords(probs, tokens.length, this.id2label, { constrained: this.opts.constrained }) };
     });
   }
 

@@ -96,6 +96,23 @@ describe('chunkTags (conlleval reading of predictions)', () => {
   });
 });
 
+describe('BIO-constrained decoding', () => {
+  it('never starts an entity with I- and prefers the best valid path', () => {
+    // word 0: O likely; word 1: I-PER slightly above B-PER; word 2: I-PER
+    const probs = new Float32Array([0.9, 0.05, 0.05, 0, 0, 0.1, 0.4, 0.5, 0, 0, 0.1, 0.1, 0.8, 0, 0]);
+    const free = decodeWords(probs, 3, LABELS, { constrained: false });
+    expect(free.tags).toEqual(['O', 'I-PER', 'I-PER']);
+    const bio = decodeWords(probs, 3, LABELS);
+    expect(bio.tags).toEqual(['O', 'B-PER', 'I-PER']);
+    expect(bio.spans).toEqual([{ start: 1, end: 3, label: 'PER', confidence: expect.closeTo(0.6, 5) }]);
+    // a type switch inside an entity is not allowed either: B-LOC I-PER becomes a valid sequence
+    const sw = new Float32Array([0, 0.2, 0, 0.8, 0, 0, 0, 0.55, 0, 0.45]);
+    expect(decodeWords(sw, 2, LABELS, { constrained: false }).tags).toEqual(['B-LOC', 'I-PER']);
+    expect(decodeWords(sw, 2, LABELS).tags).toEqual(['B-LOC', 'I-LOC']);
+    expect(decodeWords(new Float32Array(0), 0, LABELS).tags).toEqual([]);
+  });
+});
+
 describe('Predictor', () => {
   it('gives the same words labels whether a long sentence fits or is windowed', async () => {
     const words = Array.from({ length: 60 }, (_, i) => ['Ann', 'met', 'Zurich', 'and', 'Bob', 'there'][i % 6]!);
