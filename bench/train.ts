@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { BertEngine, initParams } from '../src/student/engine.js';
 import { DEFAULT_OPTIMIZER } from '../src/student/optim.js';
 import { isPresetName, presetConfig } from '../src/student/presets.js';
-import { Rng } from '../src/student/graph/random.js';
+import { Rng } from '../src/random.js';
 import type { Batch } from '../src/student/types.js';
 
 const CONLL_LABELS = ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC'];

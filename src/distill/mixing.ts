@@ -3,7 +3,8 @@
  * into each step, and the loss-weight multiplier of each. Seeded, so the same config trains on the same
  * batches on every run (and a resumed run can skip the steps already done).
  */
-import { Rng, planBatches as planLengthBuckets } from '../student/batches.js';
+import { Rng } from '../random.js';
+import { planBatches as planLengthBuckets } from '../student/batches.js';
 import { scheduleValue } from './schedule.js';
 import type { PhasePlan } from './strategies.js';
 

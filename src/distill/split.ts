@@ -3,7 +3,7 @@
  * rest is handed to the teacher as unlabelled text, as a user with a few labelled sentences and a pile of
  * raw text would have it.
  */
-import { Rng } from '../student/batches.js';
+import { Rng } from '../random.js';
 import type { Sentence } from '../corpus/types.js';
 
 export interface Split {

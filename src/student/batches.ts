@@ -14,6 +14,7 @@
  * and/or a padded-token budget), then shuffles the batch order. Little padding, still random, and the same
  * plan for the same (seed, epoch, lengths) on every run — which is what makes resume-after-kill exact.
  */
+import { Rng } from '../random.js';
 import type { Batch } from './types.js';
 
 /** one training/eval sequence */
@@ -33,85 +34,8 @@ export interface Example {
   window?: number;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// PRNG
-
-/**
- * xoshiro128** — small, fast, good statistical quality, and its whole state is four uint32 words, so it can
- * be saved in a checkpoint and restored. (Math.random cannot be seeded; no npm PRNG is in our deps and the
- * algorithm is 15 lines.)
- */
-export class Rng {
-  private s: Uint32Array;
-
-  constructor(seed: number | number[] = 0) {
-    this.s = new Uint32Array(4);
-    if (Array.isArray(seed)) {
-      if (seed.length !== 4) throw new Error('Rng state must be 4 uint32 words');
-      this.s.set(seed.map((x) => x >>> 0));
-    } else {
-      // splitmix32 expands the seed into the state
-      let x = seed >>> 0;
-      for (let i = 0; i < 4; i++) {
-        x = (x + 0x9e3779b9) >>> 0;
-        let z = x;
-        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-        this.s[i] = (z ^ (z >>> 16)) >>> 0;
-      }
-      if (this.s.every((w) => w === 0)) this.s[0] = 1;
-    }
-  }
-
-  /** a PRNG for a derived stream: same (seed, ...keys) → same numbers */
-  static derive(seed: number, ...keys: number[]): Rng {
-    let h = seed >>> 0;
-    for (const k of keys) h = Math.imul(h ^ (k >>> 0), 0x9e3779b1) + 0x7f4a7c15;
-    return new Rng(h >>> 0);
-  }
-
-  /** next uint32 */
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
-  }
-
-  /** uniform in [0, 1) */
-  next(): number {
-    return this.nextU32() / 4294967296;
-  }
-
-  /** uniform integer in [0, n) */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const tmp = xs[i]!;
-      xs[i] = xs[j]!;
-      xs[j] = tmp;
-    }
-    return xs;
-  }
-
-  getState(): number[] {
-    return Array.from(this.s);
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
+// the project's seeded generator (src/random.ts), re-exported for the trainer's callers
+export { Rng };
 
 // ---------------------------------------------------------------------------------------------------------
 // Planning

@@ -6,7 +6,7 @@
  * Activations are kept 2-D, [N = B·T, H], so every Linear is one Gemm on the [out, in] weight; only the
  * attention reshapes to [B, A, T, d], using the runtime shape of input_ids.
  */
-import { Rng } from './graph/random.js';
+import { Rng } from '../random.js';
 import {
   add, dropout, embedding, gelu, layerNorm, linear, matmul, reshape, softmax, transpose,
   type Dim, type Graph, type Value,

@@ -24,7 +24,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { Rng } from './batches.js';
+import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
 import { readJsonFile, Tokenizer } from './tokenizer.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
@@ -456,10 +456,7 @@ function freshClassifier(params: ParamMap, config: BertConfig, n: number, seed: 
   const H = config.hidden_size;
   const rng = new Rng(seed ^ 0x5eed);
   const w = new Float32Array(n * H);
-  for (let i = 0; i < w.length; i++) {
-    const u = Math.max(rng.next(), 1e-12);
-    w[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next()) * config.initializer_range;
-  }
+  for (let i = 0; i < w.length; i++) w[i] = rng.normal() * config.initializer_range;
   params.set('classifier.weight', { shape: [n, H], data: w });
   params.set('classifier.bias', { shape: [n], data: new Float32Array(n) });
 }

@@ -10,7 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import { buildBert, checkParams, dropoutSites, numLabels, paramSpecs, type DropoutSite, type ParamSpec } from './bert.js';
 import { Graph, gradients, reshape, softmaxCrossEntropy, type Value } from './graph/index.js';
-import { Rng } from './graph/random.js';
+import { Rng } from '../random.js';
 import { adamwUpdate, clipCoefficient, newOptimizerState } from './optim.js';
 import type { Batch, BertConfig, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
 

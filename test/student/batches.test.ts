@@ -22,7 +22,7 @@ describe('Rng', () => {
     expect(Array.from({ length: 5 }, () => b.nextU32())).toEqual(xs);
     const state = a.getState();
     const next = a.next();
-    expect(new Rng(state).next()).toBe(next);
+    expect(Rng.fromState(state).next()).toBe(next);
     expect(new Rng(43).nextU32()).not.toBe(new Rng(42).nextU32());
   });
 

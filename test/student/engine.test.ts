@@ -4,7 +4,7 @@ import { BertEngine, initParams } from '../../src/student/engine.js';
 import { paramSpecs } from '../../src/student/bert.js';
 import { DEFAULT_OPTIMIZER, lrAt } from '../../src/student/optim.js';
 import { presetConfig, PRESETS } from '../../src/student/presets.js';
-import { Rng } from '../../src/student/graph/random.js';
+import { Rng } from '../../src/random.js';
 import type { Batch, OptimizerState, ParamMap } from '../../src/student/types.js';
 
 const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];

@@ -3,6 +3,9 @@
  * Blackman & Vigna): fast in JavaScript's 32-bit integer arithmetic and good enough statistically. Streams
  * are derived from (seed, stream id) with splitmix32, so e.g. the dropout masks of step k depend only on the
  * seed and k — a resumed run reproduces them without replaying earlier steps.
+ *
+ * The one seeded generator of the project: weight initialisation and dropout (student), batch order and
+ * data splits (trainer, distillation). (Math.random cannot be seeded; the algorithm is a few lines.)
  */
 function splitmix32(x: number): number {
   x = (x + 0x9e3779b9) | 0;
@@ -26,6 +29,41 @@ export class Rng {
     this.b = s = splitmix32(s);
     this.c = s = splitmix32(s);
     this.d = splitmix32(s) || 1;
+  }
+
+  /** a generator for a derived stream: the same (seed, ...keys) always gives the same numbers */
+  static derive(seed: number, ...keys: number[]): Rng {
+    let h = seed >>> 0;
+    for (const k of keys) h = (Math.imul(h ^ (k >>> 0), 0x9e3779b1) + 0x7f4a7c15) >>> 0;
+    return new Rng(h);
+  }
+
+  /** a generator that continues from `getState()` (a pending `normal()` spare is not part of the state) */
+  static fromState(words: readonly number[]): Rng {
+    if (words.length !== 4) throw new Error('Rng state must be 4 uint32 words');
+    const r = new Rng(0);
+    [r.a, r.b, r.c, r.d] = words.map((w) => w | 0) as [number, number, number, number];
+    return r;
+  }
+
+  getState(): number[] {
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
+  }
+
+  /** uniform integer in [0, n) */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Fisher–Yates, in place */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = xs[i]!;
+      xs[i] = xs[j]!;
+      xs[j] = tmp;
+    }
+    return xs;
   }
 
   /** uniform 32-bit unsigned integer */
