@@ -28,6 +28,7 @@ import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
 import { readJsonFile, Tokenizer } from './tokenizer.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
+import { BERT_DEFAULTS } from './presets.js';
 
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 
@@ -246,17 +247,7 @@ export async function readBertConfig(file: string): Promise<BertConfig> {
     const v = raw[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(`"${k}" must be a positive integer, got ${JSON.stringify(v)}`);
   }
-  const config = {
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    hidden_act: 'gelu',
-    position_embedding_type: 'absolute',
-    pad_token_id: 0,
-    ...raw,
-  } as unknown as BertConfig;
+  const config = { ...BERT_DEFAULTS, ...raw } as unknown as BertConfig;
   if (config.hidden_size % config.num_attention_heads !== 0) {
     bad(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
   }

@@ -14,6 +14,18 @@ export function isPresetName(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
 }
 
+/** Hugging Face's BertConfig defaults for the fields a config.json may leave out. */
+export const BERT_DEFAULTS = {
+  type_vocab_size: 2,
+  layer_norm_eps: 1e-12,
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  initializer_range: 0.02,
+  hidden_act: 'gelu' as const,
+  position_embedding_type: 'absolute',
+  pad_token_id: 0,
+};
+
 /**
  * A fresh BertConfig for `preset`: intermediate size 4H, 512 positions, 2 token types, dropout 0.1,
  * LayerNorm eps 1e-12, initializer range 0.02 — the values of Hugging Face's bert-base configs.
@@ -38,13 +50,7 @@ export function presetConfig(
     num_attention_heads: p.num_attention_heads,
     intermediate_size: 4 * p.hidden_size,
     max_position_embeddings: 512,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    hidden_act: 'gelu',
-    position_embedding_type: 'absolute',
+    ...BERT_DEFAULTS,
     pad_token_id: opts.padTokenId ?? 0,
     id2label,
     label2id,
