@@ -12,6 +12,7 @@
  * teacher's F1. Flags: --noise default|none, --latency-ms N, --sentences N, --batch N, --samples K,
  * --concurrency N, --shots N.
  */
+import { scoreTeacher } from '../src/teacher/quality.js';
 import { resolve } from 'node:path';
 import { readCorpus } from '../src/corpus/index.js';
 import type { Sentence } from '../src/corpus/types.js';
@@ -28,20 +29,8 @@ function flag(args: string[], name: string, fallback: string): string {
 }
 
 function score(gold: Sentence[], res: AnnotateResult): { p: number; r: number; f1: number } {
-  const byIndex = new Map(res.sentences.map((a) => [a.index, a]));
-  let tp = 0;
-  let pred = 0;
-  let g = 0;
-  gold.forEach((s, i) => {
-    g += s.spans.length;
-    const a = byIndex.get(i);
-    if (!a) return;
-    pred += a.entities.length;
-    for (const e of a.entities) if (s.spans.some((x) => x.start === e.start && x.end === e.end && x.label === e.label)) tp++;
-  });
-  const p = pred ? tp / pred : 0;
-  const r = g ? tp / g : 0;
-  return { p, r, f1: p + r ? (2 * p * r) / (p + r) : 0 };
+  const r = scoreTeacher(gold, res.sentences);
+  return { p: r.precision, r: r.recall, f1: r.f1 };
 }
 
 export async function run(args: string[] = []): Promise<Record<string, unknown>> {

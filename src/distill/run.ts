@@ -15,11 +15,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../corpus/index.js';
 import type { Sentence } from '../corpus/types.js';
-import { iob2Tags, scoreTagSequences } from '../score/score.js';
 import { Predictor } from '../student/predict.js';
 import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js';
 import { annotate, type AnnotateStats } from '../teacher/annotate.js';
 import { resolveDefinitions } from '../teacher/definitions.js';
+import { scoreTeacher } from '../teacher/quality.js';
 import { createProvider } from '../teacher/commands.js';
 import { OpenAIProvider } from '../teacher/providers/openai.js';
 import type { ChatProvider } from '../teacher/providers/types.js';
@@ -132,20 +132,15 @@ async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sente
     });
     if (result.stoppedBy) throw new Error(`the teacher stopped early (${result.stoppedBy}${result.fatalError ? `: ${result.fatalError}` : ''}); rerun to resume from the cache`);
     if (result.failed.length) log(`distill: the teacher failed on ${result.failed.length} sentence(s); they are left out of the teacher data`);
-    const byIndex = new Map(result.sentences.map((a) => [a.index, a]));
-    const teacherSentences: Sentence[] = [];
-    const predicted: Sentence[] = [];
-    unlabelled.forEach((s, i) => {
-      const a = byIndex.get(i);
-      const spans = (a?.entities ?? [])
-        .filter((e) => e.confidence >= t.minConfidence)
-        .map((e) => ({ start: e.start, end: e.end, label: e.label, ...(t.confidenceWeighting ? { confidence: e.confidence } : {}) }));
-      predicted.push({ tokens: s.tokens, spans });
-      if (a) teacherSentences.push({ id: a.id, tokens: a.tokens, spans });
-    });
-    // The teacher's own quality, on the same sentences, where gold labels exist (failed ones count as empty).
-    const hasGold = unlabelled.some((s) => s.spans.length > 0);
-    const teacherScore = hasGold ? scoreTagSequences(unlabelled.map((s) => iob2Tags(s)), predicted.map((p) => iob2Tags(p))) : undefined;
+    // the spans the student will see: those with enough votes (confidence kept only for weighting)
+    const kept = result.sentences.map((a) => ({ ...a, entities: a.entities.filter((e) => e.confidence >= t.minConfidence) }));
+    const teacherSentences: Sentence[] = kept.map((a) => ({
+      id: a.id,
+      tokens: a.tokens,
+      spans: a.entities.map((e) => ({ start: e.start, end: e.end, label: e.label, ...(t.confidenceWeighting ? { confidence: e.confidence } : {}) })),
+    }));
+    // the teacher's own quality on the same spans, where gold labels exist (failed sentences count as empty)
+    const teacherScore = unlabelled.some((s) => s.spans.length > 0) ? scoreTeacher(unlabelled, kept) : undefined;
     return { teacherSentences, teacherScore, stats: result.stats };
   } finally {
     await handle.provider.close?.();

@@ -1,4 +1,5 @@
 /** Shared fixtures for the teacher pipeline's tests: real corpora, a recording wrapper, F1 against gold. */
+import { scoreTeacher } from '../../src/teacher/quality.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,22 +28,10 @@ export function tempDir(prefix = 'nerd-teacher-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** entity-level micro P/R/F1 by exact (start, end, label) match, the conlleval count on IOB2 gold */
+/** entity-level P/R/F1 of the teacher against gold, with the conlleval-exact scorer */
 export function scoreAgainstGold(gold: Sentence[], annotated: AnnotatedSentence[]): { p: number; r: number; f1: number; tp: number; pred: number; gold: number } {
-  const byIndex = new Map(annotated.map((a) => [a.index, a]));
-  let tp = 0;
-  let pred = 0;
-  let g = 0;
-  gold.forEach((s, i) => {
-    g += s.spans.length;
-    const a = byIndex.get(i);
-    if (!a) return;
-    pred += a.entities.length;
-    for (const e of a.entities) if (s.spans.some((x) => x.start === e.start && x.end === e.end && x.label === e.label)) tp++;
-  });
-  const p = pred ? tp / pred : 0;
-  const r = g ? tp / g : 0;
-  return { p, r, f1: p + r ? (2 * p * r) / (p + r) : 0, tp, pred, gold: g };
+  const r = scoreTeacher(gold, annotated);
+  return { p: r.precision, r: r.recall, f1: r.f1, tp: r.correct, pred: r.found, gold: r.gold };
 }
 
 export interface RecordedCall {
