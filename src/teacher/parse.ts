@@ -40,6 +40,26 @@ export interface ParsedAnswer {
   repaired: boolean;
 }
 
+/**
+ * Walks `text` from `from`, calling `visit(index, char)` for every character outside JSON strings (escapes
+ * inside strings are skipped) until `visit` returns true. Returns where it stopped (-1: the end) and whether
+ * it ended inside a string.
+ */
+function scanOutsideStrings(text: string, from: number, visit: (j: number, c: string) => boolean): { stoppedAt: number; inString: boolean } {
+  let inString = false;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j]!;
+    if (inString) {
+      if (c === '\\') j++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (visit(j, c)) return { stoppedAt: j, inString };
+  }
+  return { stoppedAt: -1, inString };
+}
+
 /** Top-level balanced `{…}` substrings (string- and escape-aware), in order of appearance. */
 export function balancedObjects(text: string): string[] {
   const out: string[] = [];
@@ -48,25 +68,11 @@ export function balancedObjects(text: string): string[] {
     const open = text.indexOf('{', i);
     if (open < 0) break;
     let depth = 0;
-    let inString = false;
-    let end = -1;
-    for (let j = open; j < text.length; j++) {
-      const c = text[j];
-      if (inString) {
-        if (c === '\\') j++;
-        else if (c === '"') inString = false;
-        continue;
-      }
-      if (c === '"') inString = true;
-      else if (c === '{') depth++;
-      else if (c === '}') {
-        depth--;
-        if (depth === 0) {
-          end = j;
-          break;
-        }
-      }
-    }
+    const end = scanOutsideStrings(text, open, (_j, c) => {
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      return c === '}' && depth === 0;
+    }).stoppedAt;
     if (end < 0) {
       i = open + 1; // unbalanced from here: look for a later, complete object
       continue;
@@ -83,18 +89,11 @@ export function balancedObjects(text: string): string[] {
  */
 export function isClosed(text: string): boolean {
   let depth = 0;
-  let inString = false;
-  for (let j = 0; j < text.length; j++) {
-    const c = text[j];
-    if (inString) {
-      if (c === '\\') j++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{' || c === '[') depth++;
+  const { inString } = scanOutsideStrings(text, 0, (_j, c) => {
+    if (c === '{' || c === '[') depth++;
     else if (c === '}' || c === ']') depth--;
-  }
+    return false;
+  });
   return depth <= 0 && !inString;
 }
 
