@@ -166,7 +166,8 @@ describe('OpenAIProvider against teacher-sim', () => {
     const err = await rejection(provider.complete(request('Peter Blackburn')));
     expect(err.retryable).toBe(false);
     expect(err.status).toBe(404);
-    expect(err.code).toBe('bad_request');
+    expect(err.code).toBe('not_found');
+    expect(err.message).toContain(sim.url.replace(/\/v1$/, '/nope'));
   });
 });
 
@@ -229,12 +230,14 @@ describe('OpenAIProvider error mapping', () => {
     }
   });
 
-  it('treats a refused connection as retryable', async () => {
+  it('names a refused connection as unreachable, with the address (the job stops on it before any success)', async () => {
     const port = await freePort();
     const provider = new OpenAIProvider({ baseURL: `http://127.0.0.1:${port}/v1`, model: 'gpt-4o' });
     const err = await rejection(provider.complete(request('Peter Blackburn')));
     expect(err.retryable).toBe(true);
-    expect(err.code).toBe('connection');
+    expect(err.code).toBe('unreachable');
+    expect(err.message).toContain(`http://127.0.0.1:${port}/v1`);
+    expect(err.message).toContain('connection refused (ECONNREFUSED)');
   });
 
   it('never lets the API key into an error message (server echoes it on 401)', async () => {

@@ -24,7 +24,10 @@ export interface ChatRequest {
 
 export interface Usage {
   promptTokens: number;
+  /** billed completion tokens, reasoning tokens included (see OpenAIProvider: reasoning tokens) */
   completionTokens: number;
+  /** of which hidden reasoning ("thinking") tokens, when the server reports them */
+  reasoningTokens?: number;
   /** true when the server reported no usage and the numbers are an estimate (characters / 4) */
   estimated?: boolean;
 }
@@ -39,11 +42,32 @@ export interface ChatResponse {
   structured?: boolean;
 }
 
+/**
+ * What an endpoint + model was found to accept, learnt from its 400 answers (providers/adapt.ts) and
+ * remembered in the cache database so that later runs start right.
+ */
+export interface EndpointQuirks {
+  /** the parameter that carries the completion-token limit */
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  /** request parameters the endpoint refused: never sent again (temperature, seed, top_p, response_format, ...) */
+  drop?: string[];
+  /** the endpoint answers only streamed (`stream: true`, SSE) requests */
+  stream?: boolean;
+  /** a reasoning model: its hidden reasoning tokens need a larger completion budget */
+  reasoning?: boolean;
+}
+
 export interface ChatProvider {
   /** e.g. "openai", "llama-cpp" */
   readonly kind: string;
   /** model name as used in cache keys and reports */
   readonly model: string;
+  /** the address + model requests go to, naming the remembered quirks (providers that adapt to refusals) */
+  readonly endpoint?: string;
+  /** what the endpoint accepts; set it before the first request to start right (providers that adapt) */
+  quirks?: EndpointQuirks;
+  /** called after the provider adapted to a refusal (the request was retried at once, unpaid) */
+  onAdapt?: (quirks: EndpointQuirks, note: string) => void;
   complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
   close?(): Promise<void>;
 }
@@ -53,7 +77,10 @@ export type ProviderErrorCode =
   | 'rate_limit' // 429
   | 'server' // 5xx
   | 'timeout' // our per-request timeout (or 408)
-  | 'connection' // refused, reset, DNS ...
+  | 'connection' // reset, hang-up ... (transient)
+  | 'unreachable' // connection refused, DNS or TLS failure: the address is wrong or the server is down
+  | 'not_found' // 404: wrong path or unknown model
+  | 'bad_response' // a body over the size limit
   | 'auth' // 401/403
   | 'bad_request' // other 4xx
   | 'aborted' // the caller's AbortSignal fired: not retryable

@@ -6,11 +6,13 @@
  *                    [--seed N] [--latency-ms N] [--miss-rate P] ... (one flag per noise field)
  *                    [--api-key-required KEY] [--reject-structured-output]
  *                    [--require-max-completion-tokens] [--omit-usage]
+ *                    [--profile openai|reasoning|gemini|stream-only] [--finish-reason omit|null|TEXT]
+ *                    [--html-body-rate P]
  */
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { flagName, NOISE_FIELDS, NO_NOISE, type NoiseModel } from './noise.js';
-import { startTeacherSim, type TeacherSim } from './server.js';
+import { SIM_PROFILES, startTeacherSim, type SimProfile, type TeacherSim } from './server.js';
 
 function parseNumber(flag: string) {
   return (value: string): number => {
@@ -34,13 +36,19 @@ export function registerSimCommand(program: Command): Command {
     .option('--api-key-required <key>', 'require this bearer key (a wrong key gets a 401 that echoes it, to test scrubbing)')
     .option('--reject-structured-output', 'answer 400 to response_format json_schema, like servers without it')
     .option('--require-max-completion-tokens', "answer 400 to max_tokens, like OpenAI's newer models")
-    .option('--omit-usage', 'leave usage out of answers, like some local servers');
+    .option('--omit-usage', 'leave usage out of answers, like some local servers')
+    .option('--profile <name>', `endpoint behaviour: ${SIM_PROFILES.join(', ')} (see src/teacher/sim/server.ts)`, 'openai')
+    .option('--finish-reason <how>', 'write a complete answer\'s finish_reason as: omit, null, or this text (e.g. eos_token, end)')
+    .option('--html-body-rate <p>', 'share of requests answered 200 with an HTML page sent as application/json', parseNumber('html-body-rate'));
   for (const field of NOISE_FIELDS) {
     const flag = flagName(field);
     const unit = field.endsWith('Ms') ? 'ms' : field.endsWith('S') ? 'seconds' : 'probability 0..1';
     cmd.option(`--${flag} <n>`, `noise: ${field} (${unit}; default from --noise, "none" = ${NO_NOISE[field]})`, parseNumber(flag));
   }
   cmd.action(async (opts: Record<string, unknown>) => {
+    if (!(SIM_PROFILES as readonly string[]).includes(String(opts.profile))) {
+      throw new InputError(`--profile must be one of ${SIM_PROFILES.join(', ')}, got "${String(opts.profile)}"`);
+    }
     const overrides: Partial<NoiseModel> = {};
     for (const field of NOISE_FIELDS) {
       if (typeof opts[field] === 'number') (overrides as Record<string, number>)[field] = opts[field] as number;
@@ -56,6 +64,9 @@ export function registerSimCommand(program: Command): Command {
       rejectStructuredOutput: Boolean(opts.rejectStructuredOutput),
       requireMaxCompletionTokens: Boolean(opts.requireMaxCompletionTokens),
       omitUsage: Boolean(opts.omitUsage),
+      profile: opts.profile as SimProfile,
+      ...(typeof opts.finishReason === 'string' ? { finishReason: opts.finishReason } : {}),
+      ...(typeof opts.htmlBodyRate === 'number' ? { htmlBodyRate: opts.htmlBodyRate } : {}),
     });
     process.stderr.write(`  noise: ${JSON.stringify(sim.noise)}\n`);
     process.stdout.write(`${sim.url}\n`);

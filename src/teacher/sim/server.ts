@@ -2,9 +2,28 @@
  * `nerd teacher-sim` as a library: a local OpenAI-compatible HTTP server (fastify) that answers like an
  * LLM teacher from a gold corpus, through a documented noise model (./README.md, ./noise.ts).
  *
- *   POST /v1/chat/completions   chat completions (no streaming), `response_format` json_schema honoured
+ *   POST /v1/chat/completions   chat completions, `response_format` json_schema honoured; SSE streaming
+ *                               (`stream: true`) under the stream-only profile
  *   GET  /v1/models             the one (simulated) model
  *   GET  /stats                 counters: requests, answers, faults injected by kind (SimStats)
+ *
+ * Endpoint-behaviour profiles (`profile`), each answering with the real endpoint's error body shape:
+ *   openai     (default) takes every parameter the client sends.
+ *   reasoning  like OpenAI's o1/o3/o4-mini/gpt-5: 400 `unsupported_parameter` (param "max_tokens") to
+ *              max_tokens, 400 `unsupported_value` (param "temperature") to a temperature other than 1;
+ *              hidden reasoning tokens (reported in usage.completion_tokens_details.reasoning_tokens and
+ *              included in completion_tokens) come out of max_completion_tokens first: a limit they
+ *              exhaust gives an empty answer with finish_reason "length", as the real models do.
+ *   gemini     like Gemini's OpenAI-compatible endpoint: 400 to `seed`, as a top-level JSON array
+ *              [{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"seed\" ...",
+ *              "status":"INVALID_ARGUMENT", ...}}].
+ *   stream-only  like streaming-only models (DashScope's QwQ): 400 "This model only support stream mode,
+ *              please enable the stream parameter ..." to a plain request; `stream: true` gets SSE chunks,
+ *              with a usage chunk when stream_options.include_usage is set.
+ * Quirks on top of any profile: `finishReason` ("omit" leaves it out, "null", or a spelling such as
+ * "eos_token"/"end" replaces "stop"); `htmlBodyRate`: that share of requests gets a 200 whose body is an
+ * HTML page sent as application/json, like a misconfigured proxy. An unreachable endpoint needs no
+ * profile: it is a closed port.
  *
  * Every answer's `model` starts with "SIMULATED-teacher", and startup prints that this is a simulation.
  */
@@ -49,9 +68,18 @@ export interface TeacherSimOptions {
   requireMaxCompletionTokens?: boolean;
   /** leave `usage` out of answers, like some local servers */
   omitUsage?: boolean;
+  /** endpoint behaviour (see the top of this file; default "openai") */
+  profile?: SimProfile;
+  /** how a complete answer's finish_reason is written: "omit", "null", or a string in place of "stop" */
+  finishReason?: string;
+  /** share of requests answered 200 with an HTML page as application/json (drawn per request and attempt) */
+  htmlBodyRate?: number;
   /** where to print the start-up banner (default: stderr); null for silence */
   log?: ((line: string) => void) | null;
 }
+
+export const SIM_PROFILES = ['openai', 'reasoning', 'gemini', 'stream-only'] as const;
+export type SimProfile = (typeof SIM_PROFILES)[number];
 
 export interface SimStats {
   /** HTTP requests to /v1/chat/completions, including faulted ones */
@@ -70,6 +98,12 @@ export interface SimStats {
   faults: Record<FaultKind, number>;
   /** responses by HTTP status */
   statuses: Record<string, number>;
+  /** requests refused for a parameter the profile does not take (400, unpaid) */
+  refusedParams: number;
+  /** 200 answers that were billed (usage reported or not): what the client paid for */
+  paidAnswers: number;
+  /** reasoning tokens reported (reasoning profile) */
+  reasoningTokens: number;
   promptTokens: number;
   completionTokens: number;
 }
@@ -103,6 +137,9 @@ function newStats(): SimStats {
     structuredAnswers: 0,
     faults,
     statuses: {},
+    refusedParams: 0,
+    paidAnswers: 0,
+    reasoningTokens: 0,
     promptTokens: 0,
     completionTokens: 0,
   };
@@ -117,6 +154,77 @@ interface ChatBody {
   max_completion_tokens?: unknown;
   response_format?: { type?: unknown; json_schema?: { schema?: unknown } };
   stream?: unknown;
+  stream_options?: { include_usage?: unknown };
+}
+
+/** the reasoning tokens the reasoning profile "thinks" before answering a prompt of `promptTokens` */
+function reasoningTokensFor(promptTokens: number): number {
+  return 200 + Math.ceil(promptTokens / 2);
+}
+
+/** the 400 a profile answers to `body`, or undefined when it takes the request (shapes: see the file top) */
+function profileRefusal(profile: SimProfile, body: ChatBody): { body: unknown } | undefined {
+  const openaiError = (message: string, param: string | null, code: string) => ({
+    body: { error: { message, type: 'invalid_request_error', param, code } },
+  });
+  if (profile === 'reasoning') {
+    if (body.max_tokens !== undefined) {
+      return openaiError(
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        'max_tokens',
+        'unsupported_parameter',
+      );
+    }
+    if (body.temperature !== undefined && body.temperature !== 1) {
+      return openaiError(
+        `Unsupported value: 'temperature' does not support ${String(body.temperature)} with this model. Only the default (1) value is supported.`,
+        'temperature',
+        'unsupported_value',
+      );
+    }
+  }
+  if (profile === 'gemini' && body.seed !== undefined) {
+    const message = 'Invalid JSON payload received. Unknown name "seed": Cannot find field.';
+    return {
+      body: [
+        {
+          error: {
+            code: 400,
+            message,
+            status: 'INVALID_ARGUMENT',
+            details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ description: message }] }],
+          },
+        },
+      ],
+    };
+  }
+  if (profile === 'stream-only' && body.stream !== true) {
+    return {
+      body: {
+        error: {
+          code: 'invalid_parameter_error',
+          param: null,
+          message: 'This model only support stream mode, please enable the stream parameter to access the model. ',
+          type: 'invalid_request_error',
+        },
+        request_id: 'sim',
+      },
+    };
+  }
+  return undefined;
+}
+
+/** an answer as server-sent events, the way OpenAI streams chat completions */
+function sseBody(id: string, model: string, content: string, finishReason: unknown, usage: unknown): string {
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (delta: unknown, finish: unknown, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
+  const parts: string[] = [chunk({ role: 'assistant', content: '' }, null)];
+  for (let i = 0; i < content.length; i += 64) parts.push(chunk({ content: content.slice(i, i + 64) }, null));
+  parts.push(chunk({}, finishReason));
+  if (usage) parts.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+  parts.push('data: [DONE]\n\n');
+  return parts.join('');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -167,7 +275,13 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       return apiError(reply, 400, "'messages' must be a non-empty array", 'invalid_request_error');
     }
-    if (body.stream === true) {
+    const profile = options.profile ?? 'openai';
+    const refusal = profileRefusal(profile, body);
+    if (refusal) {
+      stats.refusedParams++;
+      return send(reply, 400, refusal.body);
+    }
+    if (body.stream === true && profile !== 'stream-only') {
       return apiError(reply, 400, 'teacher-sim does not stream; send stream: false', 'invalid_request_error');
     }
     const structured = body.response_format?.type === 'json_schema';
@@ -214,6 +328,13 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       count('server_error');
       return apiError(reply, 500, 'The server had an error while processing your request (SIMULATED)', 'server_error');
     }
+    if (options.htmlBodyRate && rng.chance(options.htmlBodyRate)) {
+      stats.statuses['200-html'] = (stats.statuses['200-html'] ?? 0) + 1;
+      return reply
+        .code(200)
+        .header('content-type', 'application/json')
+        .send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx (SIMULATED by nerd teacher-sim)</center></body></html>');
+    }
 
     const promptText = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
     const found = findSentences(messages, corpus);
@@ -253,27 +374,49 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     } else {
       ({ content, finishReason } = formatPlain(reasoning, answerObject(answers, plan), answers, noise, rng, count));
     }
-    if (approxTokens(content) > maxTokens) {
-      content = content.slice(0, maxTokens * 4);
+    const promptTokens = approxTokens(promptText) + 4 * messages.length;
+    // the reasoning profile thinks first, out of the same completion budget
+    const reasoningTokens = profile === 'reasoning' ? Math.min(reasoningTokensFor(promptTokens), maxTokens) : 0;
+    const answerBudget = maxTokens - reasoningTokens;
+    if (approxTokens(content) > answerBudget) {
+      content = content.slice(0, Math.max(0, answerBudget) * 4);
       finishReason = 'length';
       count('max_tokens_cutoff');
     }
-    const promptTokens = approxTokens(promptText) + 4 * messages.length;
-    const completionTokens = approxTokens(content);
+    const completionTokens = approxTokens(content) + reasoningTokens;
     stats.promptTokens += promptTokens;
     stats.completionTokens += completionTokens;
+    stats.reasoningTokens += reasoningTokens;
     stats.answers++;
+    stats.paidAnswers++;
     const requested = typeof body.model === 'string' ? body.model : 'unnamed';
+    const id = `chatcmpl-sim-${contentHash.slice(0, 16)}-${attempt}`;
+    const model = `${SIM_MODEL_PREFIX}(${requested})`;
+    const fr = options.finishReason;
+    const writtenFinish = finishReason === 'stop' && fr !== undefined ? (fr === 'null' || fr === 'omit' ? null : fr) : finishReason;
+    const usage = options.omitUsage
+      ? undefined
+      : {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+          ...(profile === 'reasoning' ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+        };
+    if (body.stream === true) {
+      stats.statuses[200] = (stats.statuses[200] ?? 0) + 1;
+      const withUsage = body.stream_options?.include_usage === true ? usage : undefined;
+      return reply.code(200).header('content-type', 'text/event-stream').send(sseBody(id, model, content, writtenFinish, withUsage));
+    }
+    const choice: Record<string, unknown> = { index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null };
+    if (!(finishReason === 'stop' && fr === 'omit')) choice.finish_reason = writtenFinish;
     return send(reply, 200, {
-      id: `chatcmpl-sim-${contentHash.slice(0, 16)}-${attempt}`,
+      id,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
-      model: `${SIM_MODEL_PREFIX}(${requested})`,
+      model,
       system_fingerprint: 'nerd-teacher-sim',
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: finishReason, logprobs: null }],
-      ...(options.omitUsage
-        ? {}
-        : { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } }),
+      choices: [choice],
+      ...(usage ? { usage } : {}),
     });
   });
 
