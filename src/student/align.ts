@@ -1,125 +1,129 @@
 /**
- * Word ↔ sub-word alignment for pre-tokenised sentences (CoNLL words), with windows for long sentences.
+ * Word ↔ sub-word alignment and windows: the one implementation used by training (train.ts), prediction
+ * (predict.ts) and the server (through predict.ts).
  *
  * Encoding: each word is WordPiece-tokenised on its own (as HF's `is_split_into_words=True`); the word's
  * label goes on its FIRST sub-word and -100 (ignored by the loss) on the others and on [CLS]/[SEP].
  *
  * Words with no sub-words — only control/format characters such as U+FEFF or U+200B, which BERT's
- * normaliser deletes — are encoded as one [UNK] (see `Tokenizer.wordIds`), so that they are trained on and
- * get a prediction like every other word. Hugging Face would silently drop them.
+ * normaliser deletes — are encoded as one [UNK] by the tokenizer (`Tokenizer.wordIds`), so that they are
+ * trained on and get a prediction like every other word. Hugging Face would silently drop them.
  *
- * Windows: a sentence whose sub-words do not fit `maxLength` ([CLS] + body + [SEP]) is split at word
- * boundaries into windows that overlap by at most `stride` sub-words; nothing is truncated. When predicting,
- * each word takes the logits of the window in which it is most central (the most sub-words of context
- * between it and an artificial cut; a sentence's own start and end are not cuts). A single word with more
- * sub-words than a window body (only possible when maxLength < 102, as WordPiece makes ≤ 100 sub-words of
- * a word) keeps its first sub-words only; its label sits on the first one, so nothing is lost for
- * labelling, and `clippedWords` reports it.
+ * Windows: a sentence whose sub-words do not fit `maxSeq` ([CLS] + body + [SEP]) is split at word
+ * boundaries into windows that overlap by at most `stride` sub-words (default half the body); nothing is
+ * truncated. When predicting, each word takes the output of the window in which it is most central: the
+ * most sub-words of context between the word and an artificial cut, on its nearer side (a sentence's own
+ * start and end are not cuts). A single word with more sub-words than a window body keeps its first
+ * sub-words only; its label sits on the first one, so nothing is lost for labelling.
  */
-import type { Tokenizer } from './tokenizer.js';
+import type { Example } from './batches.js';
 
 /** Label value ignored by the loss (PyTorch's CrossEntropyLoss ignore_index). */
 export const IGNORE_LABEL = -100;
 
-export interface AlignOptions {
-  /** most sub-words per window including [CLS] and [SEP]; default the tokenizer's model max length (512) */
-  maxLength?: number;
-  /**
-   * most sub-words shared by two consecutive windows (context carried over); default half the window
-   * body. 0 = windows side by side.
-   */
+/** what the encoder needs from a tokenizer (`Tokenizer` in tokenizer.ts has all of it) */
+export interface WordPieceLike {
+  /** sub-word ids of one word (no special tokens); a word with none should give [unk] (Tokenizer.wordIds) */
+  wordIds(word: string): number[];
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly padId: number;
+  /** words of raw text with character offsets (BERT's basic tokenizer); default `splitWords` in predict.ts */
+  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
+}
+
+/** adapts a tokenizer object (tokenizer.ts) to what the encoder needs, with its methods bound */
+export function wordPieceOf(tok: {
+  wordIds(w: string): number[];
+  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
+  clsId: number;
+  sepId: number;
+  padId: number;
+}): WordPieceLike {
+  return {
+    clsId: tok.clsId,
+    sepId: tok.sepId,
+    padId: tok.padId,
+    wordIds: (w) => tok.wordIds(w),
+    splitWords: tok.splitWords ? (text) => tok.splitWords!(text) : undefined,
+  };
+}
+
+/** one window of one sentence, ready for the model */
+export interface EncodedWindow extends Example {
+  sentence: number;
+  window: number;
+  /** per sub-word position: the index of the word whose FIRST sub-word sits there, else -1 */
+  wordAt: Int32Array;
+  /** the words this window holds: [firstWord, endWord) */
+  firstWord: number;
+  endWord: number;
+}
+
+export interface EncodeOptions {
+  /** most sub-words per window including [CLS] and [SEP] (the model's max_position_embeddings at most) */
+  maxSeq: number;
+  /** most sub-words two consecutive windows share; default half the window body; 0 = side by side */
   stride?: number;
+  /** label id per word for each sentence (training/eval); omitted for prediction */
+  labels?: ReadonlyArray<ArrayLike<number>>;
+  /** loss weight per word for each sentence (e.g. teacher span confidence); default 1 */
+  wordWeights?: ReadonlyArray<ArrayLike<number> | undefined>;
 }
 
-export interface AlignedWindow {
-  /** [CLS] sub-words [SEP] */
-  inputIds: Int32Array;
-  /** per position: index of the word the sub-word belongs to; -1 for [CLS]/[SEP] */
-  wordIndex: Int32Array;
-  /** per position: label of the word on its first sub-word, -100 elsewhere (only when labels were given) */
-  labels?: Int32Array;
-  /** the words of this window: [wordStart, wordEnd) */
-  wordStart: number;
-  wordEnd: number;
-  /** per position: [start, end) of the sub-word within its word (UTF-16 units); [0, 0] for [CLS]/[SEP]/[UNK]-for-empty */
-  charStart: Int32Array;
-  charEnd: Int32Array;
-}
-
-export interface AlignedSentence {
-  numWords: number;
-  windows: AlignedWindow[];
-  /** sub-words per word (≥ 1) */
-  subwordCounts: Int32Array;
-  /** words that had no sub-words and were encoded as [UNK] */
-  emptyWords: number[];
-  /** words whose sub-words did not all fit one window (first sub-words kept) */
-  clippedWords: number[];
-}
-
-/** Encodes a sentence of words (and optional label id per word) into one or more windows. */
-export function alignWords(
-  tokenizer: Tokenizer,
-  words: readonly string[],
-  labels?: ArrayLike<number>,
-  opts: AlignOptions = {},
-): AlignedSentence {
-  const maxLength = opts.maxLength ?? tokenizer.settings.modelMaxLength;
-  const body = maxLength - 2;
-  if (!Number.isInteger(maxLength) || body < 1) throw new RangeError(`maxLength must be an integer ≥ 3, got ${maxLength}`);
+/**
+ * Sub-word windows of each sentence (see the file comment). A sentence that fits is one window; an empty
+ * sentence is one window [CLS] [SEP].
+ */
+export function encodeSentences(
+  sentences: readonly (readonly string[])[],
+  tok: WordPieceLike,
+  opts: EncodeOptions,
+): EncodedWindow[] {
+  const body = opts.maxSeq - 2;
+  if (!Number.isInteger(opts.maxSeq) || body < 1) throw new RangeError(`maxSeq must be an integer ≥ 3, got ${opts.maxSeq}`);
   const stride = opts.stride ?? Math.floor(body / 2);
   if (!Number.isInteger(stride) || stride < 0 || stride >= body) {
-    throw new RangeError(`stride must be an integer in [0, ${body - 1}] for maxLength ${maxLength}, got ${stride}`);
+    throw new RangeError(`stride must be an integer in [0, ${body - 1}] for maxSeq ${opts.maxSeq}, got ${stride}`);
   }
-  if (labels && labels.length !== words.length) {
-    throw new RangeError(`${labels.length} labels for ${words.length} words`);
-  }
-  const n = words.length;
-  const pieces = words.map((w) => tokenizer.encodeWord(w));
-  const emptyWords: number[] = [];
-  const clippedWords: number[] = [];
-  const counts = new Int32Array(n);
-  for (let w = 0; w < n; w++) {
-    const len = pieces[w]!.ids.length;
-    if (len === 0) emptyWords.push(w);
-    if (len > body) clippedWords.push(w);
-    counts[w] = Math.min(Math.max(len, 1), body);
-  }
-
-  const ranges = planWindows(counts, body, stride);
-  const windows = ranges.map(([a, b]) => {
-    let len = 2;
-    for (let w = a; w < b; w++) len += counts[w]!;
-    const inputIds = new Int32Array(len);
-    const wordIndex = new Int32Array(len).fill(-1);
-    const charStart = new Int32Array(len);
-    const charEnd = new Int32Array(len);
-    const lab = labels ? new Int32Array(len).fill(IGNORE_LABEL) : undefined;
-    inputIds[0] = tokenizer.clsId;
-    let pos = 1;
-    for (let w = a; w < b; w++) {
-      const p = pieces[w]!;
-      if (lab) lab[pos] = labels![w]!;
-      if (p.ids.length === 0) {
-        inputIds[pos] = tokenizer.unkId;
-        wordIndex[pos] = w;
-        pos++;
-        continue;
-      }
-      for (let k = 0; k < counts[w]!; k++) {
-        inputIds[pos] = p.ids[k]!;
-        wordIndex[pos] = w;
-        charStart[pos] = p.offsets[k]![0];
-        charEnd[pos] = p.offsets[k]![1];
-        pos++;
-      }
+  const out: EncodedWindow[] = [];
+  sentences.forEach((words, si) => {
+    const pieces = words.map((w) => tok.wordIds(w));
+    const counts = pieces.map((p) => Math.min(p.length, body));
+    const labels = opts.labels?.[si];
+    const weights = opts.wordWeights?.[si];
+    if (labels && labels.length !== words.length) {
+      throw new RangeError(`sentence ${si}: ${labels.length} labels for ${words.length} words`);
     }
-    inputIds[pos] = tokenizer.sepId;
-    const win: AlignedWindow = { inputIds, wordIndex, wordStart: a, wordEnd: b, charStart, charEnd };
-    if (lab) win.labels = lab;
-    return win;
+    planWindows(counts, body, stride).forEach(([a, b], wi) => {
+      let len = 2;
+      for (let w = a; w < b; w++) len += counts[w]!;
+      const inputIds = new Int32Array(len);
+      const wordAt = new Int32Array(len).fill(-1);
+      const lab = labels ? new Int32Array(len).fill(IGNORE_LABEL) : undefined;
+      const tw = labels && weights ? new Float32Array(len).fill(1) : undefined;
+      inputIds[0] = tok.clsId;
+      let pos = 1;
+      for (let w = a; w < b; w++) {
+        const p = pieces[w]!;
+        for (let k = 0; k < counts[w]!; k++) {
+          inputIds[pos] = p[k]!;
+          if (k === 0) {
+            wordAt[pos] = w;
+            if (lab) lab[pos] = labels![w]!;
+            if (tw) tw[pos] = weights![w]!;
+          }
+          pos++;
+        }
+      }
+      inputIds[pos] = tok.sepId;
+      const ex: EncodedWindow = { inputIds, wordAt, sentence: si, window: wi, firstWord: a, endWord: b };
+      if (lab) ex.labels = lab;
+      if (tw) ex.tokenWeights = tw;
+      out.push(ex);
+    });
   });
-  return { numWords: n, windows, subwordCounts: counts, emptyWords, clippedWords };
+  return out;
 }
 
 /**
@@ -147,73 +151,70 @@ export function planWindows(counts: ArrayLike<number>, body: number, stride: num
 }
 
 /**
- * Per-word logits [numWords × numLabels] read at each word's first sub-word, stitched across windows: a
- * word in several windows takes the window where it has the most context on its nearer side.
- *
- * @param windowLogits per window, its logits row-major [seq × numLabels] with seq ≥ the window's length
- *   (padding beyond is ignored); `offsets[i]` (default 0) is where window i's rows start in its array, so
- *   rows of a padded batch output can be passed without copying.
+ * Context of each word in a window, in sub-words: for the word whose first sub-word is at `pos`, the fewer
+ * of (sub-words between [CLS] and it, when the window's start is a cut) and (sub-words between its last
+ * sub-word and [SEP], when the window's end is a cut); Infinity when neither side is cut. Indexed by
+ * position; -1 where no word starts.
  */
-export function wordLogits(
-  aligned: AlignedSentence,
-  windowLogits: readonly Float32Array[],
-  numLabels: number,
-  offsets?: readonly number[],
-): Float32Array {
+export function windowCentrality(win: EncodedWindow, nWords: number): Float64Array {
+  const len = win.wordAt.length;
+  const body = len - 2;
+  const out = new Float64Array(len).fill(-1);
+  const cutLeft = win.firstWord > 0;
+  const cutRight = win.endWord < nWords;
+  let next = body + 1; // position after the current word's last sub-word ([SEP] for the last word)
+  for (let pos = body; pos >= 1; pos--) {
+    if (win.wordAt[pos]! < 0) continue;
+    const left = cutLeft ? pos - 1 : Infinity;
+    const right = cutRight ? body - (next - 1) : Infinity;
+    out[pos] = Math.min(left, right);
+    next = pos;
+  }
+  return out;
+}
+
+/** softmax over one row of logits into `out` */
+function softmaxInto(logits: Float32Array, offset: number, L: number, out: Float32Array, outOffset: number): void {
+  let max = -Infinity;
+  for (let l = 0; l < L; l++) max = Math.max(max, logits[offset + l]!);
+  let sum = 0;
+  for (let l = 0; l < L; l++) {
+    const e = Math.exp(logits[offset + l]! - max);
+    out[outOffset + l] = e;
+    sum += e;
+  }
+  for (let l = 0; l < L; l++) out[outOffset + l]! /= sum;
+}
+
+/** a window of one sentence and where its [seq × L] logits start in `logits` (a padded batch output is fine) */
+export interface WindowLogits {
+  win: EncodedWindow;
+  logits: Float32Array;
+  offset: number;
+}
+
+/**
+ * Label probabilities per word ([nWords × L]) of one sentence from the logits of its windows, read at each
+ * word's first sub-word; a word in several windows takes the window where it is most central
+ * (`windowCentrality`; ties go to the earlier window). A word no window labels (a WordPieceLike that gave
+ * it no sub-word) gets all its mass on label 0 ("O").
+ */
+export function wordProbabilities(nWords: number, numLabels: number, windows: readonly WindowLogits[]): Float32Array {
   const L = numLabels;
-  const { windows, numWords } = aligned;
-  if (windowLogits.length !== windows.length) {
-    throw new RangeError(`${windowLogits.length} logit arrays for ${windows.length} windows`);
-  }
-  const out = new Float32Array(numWords * L);
-  const best = new Float64Array(numWords).fill(-1);
-  windows.forEach((win, wi) => {
-    const logits = windowLogits[wi]!;
-    const base = offsets?.[wi] ?? 0;
-    const len = win.inputIds.length;
-    if (logits.length < base + len * L) throw new RangeError(`window ${wi}: logits too short for ${len} positions`);
-    const body = len - 2;
-    const cutLeft = win.wordStart > 0;
-    const cutRight = win.wordEnd < numWords;
-    let prevWord = -1;
-    for (let pos = 1; pos <= body; pos++) {
-      const w = win.wordIndex[pos]!;
-      if (w === prevWord) continue; // not a first sub-word
-      prevWord = w;
-      let last = pos;
-      while (last + 1 <= body && win.wordIndex[last + 1] === w) last++;
-      const left = cutLeft ? pos - 1 : Infinity;
-      const right = cutRight ? body - last : Infinity;
-      const centrality = Math.min(left, right, 1e9);
-      if (centrality <= best[w]!) continue;
-      best[w] = centrality;
-      out.set(logits.subarray(base + pos * L, base + (pos + 1) * L), w * L);
+  const probs = new Float32Array(nWords * L);
+  const best = new Float64Array(nWords).fill(-1);
+  for (const { win, logits, offset } of windows) {
+    if (logits.length < offset + win.wordAt.length * L) {
+      throw new RangeError(`window ${win.window} of sentence ${win.sentence}: logits too short for ${win.wordAt.length} positions`);
     }
-  });
-  for (let w = 0; w < numWords; w++) {
-    if (best[w]! < 0) throw new Error(`word ${w} is in no window (internal error)`);
+    const centrality = windowCentrality(win, nWords);
+    for (let pos = 1; pos < win.wordAt.length - 1; pos++) {
+      const w = win.wordAt[pos]!;
+      if (w < 0 || centrality[pos]! <= best[w]!) continue;
+      best[w] = centrality[pos]!;
+      softmaxInto(logits, offset + pos * L, L, probs, w * L);
+    }
   }
-  return out;
-}
-
-/** Arg-max label id per word from per-word logits [numWords × numLabels]. */
-export function argmaxLabels(logits: Float32Array, numLabels: number): Int32Array {
-  const n = logits.length / numLabels;
-  const out = new Int32Array(n);
-  for (let w = 0; w < n; w++) {
-    let b = 0;
-    for (let l = 1; l < numLabels; l++) if (logits[w * numLabels + l]! > logits[w * numLabels + b]!) b = l;
-    out[w] = b;
-  }
-  return out;
-}
-
-/** Word label ids from the windows' sub-word logits: `argmaxLabels(wordLogits(...))`. */
-export function wordLabels(
-  aligned: AlignedSentence,
-  windowLogits: readonly Float32Array[],
-  numLabels: number,
-  offsets?: readonly number[],
-): Int32Array {
-  return argmaxLabels(wordLogits(aligned, windowLogits, numLabels, offsets), numLabels);
+  for (let w = 0; w < nWords; w++) if (best[w]! < 0) probs[w * L] = 1;
+  return probs;
 }

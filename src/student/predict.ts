@@ -1,167 +1,24 @@
 /**
  * Word-level entity predictions from a token classifier's sub-word logits.
  *
- * A sentence (words) is encoded into one or more windows of sub-words ([CLS] w1a w1b w2 ... [SEP]); the
- * label of a word is read at its first sub-word. Sentences longer than the model's maximum become
- * overlapping windows and each word takes its prediction from the window in which it sits farthest from an
- * edge (most context on both sides) — never a silent truncation. Word labels (BIO) become spans with a
- * score: the mean, over the span's words, of the probability of the label predicted for that word.
+ * A sentence (words) is encoded into one or more windows of sub-words and each word's label probabilities
+ * are read back at its first sub-word, from the window where it has the most context (align.ts: the one
+ * implementation of windows and word alignment, shared with training) — never a silent truncation. Word
+ * labels (BIO) become spans with a score: the mean, over the span's words, of the probability of the label
+ * predicted for that word.
  *
  * `Predictor` wraps this around any logits function: the exported ONNX model in a checkpoint folder
  * (`Predictor.load(dir)`, used by `nerd predict` and the server) or a training engine (dev evaluation).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { Span } from '../corpus/types.js';
 import { InputError } from '../errors.js';
-import { collate, planBatches, type Example } from './batches.js';
-import { planWindows } from './align.js';
+import { encodeSentences, wordPieceOf, wordProbabilities, type WindowLogits, type WordPieceLike } from './align.js';
+import { collate, planBatches } from './batches.js';
+import { OnnxLogits } from './onnx-logits.js';
 import type { Batch } from './types.js';
-
-/** what the encoder needs from a tokenizer */
-export interface WordPieceLike {
-  /** sub-word ids of one word (no special tokens); [] if it has none */
-  wordIds(word: string): number[];
-  readonly clsId: number;
-  readonly sepId: number;
-  readonly padId: number;
-  /** words of raw text with character offsets (BERT's basic tokenizer); default `splitWords` below */
-  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
-}
-
-/** adapts the WordPiece tokenizer (tokenizer.ts) to what the encoder needs */
-export function wordPieceOf(tok: {
-  wordIds(w: string): number[];
-  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
-  clsId: number;
-  sepId: number;
-  padId: number;
-}): WordPieceLike {
-  return {
-    clsId: tok.clsId,
-    sepId: tok.sepId,
-    padId: tok.padId,
-    // never empty: a word of only control characters is one [UNK] (Tokenizer.wordIds), so it gets a label
-    wordIds: (w) => tok.wordIds(w),
-    splitWords: tok.splitWords ? (text) => tok.splitWords!(text) : undefined,
-  };
-}
-
-/** one window of one sentence, ready for the model */
-export interface EncodedWindow extends Example {
-  sentence: number;
-  window: number;
-  /** per sub-word position: the index of the word whose FIRST sub-word sits there, else -1 */
-  wordAt: Int32Array;
-  /** the words this window holds: [firstWord, endWord) */
-  firstWord: number;
-  endWord: number;
-}
-
-export interface EncodeOptions {
-  /** most sub-words per window including [CLS] and [SEP] (the model's max_position_embeddings at most) */
-  maxSeq: number;
-  /** label id per word for each sentence (training/eval); omitted for prediction */
-  labels?: Int32Array[] | number[][];
-  /** loss weight per word for each sentence (e.g. teacher span confidence); default 1 */
-  wordWeights?: Array<Float32Array | number[] | undefined>;
-}
-
-/**
- * Sub-word windows of each sentence. A sentence that fits is one window; a longer one is split at word
- * boundaries into windows that overlap by about half a window.
- */
-export function encodeSentences(
-  sentences: readonly (readonly string[])[],
-  tok: WordPieceLike,
-  opts: EncodeOptions,
-): EncodedWindow[] {
-  const body = opts.maxSeq - 2;
-  if (body < 1) throw new Error(`maxSeq must be ≥ 3, got ${opts.maxSeq}`);
-  const out: EncodedWindow[] = [];
-  sentences.forEach((words, si) => {
-    const pieces = words.map((w) => tok.wordIds(w));
-    const counts = pieces.map((p) => Math.min(p.length, body));
-    const labels = opts.labels?.[si];
-    const weights = opts.wordWeights?.[si];
-    const n = words.length;
-    // windows at word boundaries overlapping by at most half a body (align.ts; an empty sentence is one window)
-    const ranges = planWindows(counts, body, Math.floor(body / 2));
-    ranges.forEach(([a, b], wi) => {
-      const len = 2 + counts.slice(a, b).reduce((x, y) => x + y, 0);
-      const inputIds = new Int32Array(len);
-      const wordAt = new Int32Array(len).fill(-1);
-      const lab = labels ? new Int32Array(len).fill(-100) : undefined;
-      const tw = labels && weights ? new Float32Array(len).fill(1) : undefined;
-      inputIds[0] = tok.clsId;
-      let pos = 1;
-      for (let w = a; w < b; w++) {
-        const p = pieces[w]!;
-        for (let k = 0; k < counts[w]!; k++) {
-          inputIds[pos] = p[k]!;
-          if (k === 0) {
-            wordAt[pos] = w;
-            if (lab) lab[pos] = labels![w]!;
-            if (tw) tw[pos] = weights![w]!;
-          }
-          pos++;
-        }
-      }
-      inputIds[pos] = tok.sepId;
-      const ex: EncodedWindow = { inputIds, wordAt, sentence: si, window: wi, firstWord: a, endWord: b };
-      if (lab) ex.labels = lab;
-      if (tw) ex.tokenWeights = tw;
-      out.push(ex);
-    });
-  });
-  return out;
-}
-
-/** softmax over the last axis of one row of logits */
-function softmaxInto(logits: Float32Array, offset: number, L: number, out: Float32Array, outOffset: number): void {
-  let max = -Infinity;
-  for (let l = 0; l < L; l++) max = Math.max(max, logits[offset + l]!);
-  let sum = 0;
-  for (let l = 0; l < L; l++) {
-    const e = Math.exp(logits[offset + l]! - max);
-    out[outOffset + l] = e;
-    sum += e;
-  }
-  for (let l = 0; l < L; l++) out[outOffset + l]! /= sum;
-}
-
-/**
- * Label probabilities per word ([nWords × L]) of one sentence from the logits of its windows. `logitsOf(w)`
- * returns the [seqLen × L] logits of window w (a view into a batch's output is fine). A word without a
- * sub-word (possible only for empty strings) gets all its mass on label 0 ("O").
- */
-export function wordProbabilities(
-  nWords: number,
-  numLabels: number,
-  windows: ReadonlyArray<{ win: EncodedWindow; logits: Float32Array; offset: number }>,
-): Float32Array {
-  const L = numLabels;
-  const probs = new Float32Array(nWords * L);
-  const bestMargin = new Float64Array(nWords).fill(-1);
-  for (const { win, logits, offset } of windows) {
-    for (let pos = 0; pos < win.wordAt.length; pos++) {
-      const w = win.wordAt[pos]!;
-      if (w < 0) continue;
-      // distance to the nearer window edge, in words (a sentence's own edges count as far away)
-      const left = win.firstWord === 0 ? Infinity : w - win.firstWord;
-      const right = win.endWord === nWords ? Infinity : win.endWord - 1 - w;
-      const margin = Math.min(left, right, 1e9);
-      if (margin <= bestMargin[w]!) continue;
-      bestMargin[w] = margin;
-      softmaxInto(logits, offset + pos * L, L, probs, w * L);
-    }
-  }
-  for (let w = 0; w < nWords; w++) if (bestMargin[w]! < 0) probs[w * L] = 1;
-  return probs;
-}
 
 export interface WordDecoding {
   /** BIO tag per word, e.g. ["B-PER", "I-PER", "O"] */
@@ -320,52 +177,6 @@ export function splitWords(text: string): Array<{ word: string; start: number; e
   return out;
 }
 
-/**
- * Logits from an exported inference model (ONNX, inputs input_ids/attention_mask[/token_type_ids] int64
- * [batch, seq], output logits [batch, seq, labels]) through onnxruntime-node.
- */
-export class OnnxLogits {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    readonly numLabels: number,
-  ) {}
-
-  static async create(model: string | Uint8Array, numLabels: number, threads?: number): Promise<OnnxLogits> {
-    const opts: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    };
-    const session =
-      typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
-    return new OnnxLogits(session, numLabels);
-  }
-
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
-  async run(batch: Batch): Promise<Float32Array> {
-    const dims = [batch.batchSize, batch.seqLen];
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of this.session.inputNames) {
-      let data: BigInt64Array;
-      if (name === 'input_ids') data = BigInt64Array.from(batch.inputIds, (x) => BigInt(x));
-      else if (name === 'attention_mask') data = BigInt64Array.from(batch.attentionMask, (x) => BigInt(x));
-      else if (name === 'token_type_ids') data = new BigInt64Array(batch.inputIds.length);
-      else throw new Error(`the ONNX model has an input "${name}" this predictor does not know`);
-      feeds[name] = new ort.Tensor('int64', data, dims);
-    }
-    const result = await this.session.run(feeds);
-    const out = result['logits'] ?? result[this.session.outputNames[0]!]!;
-    return out.data as Float32Array;
-  }
-
-  async close(): Promise<void> {
-    await this.session.release();
-  }
-}
-
 export class Predictor {
   readonly id2label: string[];
   private readonly tok: WordPieceLike;
@@ -384,30 +195,28 @@ export class Predictor {
   private closer?: () => Promise<void>;
 
   /**
-   * Loads a checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx). A folder without
-   * onnx/model.onnx (e.g. a Hugging Face checkpoint) is exported on the fly from its weights.
+   * Loads a checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx) or a hub name
+   * ORG/NAME[@REVISION]. A folder without onnx/model.onnx (e.g. a Hugging Face checkpoint) is exported on the
+   * fly from its weights.
    */
   static async load(
-    dir: string,
-    opts: { threads?: number; batchSize?: number; maxTokens?: number; maxSeq?: number; constrained?: boolean } = {},
+    spec: string,
+    opts: {
+      threads?: number;
+      batchSize?: number;
+      maxTokens?: number;
+      maxSeq?: number;
+      constrained?: boolean;
+      /** run onnx/model_quantized.onnx (int8, `nerd export --quantize int8`) instead of onnx/model.onnx */
+      quantized?: boolean;
+    } = {},
   ): Promise<Predictor> {
-    const configFile = path.join(dir, 'config.json');
-    if (!existsSync(configFile)) throw new InputError('not a model folder: no config.json', dir);
-    const config = await readJson<{ id2label?: Record<string, string>; max_position_embeddings?: number }>(configFile);
-    const labels = labelsFromConfig(config);
-    if (labels.length === 0) throw new InputError('config.json has no id2label: not a token classifier', configFile);
+    // a folder or a hub name ORG/NAME[@REVISION]; the graph is onnx/model.onnx or exported from the weights
+    const { openModelFolder } = await import('./model-folder.js');
+    const opened = await openModelFolder(spec, { threads: opts.threads, quantized: opts.quantized });
+    const { dir, config, labels, onnx: model } = opened;
     const { Tokenizer } = await import('./tokenizer.js');
     const tok = await Tokenizer.fromDirectory(dir);
-    const onnxFile = path.join(dir, 'onnx', 'model.onnx');
-    let model: string | Uint8Array = onnxFile;
-    if (!existsSync(onnxFile)) {
-      const { loadCheckpoint } = await import('./checkpoint.js');
-      const { BertEngine } = await import('./engine.js');
-      const ck = await loadCheckpoint(dir);
-      const engine = await BertEngine.create(ck.config, ck.params, { threads: opts.threads });
-      model = engine.inferenceModel();
-      await engine.release();
-    }
     const runner = await OnnxLogits.create(model, labels.length, opts.threads);
     // windows no longer than the tokenizer's model_max_length: a model trained from scratch records its
     // training window there, as positions beyond it were never trained
@@ -436,9 +245,7 @@ export class Predictor {
   async predictSentences(sentences: readonly (readonly string[])[]): Promise<WordPrediction[]> {
     const windows = encodeSentences(sentences, this.tok, { maxSeq: this.opts.maxSeq });
     const L = this.id2label.length;
-    const perSentence: Array<Array<{ win: EncodedWindow; logits: Float32Array; offset: number }>> = sentences.map(
-      () => [],
-    );
+    const perSentence: WindowLogits[][] = sentences.map(() => []);
     const plan = planBatches(
       windows.map((w) => w.inputIds.length),
       { batchSize: this.opts.batchSize, maxTokens: this.opts.maxTokens, seed: 0, epoch: 0, shuffle: false, poolBatches: 0 },

@@ -335,7 +335,7 @@ export class Tokenizer {
 
   /**
    * Sub-words of one pre-split word (as HF's `is_split_into_words`), offsets relative to the word; cached.
-   * May be empty (a word of only control characters); align.ts decides what to do then.
+   * May be empty (a word of only control characters); `wordIds`, which align.ts encodes with, makes it [UNK].
    */
   encodeWord(word: string): WordPieces {
     let hit = this.wordCache.get(word);

@@ -27,14 +27,8 @@ import type { Sentence } from '../corpus/types.js';
 import { InputError } from '../errors.js';
 import { Progress, formatNumber, type ProgressOptions } from '../progress.js';
 import { collate, planBatches, type Example } from './batches.js';
-import {
-  Predictor,
-  encodeSentences,
-  labelsFromConfig,
-  wordPieceOf,
-  type EncodedWindow,
-  type WordPieceLike,
-} from './predict.js';
+import { encodeSentences, wordPieceOf, type EncodedWindow, type WordPieceLike } from './align.js';
+import { Predictor, labelsFromConfig } from './predict.js';
 import { iob2Tags, scoreTagSequences } from '../score/score.js';
 import { lastModelDir, loadModel, loadTrainingState, recoverDir, saveModel, saveTrainingState, type LoadedModel } from './train-state.js';
 import { BertEngine } from './engine.js';
@@ -347,7 +341,6 @@ export async function evaluate(predictor: Predictor, gold: readonly Sentence[]):
   return { precision: r.precision, recall: r.recall, f1: r.f1, types };
 }
 
-export { wordPieceOf };
 
 /** Trains a token classifier; see the file comment. */
 export async function train(options: TrainOptions): Promise<TrainResult> {

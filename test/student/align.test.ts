@@ -2,7 +2,14 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '../../src/student/tokenizer.js';
-import { alignWords, argmaxLabels, planWindows, wordLabels, wordLogits, IGNORE_LABEL } from '../../src/student/align.js';
+import {
+  encodeSentences,
+  planWindows,
+  wordPieceOf,
+  wordProbabilities,
+  IGNORE_LABEL,
+  type EncodedWindow,
+} from '../../src/student/align.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
 
@@ -23,7 +30,25 @@ function conll(file: string): Array<{ words: string[]; tags: string[] }> {
   return out;
 }
 
-describe('alignWords', () => {
+/** the argmax label per word of word probabilities [n × L] */
+function argmax(probs: Float32Array, L: number): number[] {
+  return Array.from({ length: probs.length / L }, (_, w) => {
+    let b = 0;
+    for (let l = 1; l < L; l++) if (probs[w * L + l]! > probs[w * L + b]!) b = l;
+    return b;
+  });
+}
+
+/** positions of word w's sub-words in a window (first sub-word marked in wordAt, the rest follow it) */
+function positionsOf(win: EncodedWindow, w: number): number[] {
+  const first = win.wordAt.indexOf(w);
+  if (first < 0) return [];
+  let last = first;
+  while (last + 1 < win.wordAt.length - 1 && win.wordAt[last + 1] === -1) last++;
+  return Array.from({ length: last - first + 1 }, (_, k) => first + k);
+}
+
+describe('windows and word alignment (align.ts)', () => {
   let tk: Tokenizer;
   let sentences: Array<{ words: string[]; tags: string[] }>;
   const labelIds = new Map<string, number>();
@@ -34,46 +59,39 @@ describe('alignWords', () => {
   });
 
   it('encodes CoNLL sentences exactly as the tokenizer encodes the joined text, labels on first sub-words', () => {
-    for (const { words, tags } of sentences.slice(0, 800)) {
-      const labels = tags.map((t) => labelIds.get(t)!);
-      const a = alignWords(tk, words, labels);
-      expect(a.windows).toHaveLength(1);
-      const win = a.windows[0]!;
+    const some = sentences.slice(0, 800);
+    const labels = some.map((s) => s.tags.map((t) => labelIds.get(t)!));
+    const wins = encodeSentences(
+      some.map((s) => s.words),
+      wordPieceOf(tk),
+      { maxSeq: 4096, labels },
+    );
+    expect(wins).toHaveLength(some.length);
+    wins.forEach((win, i) => {
+      const { words } = some[i]!;
+      expect(win.sentence).toBe(i);
       expect([...win.inputIds]).toEqual(tk.encode(words.join(' ')).ids);
-      expect(win.wordIndex[0]).toBe(-1);
-      expect(win.wordIndex[win.wordIndex.length - 1]).toBe(-1);
       const labelled = [...win.labels!].map((l, pos) => [l, pos] as const).filter(([l]) => l !== IGNORE_LABEL);
       // one label per word, at the word's first sub-word, in order
-      expect(labelled.map(([l]) => l)).toEqual(labels);
-      labelled.forEach(([, pos], w) => {
-        expect(win.wordIndex[pos]).toBe(w);
-        expect(win.wordIndex[pos - 1]).not.toBe(w);
-      });
-      // sub-word character offsets lie inside their word
-      for (let pos = 1; pos < win.inputIds.length - 1; pos++) {
-        const word = words[win.wordIndex[pos]!]!;
-        const piece = tk.idToken(win.inputIds[pos]!).replace(/^##/, '');
-        if (piece !== '[UNK]') expect(word.slice(win.charStart[pos], win.charEnd[pos])).toBe(piece);
-      }
-    }
+      expect(labelled.map(([l]) => l)).toEqual(labels[i]);
+      labelled.forEach(([, pos], w) => expect(win.wordAt[pos]).toBe(w));
+      expect([...win.wordAt].filter((w) => w >= 0)).toEqual(words.map((_, w) => w));
+    });
   });
 
   it('gives a word of only control characters one [UNK] carrying its label', () => {
-    const a = alignWords(tk, ['Paris', '\uFEFF', 'x\u200B', '\u200B'], [1, 2, 3, 4]);
-    const win = a.windows[0]!;
-    expect([...win.inputIds]).toEqual([tk.clsId, tk.tokenId('Paris'), tk.unkId, tk.tokenId('x'), tk.unkId, tk.sepId]);
-    expect([...win.labels!]).toEqual([IGNORE_LABEL, 1, 2, 3, 4, IGNORE_LABEL]);
-    expect(a.emptyWords).toEqual([1, 3]);
-    const logits = new Float32Array(win.inputIds.length * 5);
-    for (let pos = 1; pos < win.inputIds.length - 1; pos++) logits[pos * 5 + win.labels![pos]!] = 1;
-    expect([...wordLabels(a, [logits], 5)]).toEqual([1, 2, 3, 4]);
+    const [win] = encodeSentences([['Paris', '\uFEFF', 'x\u200B', '\u200B']], tk, { maxSeq: 64, labels: [[1, 2, 3, 4]] });
+    expect([...win!.inputIds]).toEqual([tk.clsId, tk.tokenId('Paris'), tk.unkId, tk.tokenId('x'), tk.unkId, tk.sepId]);
+    expect([...win!.labels!]).toEqual([IGNORE_LABEL, 1, 2, 3, 4, IGNORE_LABEL]);
+    const logits = new Float32Array(win!.inputIds.length * 5);
+    for (let pos = 1; pos < win!.inputIds.length - 1; pos++) logits[pos * 5 + win!.labels![pos]!] = 1;
+    expect(argmax(wordProbabilities(4, 5, [{ win: win!, logits, offset: 0 }]), 5)).toEqual([1, 2, 3, 4]);
   });
 
   it('handles an empty sentence', () => {
-    const a = alignWords(tk, [], []);
-    expect(a.windows).toHaveLength(1);
-    expect([...a.windows[0]!.inputIds]).toEqual([tk.clsId, tk.sepId]);
-    expect(wordLogits(a, [new Float32Array(2 * 3)], 3)).toHaveLength(0);
+    const [win] = encodeSentences([[]], tk, { maxSeq: 16 });
+    expect([...win!.inputIds]).toEqual([tk.clsId, tk.sepId]);
+    expect(wordProbabilities(0, 3, [{ win: win!, logits: new Float32Array(6), offset: 0 }])).toHaveLength(0);
   });
 
   it('plans windows that cover every word, fit, and overlap by at most the stride', () => {
@@ -97,87 +115,91 @@ describe('alignWords', () => {
     }
   });
 
-  it('splits long sentences into windows and stitches predictions back (round trip)', () => {
+  it('splits long sentences into windows and stitches each word from the window where it has most sub-word context', () => {
     const L = 9;
     const long = sentences.filter((s) => s.words.length >= 30).slice(0, 40);
     expect(long.length).toBe(40);
+    let decidedBySubwords = 0;
     for (const { words, tags } of long) {
-      for (const [maxLength, stride] of [
+      for (const [maxSeq, stride] of [
         [16, 4],
         [24, 11],
         [12, 0],
       ] as const) {
         const labels = tags.map((t) => labelIds.get(t)!);
-        const a = alignWords(tk, words, labels, { maxLength, stride });
-        expect(a.windows.length).toBeGreaterThan(1);
-        for (const win of a.windows) {
-          expect(win.inputIds.length).toBeLessThanOrEqual(maxLength);
-          expect(win.inputIds[0]).toBe(tk.clsId);
-          expect(win.inputIds[win.inputIds.length - 1]).toBe(tk.sepId);
-        }
+        const wins = encodeSentences([words], tk, { maxSeq, stride, labels: [labels] });
+        expect(wins.length).toBeGreaterThan(1);
         // every window's body is a contiguous slice of the whole sentence's sub-words
         const full = tk.encode(words.join(' ')).ids.slice(1, -1);
-        const whole = alignWords(tk, words, labels, { maxLength: 4096 }).windows[0]!;
-        for (const win of a.windows) {
-          const firstPos = whole.wordIndex.indexOf(win.wordStart);
+        const [whole] = encodeSentences([words], tk, { maxSeq: 4096 });
+        for (const win of wins) {
+          expect(win.inputIds.length).toBeLessThanOrEqual(maxSeq);
+          expect(win.inputIds[0]).toBe(tk.clsId);
+          expect(win.inputIds[win.inputIds.length - 1]).toBe(tk.sepId);
+          const firstPos = whole!.wordAt.indexOf(win.firstWord);
           expect([...win.inputIds.slice(1, -1)]).toEqual(full.slice(firstPos - 1, firstPos - 1 + win.inputIds.length - 2));
         }
-        // logits that say "label = the word's label" at first sub-words, plus the window index in a last column
-        const logits = a.windows.map((win, wi) => {
-          const out = new Float32Array(win.inputIds.length * (L + 1));
+        // a fake model whose output depends on the position in the window: the word's label, and in an
+        // extra column the window index and the position, so the test sees which row each word was read from
+        const W = L + 2;
+        const seq = maxSeq + 3; // padded batch rows, as Predictor passes them
+        const batch = new Float32Array(wins.length * seq * W);
+        wins.forEach((win, wi) => {
           for (let pos = 0; pos < win.inputIds.length; pos++) {
-            if (win.labels![pos] !== IGNORE_LABEL) out[pos * (L + 1) + win.labels![pos]!] = 10;
-            out[pos * (L + 1) + L] = wi / 100; // which window the value came from
+            const row = (wi * seq + pos) * W;
+            if (win.labels![pos] !== IGNORE_LABEL) batch[row + win.labels![pos]!] = 30;
+            batch[row + L] = wi;
+            batch[row + L + 1] = pos;
           }
-          return out;
         });
-        const wl = wordLogits(a, logits, L + 1);
-        expect([...argmaxLabels(wl, L + 1)]).toEqual(labels);
-        // each word took the window where it is most central (brute force)
+        const probs = wordProbabilities(
+          words.length,
+          W,
+          wins.map((win, wi) => ({ win, logits: batch, offset: wi * seq * W })),
+        );
+        expect(argmax(probs, W)).toEqual(labels);
+        // recover (window, position) from the softmax: p[L]/p[L+1] = exp(wi - pos)
         for (let w = 0; w < words.length; w++) {
+          // brute force: each window holding w, its context in sub-words to the nearer artificial cut
           let bestWin = -1;
           let bestScore = -1;
-          a.windows.forEach((win, wi) => {
-            if (w < win.wordStart || w >= win.wordEnd) return;
-            const positions = [...win.wordIndex].map((x, p) => [x, p] as const).filter(([x]) => x === w).map(([, p]) => p);
+          let bestWords = -1;
+          let bestByWords = -1;
+          wins.forEach((win, wi) => {
+            if (w < win.firstWord || w >= win.endWord) return;
+            const ps = positionsOf(win, w);
             const body = win.inputIds.length - 2;
-            const left = win.wordStart > 0 ? positions[0]! - 1 : Infinity;
-            const right = win.wordEnd < words.length ? body - positions[positions.length - 1]! : Infinity;
-            const score = Math.min(left, right, 1e9);
+            const left = win.firstWord > 0 ? ps[0]! - 1 : Infinity;
+            const right = win.endWord < words.length ? body - ps[ps.length - 1]! : Infinity;
+            const score = Math.min(left, right);
             if (score > bestScore) [bestScore, bestWin] = [score, wi];
+            const byWords = Math.min(win.firstWord > 0 ? w - win.firstWord : Infinity, win.endWord < words.length ? win.endWord - 1 - w : Infinity);
+            if (byWords > bestWords) [bestWords, bestByWords] = [byWords, wi];
           });
-          expect(Math.round(wl[w * (L + 1) + L]! * 100)).toBe(bestWin);
+          if (bestByWords !== bestWin) decidedBySubwords++;
+          const pos = positionsOf(wins[bestWin]!, w)[0]!;
+          const ratio = Math.log(probs[w * W + L]! / probs[w * W + L + 1]!);
+          expect(Math.round(ratio)).toBe(bestWin - pos);
         }
       }
     }
+    // the data exercise the difference between sub-word and word distance
+    expect(decidedBySubwords).toBeGreaterThan(0);
   });
 
   it('keeps a word longer than a window, clipped, with its label', () => {
     const words = ['The', 'Supercalifragilisticexpialidocious', 'word'];
-    const a = alignWords(tk, words, [0, 1, 2], { maxLength: 6, stride: 1 });
-    expect(a.clippedWords).toEqual([1]);
-    const wordsSeen = a.windows.flatMap((w) => [...w.wordIndex].filter((x) => x >= 0));
+    const wins = encodeSentences([words], tk, { maxSeq: 6, stride: 1, labels: [[0, 1, 2]] });
+    const wordsSeen = wins.flatMap((w) => [...w.wordAt].filter((x) => x >= 0));
     expect(new Set(wordsSeen)).toEqual(new Set([0, 1, 2]));
-    for (const w of a.windows) expect(w.inputIds.length).toBeLessThanOrEqual(6);
-  });
-
-  it('reads windows out of a padded batch with offsets', () => {
-    const words = sentences.find((s) => s.words.length > 20)!.words;
-    const a = alignWords(tk, words, undefined, { maxLength: 12, stride: 3 });
-    const L = 3;
-    const seq = 12;
-    const batch = new Float32Array(a.windows.length * seq * L);
-    a.windows.forEach((win, wi) => {
-      for (let pos = 0; pos < win.inputIds.length; pos++) batch[(wi * seq + pos) * L + (win.wordIndex[pos]! % L + L) % L] = 1;
-    });
-    const got = wordLabels(a, a.windows.map(() => batch), L, a.windows.map((_, wi) => wi * seq * L));
-    expect([...got]).toEqual(words.map((_, w) => w % L));
-    expect(a.windows[0]!.labels).toBeUndefined();
+    for (const w of wins) expect(w.inputIds.length).toBeLessThanOrEqual(6);
+    const clipped = wins.find((w) => w.wordAt[1] === 1)!;
+    expect(clipped.labels![1]).toBe(1);
   });
 
   it('rejects bad options', () => {
-    expect(() => alignWords(tk, ['a'], [1, 2])).toThrow(/labels/);
-    expect(() => alignWords(tk, ['a'], undefined, { maxLength: 2 })).toThrow(/maxLength/);
-    expect(() => alignWords(tk, ['a'], undefined, { maxLength: 10, stride: 8 })).toThrow(/stride/);
+    expect(() => encodeSentences([['a']], tk, { maxSeq: 8, labels: [[1, 2]] })).toThrow(/labels/);
+    expect(() => encodeSentences([['a']], tk, { maxSeq: 2 })).toThrow(/maxSeq/);
+    expect(() => encodeSentences([['a']], tk, { maxSeq: 10, stride: 8 })).toThrow(/stride/);
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Predictor,
-  chunkTags,
-  decodeWords,
-  encodeSentences,
-  splitWords,
-  type WordPieceLike,
-} from '../../src/student/predict.js';
+import { encodeSentences, type WordPieceLike } from '../../src/student/align.js';
+import { Predictor, chunkTags, decodeWords, splitWords } from '../../src/student/predict.js';
 import type { Batch } from '../../src/student/types.js';
 
 /** toy WordPiece: a word becomes ceil(len/3) pieces; piece id = 1000 + char code of its first letter */
