@@ -23,7 +23,11 @@ import { jsonrepair } from 'jsonrepair';
 import type { AnswerEntity } from './prompt.js';
 
 export class AnswerParseError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** what to tell the model in a re-ask (e.g. "invalid JSON at line 3, column 5: ...") */
+    readonly feedback: string = message,
+  ) {
     super(message);
     this.name = 'AnswerParseError';
   }
@@ -34,6 +38,8 @@ export interface ParsedAnswer {
   results: Map<string, AnswerEntity[]>;
   /** ids in the answer that the request did not have */
   unknownIds: string[];
+  /** ids the answer gave more than once (their entities cannot be credited with confidence) */
+  duplicateIds: string[];
   /** where the JSON was found */
   source: 'whole' | 'fenced' | 'embedded';
   /** true when the JSON needed repair */
@@ -60,27 +66,49 @@ function scanOutsideStrings(text: string, from: number, visit: (j: number, c: st
   return { stoppedAt: -1, inString };
 }
 
-/** Top-level balanced `{…}` substrings (string- and escape-aware), in order of appearance. */
-export function balancedObjects(text: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const open = text.indexOf('{', i);
-    if (open < 0) break;
-    let depth = 0;
-    const end = scanOutsideStrings(text, open, (_j, c) => {
-      if (c === '{') depth++;
-      else if (c === '}') depth--;
-      return c === '}' && depth === 0;
-    }).stoppedAt;
-    if (end < 0) {
-      i = open + 1; // unbalanced from here: look for a later, complete object
-      continue;
+/** passes over the text `balancedObjects` may make: the first, and restarts after an unclosed `{` */
+const MAX_PASSES = 8;
+
+/**
+ * Top-level balanced `{…}` substrings (string- and escape-aware inside objects), in order of appearance.
+ *
+ * Linear time: one pass keeps a stack of open braces and records every object as it closes (an object
+ * closed inside a recorded one replaces nothing; one that encloses recorded ones replaces them). Quotes in
+ * prose outside any object are not strings. An object left open at the end may have been misread (a stray
+ * quote inside it hides the braces after it), so the pass is repeated from just after that brace, at most
+ * MAX_PASSES times in all — so a reply of 200 KB of `{"a":` costs a few passes, not one pass per brace.
+ * `work.steps`, when given, counts characters visited (for tests of the bound).
+ */
+export function balancedObjects(text: string, work?: { steps: number }): string[] {
+  let found: Array<[number, number]> = [];
+  let from = text.indexOf('{');
+  for (let pass = 0; pass < MAX_PASSES && from >= 0; pass++) {
+    const kept = found.filter(([o]) => o < from);
+    const fresh: Array<[number, number]> = [];
+    const stack: number[] = [];
+    let inString = false;
+    let j = from;
+    for (; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (inString) {
+        if (c === 92) j++; // backslash: skip the escaped character
+        else if (c === 34) inString = false;
+        continue;
+      }
+      if (c === 123) stack.push(j);
+      else if (c === 125) {
+        const open = stack.pop();
+        if (open === undefined) continue;
+        while (fresh.length > 0 && fresh[fresh.length - 1]![0] > open) fresh.pop();
+        fresh.push([open, j]);
+      } else if (c === 34 && stack.length > 0) inString = true;
     }
-    out.push(text.slice(open, end + 1));
-    i = end + 1;
+    if (work) work.steps += j - from;
+    found = [...kept, ...fresh];
+    if (stack.length === 0) break;
+    from = text.indexOf('{', stack[0]! + 1);
   }
-  return out;
+  return found.map(([o, e]) => text.slice(o, e + 1));
 }
 
 /**
@@ -168,12 +196,18 @@ function toEntities(x: unknown): AnswerEntity[] | undefined {
 const LIST_KEYS = ['results', 'sentences', 'answers', 'annotations', 'items'];
 
 /** reads an answer's value into per-id entity lists; undefined when it is not an answer */
-function toResults(value: unknown, ids: string[]): { results: Map<string, AnswerEntity[]>; unknownIds: string[] } | undefined {
+type Results = { results: Map<string, AnswerEntity[]>; unknownIds: string[]; duplicateIds: string[] };
+
+function toResults(value: unknown, ids: string[]): Results | undefined {
   const results = new Map<string, AnswerEntity[]>();
   const unknownIds: string[] = [];
+  const duplicateIds: string[] = [];
   const add = (id: string, entities: AnswerEntity[]): void => {
     if (!ids.includes(id)) unknownIds.push(id);
-    else results.set(id, [...(results.get(id) ?? []), ...entities]);
+    else if (results.has(id)) {
+      if (!duplicateIds.includes(id)) duplicateIds.push(id);
+      results.set(id, [...results.get(id)!, ...entities]);
+    } else results.set(id, entities);
   };
   const fromList = (list: unknown[]): boolean => {
     if (!list.every((r) => isRecord(r) && pick(r, ['entities', 'entity_list']) !== undefined)) return false;
@@ -193,11 +227,11 @@ function toResults(value: unknown, ids: string[]): { results: Map<string, Answer
       const id = value.id !== undefined ? String(value.id) : ids.length === 1 ? ids[0]! : undefined;
       if (id === undefined) return undefined;
       add(id, list);
-      return { results, unknownIds };
+      return { results, unknownIds, duplicateIds };
     }
     for (const k of LIST_KEYS) {
       const list = pick(value, [k]);
-      if (Array.isArray(list)) return fromList(list) ? { results, unknownIds } : undefined;
+      if (Array.isArray(list)) return fromList(list) ? { results, unknownIds, duplicateIds } : undefined;
     }
     // keyed by id: {"1": [...], "2": [...]}
     const keys = Object.keys(value).filter((k) => k !== 'reasoning');
@@ -208,15 +242,15 @@ function toResults(value: unknown, ids: string[]): { results: Map<string, Answer
         if (!list) return undefined;
         add(k, list);
       }
-      return { results, unknownIds };
+      return { results, unknownIds, duplicateIds };
     }
     return undefined;
   }
   if (Array.isArray(value)) {
-    if (value.length > 0 && fromList(value)) return { results, unknownIds };
+    if (value.length > 0 && fromList(value)) return { results, unknownIds, duplicateIds };
     if (ids.length === 1 && value.every((v) => isRecord(v) || Array.isArray(v))) {
       add(ids[0]!, value.map(toEntity));
-      return { results, unknownIds };
+      return { results, unknownIds, duplicateIds };
     }
   }
   return undefined;
@@ -232,19 +266,45 @@ export function parseAnswer(text: string, ids: string[]): ParsedAnswer {
   if (/^[[{]/.test(trimmed)) candidates.push({ text: trimmed, source: 'whole' });
   for (const block of fencedBlocks(text).reverse()) if (/^[[{]/.test(block)) candidates.push({ text: block, source: 'fenced' });
   for (const obj of balancedObjects(text).reverse()) candidates.push({ text: obj, source: 'embedded' });
+  let firstInvalid: string | undefined;
+  let cutOff = false;
   for (const c of candidates) {
     // a cut-off value (the whole message, or a fenced block closed after the cut) is not repaired into a
     // shorter answer; a complete object inside it may still be found among the embedded candidates
-    if (!isClosed(c.text)) continue;
+    if (!isClosed(c.text)) {
+      cutOff = true;
+      continue;
+    }
     const read = readJson(c.text);
-    if (!read) continue;
+    if (!read) {
+      firstInvalid ??= jsonErrorAt(c.text);
+      continue;
+    }
     const res = toResults(read.value, ids);
     if (res) return { ...res, source: c.source, repaired: read.repaired };
   }
-  if (candidates.length === 0 && /\{\s*["']?(entities|results)/.test(text)) {
-    throw new AnswerParseError('the answer JSON is cut off (unbalanced braces)');
+  if ((candidates.length === 0 || cutOff) && /\{\s*["']?(entities|results)/.test(text) && !firstInvalid) {
+    throw new AnswerParseError('the answer JSON is cut off (unbalanced braces)', 'your answer stopped before its JSON was complete (unbalanced braces)');
   }
+  if (firstInvalid) throw new AnswerParseError(`invalid JSON: ${firstInvalid}`, `your answer's JSON is invalid: ${firstInvalid}`);
   throw new AnswerParseError(
     candidates.length === 0 ? 'no JSON answer in the reply' : 'no JSON object in the reply has the answer shape ({"entities":[...]} or {"results":[...]})',
   );
+}
+
+/** where JSON.parse fails in `candidate`, as "line L, column C: message" (lines of the candidate) */
+function jsonErrorAt(candidate: string): string {
+  try {
+    JSON.parse(candidate);
+    return 'unreadable';
+  } catch (err) {
+    const msg = (err as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    if (!m) return msg.slice(0, 120);
+    const pos = Number(m[1]);
+    const before = candidate.slice(0, pos);
+    const line = before.split('\n').length;
+    const col = pos - before.lastIndexOf('\n');
+    return `line ${line}, column ${col}: ${msg.replace(/ in JSON at position \d+.*$/, '').slice(0, 100)}`;
+  }
 }
