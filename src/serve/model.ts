@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
+import { resolveModelDir } from '../student/model-folder.js';
 import { Predictor as WordPredictor } from '../student/predict.js';
 import type { Predictor, SentencePrediction } from './predictor.js';
 
@@ -21,7 +22,9 @@ export interface LoadOptions {
   batchSize?: number;
 }
 
-export async function loadPredictor(dir: string, opts: LoadOptions = {}): Promise<Predictor> {
+export async function loadPredictor(spec: string, opts: LoadOptions = {}): Promise<Predictor> {
+  // a folder or a hub name ORG/NAME[@REVISION] (the student's resolver: hub cache, HF_HUB_OFFLINE, ...)
+  const dir = await resolveModelDir(spec);
   const configFile = path.join(dir, 'config.json');
   if (!existsSync(configFile)) throw new InputError('not a model folder: config.json is missing', dir);
   let config: { hidden_size?: number; num_hidden_layers?: number; max_position_embeddings?: number };
@@ -82,7 +85,8 @@ export async function loadPredictor(dir: string, opts: LoadOptions = {}): Promis
  * The same predictor running in a worker thread (see worker.ts): the calling thread stays free while the
  * model computes. Requests are answered in order; a worker that dies fails its pending calls loudly.
  */
-export async function loadPredictorInWorker(dir: string, opts: LoadOptions = {}): Promise<Predictor> {
+export async function loadPredictorInWorker(spec: string, opts: LoadOptions = {}): Promise<Predictor> {
+  const dir = await resolveModelDir(spec);
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const file = path.join(path.dirname(here), `worker${ext}`);
@@ -157,7 +161,9 @@ export async function loadPredictorInWorker(dir: string, opts: LoadOptions = {})
  * flight. Small BERTs use cores better as N single-threaded sessions working on different micro-batches
  * than as one session splitting each small matrix product across threads.
  */
-export async function loadPredictorPool(dir: string, workers: number, opts: LoadOptions = {}): Promise<Predictor> {
+export async function loadPredictorPool(spec: string, workers: number, opts: LoadOptions = {}): Promise<Predictor> {
+  // resolved (downloaded) once, before the workers start
+  const dir = await resolveModelDir(spec);
   if (workers <= 1) return loadPredictorInWorker(dir, opts);
   const pool = await Promise.all(Array.from({ length: workers }, () => loadPredictorInWorker(dir, opts)));
   const busy = pool.map(() => 0);

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { readCorpus, writeCorpus, parseFormat, parseScheme, type Sentence } from '../corpus/index.js';
 import { InputError } from '../errors.js';
 import { Progress } from '../progress.js';
-import { OnnxLogits, Predictor, labelsFromConfig, readJson } from './predict.js';
+import { OnnxLogits } from './onnx-logits.js';
+import { Predictor } from './predict.js';
 import { DEFAULT_VOCAB, evaluate, train, type TrainOptions } from './train.js';
 import type { Batch } from './types.js';
 
@@ -76,7 +77,7 @@ export function register(program: Command): void {
     .option('--dev <file>', 'development corpus: scored after each epoch; the best dev F1 is kept in OUT/best')
     .option('--test <file>', 'test corpus: the final OUT/best is scored on it')
     .requiredOption('--out <dir>', 'output folder: best/ (checkpoint to ship), last/ (resume state), history.json')
-    .option('--model <preset|dir>', 'tiny, mini, small, base, or a checkpoint folder (e.g. bert-base-cased)', 'mini')
+    .option('--model <preset|dir|ORG/NAME>', 'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] (e.g. google-bert/bert-base-cased)', 'mini')
     .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
     .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
     .option('--epochs <n>', 'passes over the training data', num('--epochs', { int: true, min: 1 }), 3)
@@ -162,7 +163,7 @@ export function register(program: Command): void {
   program
     .command('predict')
     .description('label a corpus with a trained model; writes the same format (and tag scheme) it reads')
-    .requiredOption('--model <dir>', 'checkpoint folder (e.g. OUT/best of nerd train)')
+    .requiredOption('--model <dir|ORG/NAME>', 'checkpoint folder (e.g. OUT/best of nerd train) or hub name ORG/NAME[@REVISION]')
     .requiredOption('--input <file>', 'corpus to label (CoNLL, JSONL or token JSONL; existing labels are replaced)')
     .requiredOption('--out <file>', 'output corpus file ("-" for standard output)')
     .option('--format <format>', 'input format: conll, jsonl or tokens-jsonl (default: detected)')
@@ -214,7 +215,7 @@ export function register(program: Command): void {
   program
     .command('forward')
     .description('print the logits of sub-word id sequences as JSON [batch][position][label] (a debugging aid)')
-    .requiredOption('--model <dir>', 'checkpoint folder')
+    .requiredOption('--model <dir|ORG/NAME>', 'checkpoint folder or hub name ORG/NAME[@REVISION]')
     .requiredOption('--ids <json>', "sub-word ids, e.g. '[[101, 1109, 102]]' (rows of different length are padded)")
     .option('--threads <n>', 'onnxruntime threads', num('--threads', { int: true, min: 1 }))
     .action(async (flags: { model: string; ids: string; threads?: number }) => {
@@ -232,10 +233,9 @@ export function register(program: Command): void {
         throw new InputError('--ids: expected a non-empty array of non-empty arrays of non-negative integers');
       }
       const ids = rows as number[][];
-      const configFile = path.join(flags.model, 'config.json');
-      if (!existsSync(configFile)) throw new InputError('not a model folder: no config.json', flags.model);
-      const config = await readJson<{ id2label?: Record<string, string>; vocab_size?: number }>(configFile);
-      const labels = labelsFromConfig(config);
+      const { openModelFolder } = await import('./model-folder.js');
+      const opened = await openModelFolder(flags.model, { threads: flags.threads });
+      const { config, labels } = opened;
       for (const r of ids) {
         for (const x of r) {
           if (config.vocab_size !== undefined && x >= config.vocab_size) {
@@ -250,19 +250,12 @@ export function register(program: Command): void {
         batch.inputIds.set(r, b * T);
         batch.attentionMask.fill(1, b * T, b * T + r.length);
       });
-      const onnxFile = path.join(flags.model, 'onnx', 'model.onnx');
+      const runner = await OnnxLogits.create(opened.onnx, labels.length, flags.threads);
       let logits: Float32Array;
-      if (existsSync(onnxFile)) {
-        const runner = await OnnxLogits.create(onnxFile, labels.length, flags.threads);
+      try {
         logits = await runner.run(batch);
+      } finally {
         await runner.close();
-      } else {
-        const { loadCheckpoint } = await import('./checkpoint.js');
-        const { BertEngine } = await import('./engine.js');
-        const ck = await loadCheckpoint(flags.model);
-        const engine = await BertEngine.create(ck.config, ck.params, { threads: flags.threads });
-        logits = await engine.logits(batch);
-        await engine.release();
       }
       const L = logits.length / (B * T);
       const out = ids.map((r, b) => r.map((_, t) => Array.from(logits.subarray((b * T + t) * L, (b * T + t + 1) * L))));

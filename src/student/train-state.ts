@@ -16,6 +16,8 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { labelsOf, loadCheckpoint, readBertConfig, readSafetensors, saveCheckpoint, writeSafetensors } from './checkpoint.js';
 import { initParams } from './engine.js';
+import { parseHubName } from './hub.js';
+import { resolveModelDir } from './model-folder.js';
 import { isPresetName, presetConfig, PRESETS } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
 import type { BertConfig, NamedTensor, OptimizerState, ParamMap } from './types.js';
@@ -68,9 +70,11 @@ export async function loadModel(model: string, opts: LoadModelOptions): Promise<
     const params = initParams(config, opts.seed);
     return { config, params, tokenizer, source: 'preset', notes: [] };
   }
-  if (!existsSync(model)) {
-    throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a folder`);
+  if (!existsSync(model) && !parseHubName(model)) {
+    throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`);
   }
+  // a hub name ORG/NAME[@REVISION] becomes its snapshot folder in the hub cache (downloaded when missing)
+  model = await resolveModelDir(model);
   let labels = opts.labels;
   if (labels) {
     const configFile = path.join(model, 'config.json');
