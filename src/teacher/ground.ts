@@ -1,30 +1,28 @@
 /**
  * Grounding: turning the teacher's entity strings into TOKEN spans of its sentence, or rejecting them.
  *
- * Matching, in order, stopping at the first level that finds the text:
- *   1. exact — the entity text split on whitespace equals a run of tokens;
- *   2. normalised — Unicode NFKC, curly quotes and dashes folded to ASCII, case folded, whitespace ignored,
- *      and the match must start at a token's start and end at a token's end ("Smith's" finds
- *      `Smith 's`, "eu" finds `EU`);
- *   3. punctuation-insensitive — as 2, with everything but letters and digits removed ("St Louis" finds
- *      `St. Louis`, "\"Reuters\"," finds `Reuters`); tokens that are only punctuation never begin or end a
- *      span.
- *   4. without a leading article — "the European Union" finds `European Union` (only when 1-3 found nothing,
- *      so `The Hague` is still found whole).
- * A span never crosses a token boundary: a text that matches only inside a token ("York" in `NewYork`) is
- * not found. When the text was NOT copied token for token (levels 2-4), a possessive clitic token (`'s`,
- * `'`) at the end of the match is dropped: "Smith's" grounds to `Smith`. An exact copy keeps it, for names
- * that contain it (CoNLL has "Moody 's" ORG, "St. John 's" LOC).
+ * Finding a text and its boundaries: spans.ts (`findText`, then the span conventions — leading articles,
+ * edge punctuation and quotes, possessive clitics, answers inside a token — applied the same way however
+ * the text was found).
  *
- * Occurrences: an entity without `occurrence` is every occurrence of its text (an entity that occurs twice
- * is labelled twice); with `occurrence: n` only the n-th (1-based), and `n` past the last occurrence is
- * rejected.
+ * Occurrences. A text may occur several times in a sentence; the listings of one text (all entities whose
+ * text finds the same occurrences, e.g. "Paris" and "paris") share them out:
+ *   - a listing with a valid `occurrence: n` (1-based) takes the n-th occurrence;
+ *   - the other listings ("free": no occurrence, null, 0, not a number, or past the last occurrence) share
+ *     the occurrences that no `occurrence: n` listing took: one type among them → every such occurrence
+ *     gets it; several types ("Paris" as PER, then as LOC) → the i-th free listing takes the i-th occurrence,
+ *     in the order of the answer; more free listings than occurrences left → each is tried everywhere, and
+ *     the same tokens with two types are a `type-conflict` (below);
+ *   - tolerance: `occurrence: 1` on the ONLY listing of a text counts as free (models that must fill the
+ *     field write 1 meaning "this name"): in CoNLL-2003 train, when a repeated text's first occurrence is an
+ *     entity, its later occurrences outside longer entities have the same type in 262 of 264 cases.
  *
  * Rejections (each kept, with its reason, for inspection and counting):
  *   - `not-found`: the text is not in the sentence at any level (a hallucination);
  *   - `unknown-type`: the type is not one of the requested types (after case folding and the aliases
  *     PERSON→PER, ORGANIZATION/ORGANISATION→ORG, LOCATION→LOC, MISCELLANEOUS→MISC where those are requested);
- *   - `occurrence-out-of-range`, `invalid` (empty text, not a string);
+ *   - `invalid` (empty text, not a string, nothing but punctuation or
+ *     an article);
  *   - `type-conflict`: the same tokens given two different types in one answer — both are rejected, since
  *     either could be the mistake;
  *   - `overlap`: spans that overlap (nested or crossing). Rule: the LONGER span wins (it is the whole name:
@@ -32,6 +30,7 @@
  *     is rejected with `conflictsWith` naming the winner.
  */
 import type { AnswerEntity } from './prompt.js';
+import { DEFAULT_CONVENTIONS, findText, type MatchLevel, type SpanConventions } from './spans.js';
 
 /** a grounded entity: TOKEN offsets into its sentence, end exclusive */
 export interface GroundedSpan {
@@ -86,77 +85,15 @@ export function findTokenSequence(tokens: string[], words: string[]): number[] {
   return out;
 }
 
-const FOLD: Array<[RegExp, string]> = [
-  [/[\u2018\u2019\u201a\u201b\u2032\u0060\u00b4]/g, "'"],
-  [/[\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb]/g, '"'],
-  [/[\u2010-\u2015\u2212]/g, '-'],
-  [/\u2026/g, '...'],
-];
+export type { MatchLevel };
 
-function normalise(s: string): string {
-  let t = s.normalize('NFKC');
-  for (const [re, to] of FOLD) t = t.replace(re, to);
-  return t.toLowerCase().replace(/\s+/gu, '');
-}
-
-function lettersAndDigits(s: string): string {
-  return normalise(s).replace(/[^\p{L}\p{N}]/gu, '');
-}
-
-/**
- * Spans [start, end) whose tokens, each passed through `form` and concatenated, equal `form(text)`; the
- * match must begin and end on token boundaries, at tokens whose form is not empty.
- */
-function findNormalised(tokens: string[], text: string, form: (s: string) => string): Array<[number, number]> {
-  const target = form(text);
-  if (target === '') return [];
-  const forms = tokens.map(form);
-  const startAt = new Map<number, number>();
-  const endAt = new Map<number, number>();
-  let concat = '';
-  forms.forEach((f, i) => {
-    if (f !== '' && !startAt.has(concat.length)) startAt.set(concat.length, i);
-    concat += f;
-    if (f !== '') endAt.set(concat.length, i);
-  });
-  const out: Array<[number, number]> = [];
-  for (let p = concat.indexOf(target); p >= 0; p = concat.indexOf(target, p + 1)) {
-    const s = startAt.get(p);
-    const e = endAt.get(p + target.length);
-    if (s !== undefined && e !== undefined && e >= s) out.push([s, e + 1]);
-  }
-  return out;
-}
-
-export type MatchLevel = 'exact' | 'normalised' | 'punctuation' | 'article';
-
-const POSSESSIVE = /^['\u2019]s?$/iu;
-const ARTICLE = /^(the|a|an)\s+/iu;
-
-function dropPossessive(tokens: string[], spans: Array<[number, number]>): Array<[number, number]> {
-  return spans.map(([s, e]) => (e - s > 1 && POSSESSIVE.test(tokens[e - 1]!) ? [s, e - 1] : [s, e]));
-}
-
-/** Every occurrence of `text` as token spans, at the first matching level. */
-export function locate(tokens: string[], text: string): { level: MatchLevel; spans: Array<[number, number]> } | undefined {
-  const found = locateOnce(tokens, text);
-  if (found) return found.level === 'exact' ? found : { level: found.level, spans: dropPossessive(tokens, found.spans) };
-  if (ARTICLE.test(text.trim())) {
-    const rest = locateOnce(tokens, text.trim().replace(ARTICLE, ''));
-    if (rest) return { level: 'article', spans: dropPossessive(tokens, rest.spans) };
-  }
-  return undefined;
-}
-
-function locateOnce(tokens: string[], text: string): { level: MatchLevel; spans: Array<[number, number]> } | undefined {
-  const words = text.trim().split(/\s+/u).filter((w) => w !== '');
-  const exact = findTokenSequence(tokens, words);
-  if (exact.length > 0) return { level: 'exact', spans: exact.map((s) => [s, s + words.length]) };
-  const norm = findNormalised(tokens, text, normalise);
-  if (norm.length > 0) return { level: 'normalised', spans: norm };
-  const punct = findNormalised(tokens, text, lettersAndDigits);
-  if (punct.length > 0) return { level: 'punctuation', spans: punct };
-  return undefined;
+/** Every occurrence of `text` as token spans, conventions applied (spans.ts `findText`). */
+export function locate(
+  tokens: string[],
+  text: string,
+  conventions: SpanConventions = DEFAULT_CONVENTIONS,
+): { level: MatchLevel; spans: Array<[number, number]> } | undefined {
+  return findText(tokens, text, conventions);
 }
 
 const ALIASES: Record<string, string> = {
@@ -220,11 +157,26 @@ export function resolveOverlaps<T extends { start: number; end: number; label: s
   return { kept, conflicts };
 }
 
+interface Listing {
+  order: number;
+  given: { text: string; type: string };
+  label: string;
+  spans: Array<[number, number]>;
+  /** the 1-based occurrence asked for, when valid */
+  occurrence?: number;
+}
+
 /** Grounds one answer's entities in `tokens`. See the file comment for the rules. */
-export function groundEntities(tokens: string[], entities: AnswerEntity[], types: string[]): GroundResult {
+export function groundEntities(
+  tokens: string[],
+  entities: AnswerEntity[],
+  types: string[],
+  conventions: SpanConventions = DEFAULT_CONVENTIONS,
+): GroundResult {
   const rejected: RejectedEntity[] = [];
   const candidates: Candidate[] = [];
   const matchedBy = { exact: 0, normalised: 0, punctuation: 0, article: 0 };
+  const groups = new Map<string, Listing[]>();
   entities.forEach((e, order) => {
     const given = { text: typeof e.text === 'string' ? e.text : String(e.text ?? ''), type: typeof e.type === 'string' ? e.type : String(e.type ?? '') };
     if (typeof e.text !== 'string' || e.text.trim() === '' || typeof e.type !== 'string') {
@@ -236,26 +188,47 @@ export function groundEntities(tokens: string[], entities: AnswerEntity[], types
       rejected.push({ ...given, reason: 'unknown-type' });
       return;
     }
-    const found = locate(tokens, e.text);
+    const found = findText(tokens, e.text, conventions);
     if (!found) {
-      rejected.push({ ...given, reason: 'not-found' });
+      rejected.push({ ...given, reason: /[\p{L}\p{N}]/u.test(e.text) ? 'not-found' : 'invalid' });
       return;
     }
-    let spans = found.spans;
-    const occ = e.occurrence;
-    if (occ !== undefined && occ !== null) {
-      const n = Number(occ);
-      if (!Number.isInteger(n) || n < 1 || n > spans.length) {
-        rejected.push({ ...given, reason: 'occurrence-out-of-range' });
-        return;
-      }
-      spans = [spans[n - 1]!];
-    }
     matchedBy[found.level]++;
-    for (const [start, end] of spans) {
-      candidates.push({ start, end, label, text: tokens.slice(start, end).join(' '), order, given });
-    }
+    const n = e.occurrence === undefined || e.occurrence === null ? NaN : Number(e.occurrence);
+    const listing: Listing = { order, given, label, spans: found.spans };
+    if (Number.isInteger(n) && n >= 1 && n <= found.spans.length) listing.occurrence = n;
+    const key = found.spans.map(([s, t]) => `${s}:${t}`).join(',');
+    groups.set(key, [...(groups.get(key) ?? []), listing]);
   });
+  const push = (l: Listing, [start, end]: [number, number]): void => {
+    candidates.push({ start, end, label: l.label, text: tokens.slice(start, end).join(' '), order: l.order, given: l.given });
+  };
+  for (const listings of groups.values()) {
+    // tolerance: "occurrence": 1 on the only listing of a text means the text
+    if (listings.length === 1 && listings[0]!.occurrence === 1) delete listings[0]!.occurrence;
+    const spans = listings[0]!.spans;
+    const taken = new Set<number>();
+    for (const l of listings) {
+      if (l.occurrence === undefined) continue;
+      taken.add(l.occurrence - 1);
+      push(l, spans[l.occurrence - 1]!);
+    }
+    const free = listings.filter((l) => l.occurrence === undefined);
+    const left = spans.map((_, i) => i).filter((i) => !taken.has(i));
+    if (free.length === 0) continue;
+    if (new Set(free.map((l) => l.label)).size === 1) {
+      // one type: every occurrence left (the same text listed twice with one type is one listing)
+      for (const i of left) push(free[0]!, spans[i]!);
+      continue;
+    }
+    if (free.length > left.length) {
+      // more types than occurrences: a real disagreement, rejected below as a type conflict
+      for (const l of free) for (const i of left) push(l, spans[i]!);
+      continue;
+    }
+    // several types for one text without occurrences: in order of occurrence
+    free.forEach((l, i) => push(l, spans[left[i]!]!));
+  }
   const { kept, conflicts } = resolveOverlaps(
     candidates,
     (a, b) => b.end - b.start - (a.end - a.start) || a.order - b.order || a.start - b.start,

@@ -16,7 +16,7 @@ describe('grounding entity strings to token spans', () => {
     expect(r.rejected).toEqual([]);
   });
 
-  it('labels only the occurrence named by "occurrence" and rejects one past the end', () => {
+  it('labels only the occurrence named by "occurrence"; an occurrence past the end means every occurrence', () => {
     const tokens = toks('Jordan met Jordan in Amman .');
     const r = groundEntities(
       tokens,
@@ -30,8 +30,38 @@ describe('grounding entity strings to token spans', () => {
     expect(r.spans.map((s) => [s.start, s.label])).toEqual([
       [0, 'PER'],
       [2, 'LOC'],
+      [4, 'LOC'],
     ]);
-    expect(r.rejected).toEqual([{ text: 'Amman', type: 'LOC', reason: 'occurrence-out-of-range' }]);
+    expect(r.rejected).toEqual([]);
+  });
+
+  it('gives a repeated text listed with two types and no occurrence one type per occurrence, in order', () => {
+    // "Paris" once PER, once LOC: today's answer shape from models that skip "occurrence"
+    const r = groundEntities(toks('Paris said Paris was lovely'), [{ text: 'Paris', type: 'PER' }, { text: 'Paris', type: 'LOC' }], TYPES);
+    expect(r.spans.map((s) => [s.start, s.label])).toEqual([
+      [0, 'PER'],
+      [2, 'LOC'],
+    ]);
+    // an explicit occurrence takes its own; the free listing gets the rest
+    const m = groundEntities(toks('Paris said Paris was lovely'), [{ text: 'Paris', type: 'LOC', occurrence: 2 }, { text: 'Paris', type: 'PER' }], TYPES);
+    expect(m.spans.map((s) => [s.start, s.label])).toEqual([
+      [0, 'PER'],
+      [2, 'LOC'],
+    ]);
+  });
+
+  it('reads occurrence 1 on the only listing of a text as the text (later mentions are not lost)', () => {
+    // real CoNLL-2003 train sentence: both mentions of Israel are LOC
+    const tokens = toks('Israel \'s Channel Two television said Damascus had sent a " calming signal " to Israel .');
+    const r = groundEntities(tokens, [{ text: 'Israel', type: 'LOC', occurrence: 1 }], TYPES);
+    expect(r.spans.map((s) => s.start)).toEqual([0, 15]);
+    // occurrence 0, null, "first" or 9: free as well
+    for (const occurrence of [0, null, 'first' as unknown as number, 9]) {
+      expect(groundEntities(tokens, [{ text: 'Israel', type: 'LOC', occurrence }], TYPES).spans).toHaveLength(2);
+    }
+    // two listings with occurrences: honoured as given
+    const two = groundEntities(toks('Jordan met Jordan'), [{ text: 'Jordan', type: 'PER', occurrence: 1 }, { text: 'Jordan', type: 'PER', occurrence: 2 }], TYPES);
+    expect(two.spans.map((s) => s.start)).toEqual([0, 2]);
   });
 
   it('rejects and keeps hallucinated entities and unknown types', () => {
@@ -47,18 +77,18 @@ describe('grounding entity strings to token spans', () => {
     ]);
   });
 
-  it('matches case-, whitespace- and punctuation-insensitively, but only on token boundaries', () => {
+  it('matches case-, whitespace- and punctuation-insensitively, never in the middle of a word', () => {
     const tokens = toks("Smith 's St. Louis firm NewYork U.S. \u201cReuters\u201d");
-    expect(locate(tokens, "Smith's")).toEqual({ level: 'normalised', spans: [[0, 1]] }); // the clitic is not part of the name
+    expect(locate(tokens, "Smith's")).toEqual({ level: 'exact', spans: [[0, 1]] }); // the clitic is not part of the name
     expect(locate(tokens, 'st. louis')).toEqual({ level: 'normalised', spans: [[2, 4]] });
     expect(locate(tokens, 'St Louis')).toEqual({ level: 'punctuation', spans: [[2, 4]] });
     expect(locate(tokens, 'US')).toEqual({ level: 'punctuation', spans: [[6, 7]] });
-    expect(locate(tokens, '"Reuters"')).toEqual({ level: 'normalised', spans: [[7, 8]] });
-    expect(locate(tokens, 'York')).toBeUndefined(); // inside the token NewYork
+    expect(locate(tokens, '"Reuters"')).toEqual({ level: 'exact', spans: [[7, 8]] });
+    expect(locate(tokens, 'York')).toBeUndefined(); // inside the token NewYork, mid-word
     expect(locate(tokens, 'Smit')).toBeUndefined();
     expect(locate(toks('in European Union and The Hague'), 'the European Union')).toEqual({ level: 'article', spans: [[1, 3]] });
     expect(locate(toks('the European Union and The Hague'), 'The Hague')).toEqual({ level: 'exact', spans: [[4, 6]] });
-    expect(locate(toks("Moody 's said"), "Moody 's")).toEqual({ level: 'exact', spans: [[0, 2]] }); // copied exactly: kept
+    expect(locate(toks("Moody 's said"), "Moody 's")).toEqual({ level: 'exact', spans: [[0, 2]] }); // copied verbatim: kept
     expect(locate(tokens, '...')).toBeUndefined();
   });
 
