@@ -1,12 +1,14 @@
 /**
- * `nerd train`, `nerd predict`, `nerd forward`: thin wrappers around train.ts and predict.ts.
+ * `nerd train`, `nerd predict`, `nerd forward`, `nerd export`: thin wrappers around train.ts, predict.ts,
+ * predict-stream.ts and export.ts.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readCorpus, writeCorpus, parseFormat, parseScheme, type Sentence } from '../corpus/index.js';
+import { readCorpus, parseFormat, parseScheme, type Sentence } from '../corpus/index.js';
 import { InputError } from '../errors.js';
 import { Progress } from '../progress.js';
+import { registerExport } from './export.js';
 import { OnnxLogits } from './onnx-logits.js';
 import { Predictor } from './predict.js';
 import { DEFAULT_VOCAB, evaluate, train, type TrainOptions } from './train.js';
@@ -67,9 +69,12 @@ interface PredictFlags {
   batch: number;
   maxSeq?: number;
   entities?: boolean;
+  quantized?: boolean;
+  chunk: number;
 }
 
 export function register(program: Command): void {
+  registerExport(program);
   program
     .command('train')
     .description('train a BERT token classifier (fresh weights from a preset, or a checkpoint folder) on a corpus')
@@ -172,44 +177,39 @@ export function register(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', num('--threads', { int: true, min: 1 }))
     .option('--batch <n>', 'sentences per forward pass', num('--batch', { int: true, min: 1 }), 64)
     .option('--max-seq <n>', 'sub-words per window (default: the model maximum)', num('--max-seq', { int: true, min: 8 }))
+    .option('--quantized', 'run onnx/model_quantized.onnx (int8; make it with nerd export --quantize int8)')
+    .option('--chunk <n>', 'sentences read, predicted and written at a time (memory is bounded by it)', num('--chunk', { int: true, min: 1 }), 1024)
     .action(async (flags: PredictFlags) => {
       const format = flags.format === undefined ? undefined : parseFormat(flags.format);
       if (flags.format !== undefined && !format) throw new InputError(`--format: unknown format "${flags.format}" (conll, jsonl, tokens-jsonl)`);
       const scheme = flags.scheme === undefined ? undefined : parseScheme(flags.scheme);
       if (flags.scheme !== undefined && !scheme) throw new InputError(`--scheme: unknown scheme "${flags.scheme}" (iob1, iob2, bioes)`);
-      const read = readCorpus(flags.input, format ? { format } : {});
-      const predictor = await Predictor.load(flags.model, { threads: flags.threads, batchSize: flags.batch, maxSeq: flags.maxSeq });
-      const sents = read.corpus.sentences;
-      const bar = new Progress(sents.length, { label: 'predict', unit: 'sentences' });
+      const { predictFile, detectFileFormat } = await import('./predict-stream.js');
+      const inputFormat = format ?? detectFileFormat(flags.input); // a bad input fails before the model loads
+      const predictor = await Predictor.load(flags.model, {
+        threads: flags.threads,
+        batchSize: flags.batch,
+        maxSeq: flags.maxSeq,
+        quantized: flags.quantized,
+      });
+      const bar = new Progress(0, { label: 'predict', unit: 'sentences' });
+      let result;
       try {
-        const chunk = 256;
-        for (let i = 0; i < sents.length; i += chunk) {
-          const part = sents.slice(i, i + chunk);
-          const preds = await predictor.predictSentences(part.map((s) => s.tokens));
-          part.forEach((s, k) => {
-            s.spans = preds[k]!.spans.map((sp) => {
-              const off = s.tokenOffsets;
-              return off && off.length === s.tokens.length
-                ? { ...sp, charStart: off[sp.start]![0], charEnd: off[sp.end - 1]![1] }
-                : { ...sp };
-            });
-          });
-          bar.update(Math.min(i + chunk, sents.length));
-        }
+        result = await predictFile(predictor, flags.input, flags.out, {
+          format: inputFormat,
+          scheme,
+          entities: flags.entities,
+          chunkSentences: flags.chunk,
+          onProgress: (done) => bar.update(done),
+          onRepairs: (n, r) => process.stderr.write(`nerd: ${flags.input}: repaired ${n} tag problem(s), e.g. ${r.line}: ${r.message}\n`),
+        });
       } finally {
         bar.stop();
         await predictor.close();
       }
-      const outScheme = scheme ?? read.scheme;
-      const writeOpts = { format: read.format, scheme: outScheme, ...(flags.entities ? { entities: true } : {}) };
-      if (flags.out === '-') {
-        const { formatCorpus } = await import('../corpus/index.js');
-        process.stdout.write(formatCorpus(read.corpus, writeOpts));
-      } else {
-        writeCorpus(flags.out, read.corpus, writeOpts);
-      }
-      const n = sents.reduce((a, s) => a + s.spans.length, 0);
-      process.stderr.write(`nerd: wrote ${flags.out === '-' ? 'standard output' : flags.out}: ${sents.length} sentences, ${n} entities (${read.format})\n`);
+      process.stderr.write(
+        `nerd: wrote ${flags.out === '-' ? 'standard output' : flags.out}: ${result.sentences} sentences, ${result.entities} entities (${result.format})\n`,
+      );
     });
 
   program
@@ -218,7 +218,8 @@ export function register(program: Command): void {
     .requiredOption('--model <dir|ORG/NAME>', 'checkpoint folder or hub name ORG/NAME[@REVISION]')
     .requiredOption('--ids <json>', "sub-word ids, e.g. '[[101, 1109, 102]]' (rows of different length are padded)")
     .option('--threads <n>', 'onnxruntime threads', num('--threads', { int: true, min: 1 }))
-    .action(async (flags: { model: string; ids: string; threads?: number }) => {
+    .option('--quantized', 'run onnx/model_quantized.onnx (int8) instead of onnx/model.onnx')
+    .action(async (flags: { model: string; ids: string; threads?: number; quantized?: boolean }) => {
       let rows: unknown;
       try {
         rows = JSON.parse(flags.ids);
@@ -234,7 +235,7 @@ export function register(program: Command): void {
       }
       const ids = rows as number[][];
       const { openModelFolder } = await import('./model-folder.js');
-      const opened = await openModelFolder(flags.model, { threads: flags.threads });
+      const opened = await openModelFolder(flags.model, { threads: flags.threads, quantized: flags.quantized });
       const { config, labels } = opened;
       for (const r of ids) {
         for (const x of r) {

@@ -162,6 +162,19 @@ export function encodeModel(m: ModelInit): Uint8Array {
   return ModelProto.encode(message).finish();
 }
 
+/** A decoded ModelProto as plain data (int64 as numbers, bytes as Uint8Array), for rewriting passes. */
+export type ModelObject = Record<string, unknown>;
+
+/** Decodes ModelProto bytes for a rewriting pass (quantize.ts); `encodeModelObject` writes it back. */
+export function decodeModelObject(bytes: Uint8Array): ModelObject {
+  return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number }) as ModelObject;
+}
+
+/** Serialises a ModelProto held as plain data (see `decodeModelObject`). */
+export function encodeModelObject(model: ModelObject): Uint8Array {
+  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
 /** Decodes ModelProto bytes to a plain object (for tests and debugging). */
 export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
   return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array }) as Record<string, unknown>;
