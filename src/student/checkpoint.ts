@@ -16,7 +16,8 @@
  *
  * `loadCheckpoint` also reads real Hugging Face BERT checkpoints: BertModel (names without `bert.`),
  * BertForMaskedLM / BertForPreTraining (heads `cls.*` ignored), `pooler.*` ignored, legacy LayerNorm
- * `gamma`/`beta` names, F16/BF16 weights, sharded `model.safetensors.index.json`. A classifier head is kept
+ * `gamma`/`beta` names, F16/BF16 weights, sharded `model.safetensors.index.json`, and PyTorch's
+ * `pytorch_model.bin` (zip or legacy, sharded or not; torch-file.ts, no pickle code run). A classifier head is kept
  * when its labels match; otherwise (or when there is none and labels are given) a fresh one is initialised
  * and a note says so.
  */
@@ -26,6 +27,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
+import { readTorchFile } from './torch-file.js';
 import { readJsonFile, Tokenizer } from './tokenizer.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
 import { BERT_DEFAULTS } from './presets.js';
@@ -271,31 +273,39 @@ export async function readBertConfig(file: string): Promise<BertConfig> {
   return config;
 }
 
-/** The weights file(s) of a folder: one safetensors, or the shards of an index. */
+/**
+ * The weights file(s) of a folder: model.safetensors, the shards of model.safetensors.index.json, or the
+ * same in PyTorch's format (pytorch_model.bin, pytorch_model.bin.index.json), in that order of preference.
+ */
 async function weightFiles(dir: string): Promise<string[]> {
-  const single = path.join(dir, 'model.safetensors');
-  if (existsSync(single)) return [single];
-  const index = path.join(dir, 'model.safetensors.index.json');
-  if (existsSync(index)) {
+  for (const [single, indexName] of [
+    ['model.safetensors', 'model.safetensors.index.json'],
+    ['pytorch_model.bin', 'pytorch_model.bin.index.json'],
+  ] as const) {
+    if (existsSync(path.join(dir, single))) return [path.join(dir, single)];
+    const index = path.join(dir, indexName);
+    if (!existsSync(index)) continue;
     const idx = await readJsonFile(index);
     const map = idx.weight_map;
     if (typeof map !== 'object' || map === null) throw new InputError('index has no "weight_map"', index);
     const files = [...new Set(Object.values(map as Record<string, string>))];
     for (const f of files) {
+      if (typeof f !== 'string' || f.includes('/') || f.includes('\\')) throw new InputError(`shard name ${JSON.stringify(f)} is not a file name`, index);
       if (!existsSync(path.join(dir, f))) throw new InputError(`shard "${f}" listed in the index is missing`, index);
     }
     return files.map((f) => path.join(dir, f));
   }
-  for (const other of ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack']) {
+  for (const other of ['tf_model.h5', 'flax_model.msgpack']) {
     if (existsSync(path.join(dir, other))) {
-      throw new InputError(
-        `${other} is not supported (pickle/TF/Flax weights cannot be read safely without Python): convert to safetensors, e.g. ` +
-          `python -c "from transformers import AutoModel as M; M.from_pretrained('${dir}').save_pretrained('${dir}', safe_serialization=True)"`,
-        path.join(dir, other),
-      );
+      throw new InputError(`${other} is not supported (TensorFlow/Flax weights): use a folder with model.safetensors or pytorch_model.bin`, path.join(dir, other));
     }
   }
-  throw new InputError('model folder has no model.safetensors', dir);
+  throw new InputError('model folder has neither model.safetensors nor pytorch_model.bin', dir);
+}
+
+/** Tensors of one weights file, safetensors or PyTorch's format (read without executing its pickle). */
+function readWeights(file: string, select: (name: string) => boolean): Promise<{ tensors: Map<string, ReadTensor> }> {
+  return file.endsWith('.safetensors') ? readSafetensors(file, { select }) : readTorchFile(file, { select });
 }
 
 /**
@@ -328,12 +338,10 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const found = new Map<string, { t: ReadTensor; file: string; original: string }>();
   const ignored: string[] = [];
   for (const file of files) {
-    const { tensors } = await readSafetensors(file, {
-      select: (name) => {
-        const c = canonicalName(name);
-        if (c === null) ignored.push(name);
-        return c !== null;
-      },
+    const { tensors } = await readWeights(file, (name) => {
+      const c = canonicalName(name);
+      if (c === null) ignored.push(name);
+      return c !== null;
     });
     for (const [name, t] of tensors) {
       const c = canonicalName(name)!;

@@ -21,7 +21,8 @@ import type { NamedTensor } from './types.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** bytes per element */
+export const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 export interface TensorInfo {
   dtype: SafetensorsDtype;
@@ -219,7 +220,8 @@ async function readHeader(fh: Handle, file: string): Promise<SafetensorsHeader> 
   return { tensors, metadata, dataStart };
 }
 
-function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+/** little-endian bytes of `dtype` as float32 (the bytes must start a fresh, aligned ArrayBuffer) */
+export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
   const buf = bytes.buffer; // a fresh, aligned ArrayBuffer of exactly this tensor
   switch (dtype) {
     case 'F32':

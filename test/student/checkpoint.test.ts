@@ -330,13 +330,13 @@ describe('loading Hugging Face checkpoints', () => {
     const st = path.join(trunc, 'model.safetensors');
     writeFileSync(st, readFileSync(st).subarray(0, 5000));
     await expectInputError(loadCheckpoint(trunc), st, /truncated/);
-    // pytorch_model.bin only
+    // pytorch_model.bin that is not one (real ones: torch-weights.test.ts)
     const pt = path.join(root, 'pt-only');
     mkdirSync(pt);
     writeFileSync(path.join(pt, 'config.json'), readFileSync(path.join(trunc, 'config.json')));
-    writeFileSync(path.join(pt, 'vocab.txt'), 'x');
+    writeFileSync(path.join(pt, 'vocab.txt'), readFileSync(path.join(trunc, 'vocab.txt')));
     writeFileSync(path.join(pt, 'pytorch_model.bin'), 'PK');
-    await expectInputError(loadCheckpoint(pt), path.join(pt, 'pytorch_model.bin'), /convert to safetensors/);
+    await expectInputError(loadCheckpoint(pt), path.join(pt, 'pytorch_model.bin'), /not a PyTorch weights file/);
     await expectInputError(loadCheckpoint(path.join(root, 'nowhere')), path.join(root, 'nowhere'), /not found/);
   });
 
