@@ -20,7 +20,7 @@ import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js'
 import { annotate, type AnnotateStats } from '../teacher/annotate.js';
 import { resolveDefinitions } from '../teacher/definitions.js';
 import { scoreTeacher } from '../teacher/quality.js';
-import { createProvider } from '../teacher/commands.js';
+import { createProvider } from '../teacher/providers/index.js';
 import { OpenAIProvider } from '../teacher/providers/openai.js';
 import type { ChatProvider } from '../teacher/providers/types.js';
 import { SIM_MODEL_PREFIX } from '../teacher/providers/types.js';

@@ -10,13 +10,18 @@
  * last few commits, which then are simply asked again.
  *
  * What is stored: the hash, the model name, the answer text, finish reason and token usage. Never request
- * headers, URLs or keys — nothing here can hold an API key.
+ * headers or keys — nothing here can hold an API key.
+ *
+ * Endpoint quirks: a second table remembers what each endpoint + model accepts (providers/adapt.ts:
+ * max_completion_tokens instead of max_tokens, parameters to leave out, streaming only), keyed by the
+ * provider's `endpoint` (its base URL, secrets scrubbed, and model), so that a later run starts right
+ * instead of collecting the same 400s again.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatResponse } from './providers/types.js';
+import type { ChatResponse, EndpointQuirks } from './providers/types.js';
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order */
 export function canonicalJson(value: unknown): string {
@@ -74,6 +79,7 @@ export class ResponseCache {
       structured INTEGER NOT NULL DEFAULT 0,
       created_at TEXT NOT NULL
     )`);
+    this.db.exec('CREATE TABLE IF NOT EXISTS endpoint_quirks (endpoint TEXT PRIMARY KEY, quirks TEXT NOT NULL, updated_at TEXT NOT NULL)');
     this.getStmt = this.db.prepare('SELECT model, text, finish_reason, prompt_tokens, completion_tokens, structured FROM responses WHERE key = ?');
     this.putStmt = this.db.prepare(
       'INSERT OR REPLACE INTO responses (key, model, text, finish_reason, prompt_tokens, completion_tokens, structured, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -96,6 +102,23 @@ export class ResponseCache {
 
   put(key: string, r: ChatResponse): void {
     this.putStmt.run(key, r.model, r.text, r.finishReason, r.usage.promptTokens, r.usage.completionTokens, r.structured ? 1 : 0, new Date().toISOString());
+  }
+
+  /** what `endpoint` was found to accept in an earlier run, if anything */
+  getQuirks(endpoint: string): EndpointQuirks | undefined {
+    const row = this.db.prepare('SELECT quirks FROM endpoint_quirks WHERE endpoint = ?').get(endpoint) as { quirks: string } | undefined;
+    if (!row) return undefined;
+    try {
+      return JSON.parse(row.quirks) as EndpointQuirks;
+    } catch {
+      return undefined;
+    }
+  }
+
+  putQuirks(endpoint: string, quirks: EndpointQuirks): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO endpoint_quirks (endpoint, quirks, updated_at) VALUES (?, ?, ?)')
+      .run(endpoint, JSON.stringify(quirks), new Date().toISOString());
   }
 
   size(): number {

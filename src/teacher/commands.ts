@@ -9,18 +9,22 @@
  * `start`/`end` are TOKEN offsets into `tokens` (end exclusive); `charStart`/`charEnd` (CHARACTER offsets
  * into the input's text) are added when the input had text. Sentences that failed, or were left by a
  * budget stop, are not written (see annotate.ts); rerun the same command to finish them.
+ *
+ * The input is read and the output written as streams (input.ts, output.ts): memory stays bounded by the
+ * work in flight whatever the size of the input; the output file appears, complete, at the end.
  */
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { readCorpus } from '../corpus/index.js';
 import type { Sentence } from '../corpus/types.js';
 import { registerSimCommand } from './sim/command.js';
-import { OpenAIProvider } from './providers/openai.js';
+import { createProvider } from './providers/index.js';
 import { apiKeyFromEnv, scrubSecrets } from './providers/secrets.js';
-import type { ChatProvider } from './providers/types.js';
 import { parseTypes, resolveDefinitions } from './definitions.js';
-import { loadPrices, priceFor, type Price } from './pricing.js';
-import { annotate, writeAnnotations, type AnnotateResult } from './annotate.js';
+import { loadPrices, priceFor, unknownPriceHint, type Price } from './pricing.js';
+import { annotateStream, AnnotationWriter, type AnnotateStreamResult, type FailedSentence } from './annotate.js';
+import { countSentences, readSentences } from './input.js';
 import type { Demo } from './prompt.js';
 
 /** Registers this stage's `nerd` subcommands. */
@@ -30,13 +34,7 @@ export function register(program: Command): void {
 }
 
 function num(flag: string, { min, integer }: { min?: number; integer?: boolean } = {}) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || (min !== undefined && n < min)) {
-      throw new InputError(`--${flag} expects ${integer ? 'an integer' : 'a number'}${min !== undefined ? ` ≥ ${min}` : ''}, got "${value}"`);
-    }
-    return n;
-  };
+  return numberFlag(`--${flag}`, { int: integer, min });
 }
 
 interface AnnotateFlags {
@@ -80,49 +78,11 @@ function loadDemos(file: string): Demo[] {
   }));
 }
 
-/**
- * The provider a user's flags name: `--gguf FILE` (embedded llama.cpp) or `--base-url URL --model NAME`
- * (any OpenAI-compatible server; the key comes from NERD_API_KEY or OPENAI_API_KEY). For the distillation
- * stage too.
- */
-export async function createProvider(flags: {
-  baseUrl?: string;
-  model?: string;
-  gguf?: string;
-  structured?: boolean;
-  timeoutMs?: number;
-  threads?: number;
-}): Promise<ChatProvider> {
-  return makeProvider({ structured: true, timeoutMs: 120_000, ...flags } as AnnotateFlags);
-}
-
-async function makeProvider(flags: AnnotateFlags): Promise<ChatProvider> {
-  if (flags.gguf && flags.baseUrl) throw new InputError('give either --base-url (an OpenAI-compatible server) or --gguf (a local model file), not both');
-  if (flags.gguf) {
-    // loaded only when asked for: node-llama-cpp's native code is heavy
-    const { LlamaCppProvider } = await import('./providers/llamacpp.js');
-    return LlamaCppProvider.create({
-      modelPath: flags.gguf,
-      ...(flags.model ? { model: flags.model } : {}),
-      structuredOutput: flags.structured,
-      timeoutMs: flags.timeoutMs,
-      ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
-    });
-  }
-  if (!flags.model) throw new InputError('--model is required with --base-url (the model name the server expects)');
-  return new OpenAIProvider({
-    ...(flags.baseUrl ? { baseURL: flags.baseUrl } : {}),
-    model: flags.model,
-    structuredOutput: flags.structured,
-    timeoutMs: flags.timeoutMs,
-  });
-}
-
 function money(x: number): string {
   return `$${x.toFixed(x < 1 ? 4 : 2)}`;
 }
 
-function summary(result: AnnotateResult, out: string): string[] {
+function summary(result: AnnotateStreamResult, out: string): string[] {
   const s = result.stats;
   const reasons = Object.entries(s.rejectedByReason)
     .map(([r, n]) => `${n} ${r}`)
@@ -131,8 +91,8 @@ function summary(result: AnnotateResult, out: string): string[] {
     `annotate: ${s.annotated}/${s.sentences} sentences annotated → ${out}` +
       (s.failed ? `, ${s.failed} failed` : '') +
       (s.pending ? `, ${s.pending} not yet asked` : ''),
-    `  requests ${s.requests} (cache hits ${s.cacheHits}, retries ${s.retries}, rate-limited ${s.rateLimited}, timeouts ${s.timeouts}, server errors ${s.serverErrors}, cut off ${s.truncated}, unreadable ${s.parseFailures}, missing from batch ${s.missingFromBatch})`,
-    `  tokens this run ${s.promptTokens} in + ${s.completionTokens} out, cost ${money(s.costUsd)}${s.priceKnown ? '' : ' (price unknown: counted as 0; pass --price-in/--price-out)'}; from cache ${s.cachedPromptTokens} + ${s.cachedCompletionTokens}`,
+    `  requests ${s.requests} (cache hits ${s.cacheHits}, retries ${s.retries}, rate-limited ${s.rateLimited}, timeouts ${s.timeouts}, server errors ${s.serverErrors}, cut off ${s.truncated}, unreadable ${s.parseFailures}, re-asked with feedback ${s.feedbackReasks}, asked again alone ${s.missingFromBatch}, endpoint adaptations ${s.adaptations})`,
+    `  tokens this run ${s.promptTokens} in + ${s.completionTokens} out${s.reasoningTokens ? ` (${s.reasoningTokens} of them reasoning)` : ''}, cost ${money(s.costUsd)}${s.priceKnown ? '' : ' (price unknown: counted as 0; pass --price-in/--price-out)'}; from cache ${s.cachedPromptTokens} + ${s.cachedCompletionTokens}`,
     `  rejected entities: ${reasons || 'none'} (hallucinated, i.e. not in the sentence: ${s.hallucinations})`,
   ];
 }
@@ -188,17 +148,21 @@ budget stop are not written; rerun the same command to finish them (cached answe
       if ((flags.priceIn === undefined) !== (flags.priceOut === undefined)) {
         throw new InputError('give both --price-in and --price-out (USD per 1M tokens)');
       }
-      const sentences = loadSentences(flags.input);
-      if (sentences.length === 0) throw new InputError('no sentences in the input', flags.input);
+      const total = await countSentences(flags.input);
+      if (total === 0) throw new InputError('no sentences in the input', flags.input);
       const demos = flags.demos ? loadDemos(flags.demos) : undefined;
       const prices = flags.prices ? loadPrices(flags.prices) : undefined;
       const price: Price | undefined = flags.priceIn !== undefined ? { input: flags.priceIn, output: flags.priceOut! } : undefined;
-      const provider = await makeProvider(flags);
+      const provider = await createProvider(flags);
       const cache = flags.cache ?? `${flags.out}.cache.sqlite`;
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const secrets = [apiKeyFromEnv()];
       if (!demos) log('annotate: no --demos given: zero-shot prompts (few-shot demonstrations usually help; pass a labelled corpus)');
       if (!price && provider.kind !== 'llama-cpp' && !priceFor(provider.model, prices).known) {
+        if (flags.maxCost !== undefined) {
+          await provider.close?.();
+          throw new InputError(unknownPriceHint(provider.model));
+        }
         log(`annotate: no price known for model "${provider.model}": cost counted as 0 (pass --price-in/--price-out or --prices)`);
       }
       // Ctrl-C: stop asking, write what is done, say how to resume (a second Ctrl-C exits at once)
@@ -209,10 +173,17 @@ budget stop are not written; rerun the same command to finish them (cached answe
         process.once('SIGINT', () => process.exit(130));
       };
       process.once('SIGINT', onSigint);
+      const writer = flags.dryRun ? undefined : new AnnotationWriter(flags.out);
+      let firstFailed: FailedSentence | undefined;
       try {
-        const result = await annotate({
+        const result = await annotateStream({
           signal: stop.signal,
-          sentences,
+          input: readSentences(flags.input),
+          total,
+          onSentence: (a) => writer?.write(a),
+          onFailed: (f) => {
+            firstFailed ??= f;
+          },
           definitions,
           provider,
           ...(demos ? { demos } : {}),
@@ -237,14 +208,14 @@ budget stop are not written; rerun the same command to finish them (cached answe
         if (result.estimate) {
           const e = result.estimate;
           log(
-            `annotate --dry-run: ${sentences.length} sentences → ${e.requests} requests to make (${e.cachedRequests} already in the cache ${cache}); ` +
+            `annotate --dry-run: ${total} sentences → ${e.requests} requests to make (${e.cachedRequests} already in the cache ${cache}); ` +
               `estimated ${e.promptTokens} prompt + ${e.completionTokens} completion tokens, ${money(e.costUsd)}` +
               (e.priceKnown ? ` at $${e.price.input}/$${e.price.output} per 1M tokens` : ' (price unknown: 0)') +
               '. Estimates: characters/4 for prompts, ~90 completion tokens per sentence; retries and re-asks not included.',
           );
           return;
         }
-        writeAnnotations(flags.out, result.sentences);
+        writer?.commit();
         for (const line of summary(result, flags.out)) log(scrubSecrets(line, secrets));
         if (result.stats.simulated) log('annotate: these annotations come from nerd teacher-sim (SIMULATED), not a real LLM.');
         const again = `rerun the same command to continue: cached answers are reused for free and only what is missing is asked (cache: ${cache})`;
@@ -253,11 +224,12 @@ budget stop are not written; rerun the same command to finish them (cached answe
         }
         if (result.stoppedBy === 'cancelled') throw oneLine(`interrupted: ${result.stats.annotated} sentences written, ${result.stats.pending} not yet done; ${again}`);
         if (result.stoppedBy === 'fatal') throw oneLine(scrubSecrets(`stopped: ${result.fatalError}; ${result.stats.annotated} sentences written; ${again}`, secrets));
-        if (result.stats.failed > 0) {
-          const first = result.failed[0]!;
+        if (result.stats.failed > 0 && firstFailed) {
+          const first = firstFailed;
           throw oneLine(scrubSecrets(`${result.stats.failed} sentences could not be annotated (first: ${first.id}: ${first.reason}); they are not in ${flags.out}; ${again}`, secrets));
         }
       } finally {
+        writer?.abort(); // after commit(): nothing left to drop
         process.removeListener('SIGINT', onSigint);
         await provider.close?.();
       }

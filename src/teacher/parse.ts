@@ -136,14 +136,60 @@ function stripBullets(s: string): string {
   return s.replace(/^[ \t]*(?:[-*•]|\d+[.)])[ \t]+(?=[{["'])/gmu, '');
 }
 
+/**
+ * Single-quoted JSON-ish text with double quotes as delimiters, telling a delimiter from an apostrophe by
+ * its neighbours: a `'` opens a string after `{ [ , :` (spaces aside) and closes it before `, } ] :` (or the
+ * end). So `{text:'Lord 's'}` reads as "Lord 's" — a generic repair would end the string at the apostrophe.
+ * Double-quoted strings are copied as they are. Linear.
+ */
+export function requote(text: string): string {
+  const out: string[] = [];
+  let mode: 'out' | 'dq' | 'sq' = 'out';
+  let lastSignificant = '';
+  for (let j = 0; j < text.length; j++) {
+    const c = text[j]!;
+    if (mode === 'dq') {
+      out.push(c);
+      if (c === '\\') out.push(text[++j] ?? '');
+      else if (c === '"') mode = 'out';
+      continue;
+    }
+    if (mode === 'sq') {
+      if (c === '\\') {
+        const n = text[++j] ?? '';
+        out.push(n === "'" ? "'" : `\\${n}`);
+      } else if (c === "'") {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k]!)) k++;
+        if (k >= text.length || ',}]:'.includes(text[k]!)) {
+          out.push('"');
+          mode = 'out';
+        } else out.push("'");
+      } else out.push(c === '"' ? '\\"' : c);
+      continue;
+    }
+    if (c === '"') mode = 'dq';
+    else if (c === "'" && (lastSignificant === '' || '{[,:'.includes(lastSignificant))) {
+      out.push('"');
+      mode = 'sq';
+      lastSignificant = "'";
+      continue;
+    }
+    out.push(c);
+    if (!/\s/.test(c)) lastSignificant = c;
+  }
+  return out.join('');
+}
+
 function readJson(candidate: string): { value: unknown; repaired: boolean } | undefined {
   try {
     return { value: JSON.parse(candidate), repaired: false };
   } catch {
     /* try repairs */
   }
-  // bullets first: jsonrepair would read a "- " bullet as the number -0
-  for (const text of [stripBullets(candidate), candidate]) {
+  // bullets first: jsonrepair would read a "- " bullet as the number -0; single quotes told from apostrophes
+  const variants = candidate.includes("'") ? [requote(stripBullets(candidate)), stripBullets(candidate), candidate] : [stripBullets(candidate), candidate];
+  for (const text of variants) {
     try {
       return { value: JSON.parse(jsonrepair(text)), repaired: true };
     } catch {

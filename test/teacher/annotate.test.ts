@@ -177,7 +177,9 @@ describe('annotate against teacher-sim with faults on', () => {
     const voted = await annotate(job(noisy, 60, { samples: 3, temperature: 0.8 }));
     expect(voted.stats.annotated).toBe(60);
     const confidences = new Set(voted.sentences.flatMap((x) => x.entities.map((e) => e.confidence)));
-    for (const c of confidences) expect([2 / 3, 1]).toContain(c);
+    // confidence = votes for the kept type / samples asked (vote.ts): a mention kept by majority may
+    // have had its type split (1/3 with three different types)
+    for (const c of confidences) expect([1 / 3, 2 / 3, 1]).toContain(c);
     expect(voted.sentences.every((x) => x.teacher.samples === 3)).toBe(true);
     expect(voted.sentences.flatMap((x) => x.rejected).some((r) => r.reason === 'below-confidence')).toBe(true);
     const loose = await annotate(job(noisy, 60, { samples: 3, temperature: 0.8, minConfidence: 0.3 }));
@@ -218,8 +220,9 @@ describe('annotate against teacher-sim with faults on', () => {
     const paid = s.stats.answers;
     expect(paid).toBe(stopped.stats.requests);
     const after = await annotate(job(s, n, { cache: cacheFile, dryRun: true, price }));
-    // every sentence done so far is answered from the cache (a repeated headline shares one answer)
-    expect(after.estimate!.cachedRequests).toBe(stopped.stats.annotated);
+    // every sentence done so far is answered from the cache (so is a later repeat of a done headline)
+    expect(after.estimate!.cachedRequests).toBeGreaterThanOrEqual(stopped.stats.annotated);
+    expect(after.estimate!.cachedRequests + after.estimate!.requests).toBe(n);
     const rest = await annotate(job(s, n, { cache: cacheFile, price }));
     expect(rest.stoppedBy).toBeUndefined();
     expect(rest.stats.annotated).toBe(n);

@@ -33,10 +33,25 @@ describe('response cache', () => {
 });
 
 describe('pricing', () => {
-  it('matches the longest known model prefix, prefers the user table, and is 0 for unknown models', () => {
-    expect(priceFor('gpt-4o-mini-2024-07-18')).toMatchObject({ known: true, matched: 'gpt-4o-mini' });
-    expect(priceFor('gpt-4o-2024-08-06')).toMatchObject({ known: true, matched: 'gpt-4o' });
+  it('prices exact ids and dated snapshots, never by prefix; strips provider prefixes and unlisted dates', () => {
+    expect(priceFor('gpt-4o-mini-2024-07-18')).toMatchObject({ known: true, matched: 'gpt-4o-mini-2024-07-18' });
+    expect(priceFor('gpt-4o-2024-08-06').price).toEqual({ input: 2.5, output: 10 });
+    // the first GPT-4o snapshot cost twice as much; GPT-4 Turbo previews are not GPT-4
+    expect(priceFor('gpt-4o-2024-05-13').price).toEqual({ input: 5, output: 15 });
+    expect(priceFor('gpt-4-0125-preview').price).toEqual({ input: 10, output: 30 });
+    expect(priceFor('gpt-4').price).toEqual({ input: 30, output: 60 });
+    for (const m of ['o1', 'o3', 'o3-pro', 'o4-mini', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gemini-2.5-flash', 'gemini-2.5-pro']) {
+      expect(priceFor(m), m).toMatchObject({ known: true, matched: m });
+    }
+    expect(priceFor('o3-pro').price).not.toEqual(priceFor('o3').price);
+    expect(priceFor('openai/gpt-4o')).toMatchObject({ known: true, matched: 'gpt-4o' });
+    expect(priceFor('models/gemini-2.5-flash')).toMatchObject({ known: true, matched: 'gemini-2.5-flash' });
+    expect(priceFor('gpt-4.1-2099-01-01')).toMatchObject({ known: true, matched: 'gpt-4.1' });
+    // no prefix matching: an unknown name is unknown, not the nearest shorter name
+    expect(priceFor('gpt-4o-audio-preview').known).toBe(false);
+    expect(priceFor('my-azure-deployment').known).toBe(false);
     expect(priceFor('llama-3-8b')).toEqual({ price: { input: 0, output: 0 }, known: false });
+    expect(priceFor('SIMULATED-teacher(x)')).toMatchObject({ known: true, price: { input: 0, output: 0 } });
     expect(priceFor('gpt-4o', { 'gpt-4o': { input: 1, output: 1 } }).price).toEqual({ input: 1, output: 1 });
     expect(costOf({ promptTokens: 1_000_000, completionTokens: 500_000 }, { input: 2.5, output: 10 })).toBeCloseTo(7.5);
   });
