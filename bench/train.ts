@@ -14,7 +14,9 @@ import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BertEngine, initParams } from '../src/student/engine.js';
+import * as ort from 'onnxruntime-node';
+import { BertEngine, initParams, sessionOptions } from '../src/student/engine.js';
+import { matmulProbe } from '../src/student/graph/index.js';
 import { DEFAULT_OPTIMIZER } from '../src/student/optim.js';
 import { isPresetName, presetConfig } from '../src/student/presets.js';
 import { Rng } from '../src/random.js';
@@ -40,9 +42,83 @@ export interface TrainBenchFigures {
   /** median over rounds of (PyTorch s/step ÷ ours), each round measuring ours then PyTorch back to back */
   speedup_vs_torch?: number;
   speedup_per_round?: number[];
+  /** FLOPs of the step's matrix products (forward + backward), the numerator of the rates below */
+  step_gflop: number;
+  /** the step's matrix-product FLOPs ÷ the whole step's time (median) */
+  step_gflops: number;
+  /** the same products alone (same shapes, transposes, runtime and threads), timed right after each step */
+  gemm_gflops: number;
+  /** median over steps of (products alone ÷ whole step): the share of the machine's GEMM rate the step reaches */
+  gemm_fraction: number;
+  /** one square 2048² single-precision MatMul through the same runtime: the machine's headline GEMM rate */
+  sgemm_2048_gflops: number;
+}
+
+/** Times the probe model (the step's matrix products alone) once; seconds. */
+interface GemmProbe {
+  flops: number;
+  time(): Promise<number>;
+  release(): Promise<void>;
+}
+
+async function gemmProbe(config: Parameters<typeof BertEngine.trainingGraph>[0], B: number, T: number, threads: number): Promise<GemmProbe> {
+  const probe = matmulProbe(BertEngine.trainingGraph(config), { B, T, N: B * T });
+  const session = await ort.InferenceSession.create(probe.model, sessionOptions(threads));
+  const rng = new Rng(11, 0);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const inp of probe.inputs) {
+    const data = new Float32Array(inp.shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = rng.normal() * 0.05;
+    feeds[inp.name] = new ort.Tensor('float32', data, inp.shape);
+  }
+  return {
+    flops: probe.flops,
+    async time() {
+      const t0 = performance.now();
+      await session.run(feeds);
+      return (performance.now() - t0) / 1000;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** GFLOP/s of a 2048×2048 by 2048×2048 float32 MatMul through onnxruntime (best of `n`). */
+async function sgemmRate(threads: number, n = 5): Promise<number> {
+  const { Graph } = await import('../src/student/graph/index.js');
+  const g = new Graph('float', false);
+  const a = g.input('a', [2048, 2048]);
+  const b = g.input('b', [2048, 2048]);
+  g.output(g.op1('MatMul', [a, b], [2048, 2048]), 'c');
+  const session = await ort.InferenceSession.create(g.toModel(), sessionOptions(threads));
+  const data = new Float32Array(2048 * 2048).fill(0.5);
+  const feeds = { a: new ort.Tensor('float32', data, [2048, 2048]), b: new ort.Tensor('float32', data, [2048, 2048]) };
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  await session.release();
+  return (2 * 2048 ** 3) / best / 1e9;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function gemmFigures(flops: number, stepS: number[], probeS: number[], fractions: number[]) {
+  return {
+    step_gflop: flops / 1e9,
+    step_gflops: flops / median(stepS) / 1e9,
+    gemm_gflops: flops / median(probeS) / 1e9,
+    gemm_fraction: median(fractions),
+  };
+}
+
+function gemmLine(f: TrainBenchFigures): string {
+  return (
+    `matrix products: ${f.step_gflop.toFixed(1)} GFLOP per step; whole step ${f.step_gflops.toFixed(1)} GFLOP/s, products alone ` +
+    `${f.gemm_gflops.toFixed(1)} GFLOP/s → gemm_fraction ${f.gemm_fraction.toFixed(3)} (sgemm 2048²: ${f.sgemm_2048_gflops.toFixed(1)} GFLOP/s)`
+  );
+}
 
 function findPython(): string | null {
   for (const p of ['/usr/bin/python3', 'python3']) {
@@ -93,6 +169,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
     labels: Int32Array.from({ length: n }, () => rng.nextU32() % CONLL_LABELS.length),
   };
   const engine = await BertEngine.create(config, initParams(config, 0), { threads, seed: 0 });
+  const probe = await gemmProbe(config, B, T, threads);
   const script = fileURLToPath(new URL('./train_torch.py', import.meta.url));
   const python = values['no-torch'] ? null : findPython();
   const withTorch = python !== null && existsSync(script);
@@ -102,15 +179,22 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   const optMs: number[] = [];
   let torchVersion = '';
   let torchError: string | null = null;
-  if (values.interleave && withTorch) return interleaved(engine, batch, { python: python!, script, config, B, T, steps, warmup, threads, model, log });
+  const probeS: number[] = [];
+  const fractions: number[] = [];
+  if (values.interleave && withTorch) {
+    return interleaved(engine, batch, { python: python!, script, config, B, T, steps, warmup, threads, model, log, probe });
+  }
   for (let r = 0; r < rounds; r++) {
     const times: number[] = [];
     for (let i = 0; i < (r === 0 ? warmup : 0) + steps; i++) {
       const t0 = performance.now();
       await engine.trainStep(batch, 5e-5, DEFAULT_OPTIMIZER);
       const dt = (performance.now() - t0) / 1000;
+      const pt = await probe.time();
       if (r > 0 || i >= warmup) {
         times.push(dt);
+        probeS.push(pt);
+        fractions.push(pt / dt);
         feedsMs.push(engine.lastTimings.feeds);
         optMs.push(engine.lastTimings.optimizer);
       }
@@ -133,6 +217,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
     }
   }
   await engine.release();
+  await probe.release();
   const all = ours.flat();
   const figures: TrainBenchFigures = {
     model, batch: B, seq: T, threads, steps, rounds,
@@ -140,7 +225,10 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
     train_tokens_per_s: n / median(all),
     step_s_all: all,
     js_ms: { feeds: median(feedsMs), optimizer: median(optMs) },
+    ...gemmFigures(probe.flops, all, probeS, fractions),
+    sgemm_2048_gflops: await sgemmRate(threads),
   };
+  log(gemmLine(figures));
   if (torchError) figures.torch = { error: torchError };
   else if (torchSteps.length > 0) {
     const tAll = torchSteps.flat();
@@ -160,7 +248,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
 async function interleaved(
   engine: BertEngine,
   batch: Batch,
-  o: { python: string; script: string; config: unknown; B: number; T: number; steps: number; warmup: number; threads: number; model: string; log: (s: string) => void },
+  o: { python: string; script: string; config: unknown; B: number; T: number; steps: number; warmup: number; threads: number; model: string; log: (s: string) => void; probe: GemmProbe },
 ): Promise<TrainBenchFigures> {
   const child = spawn(o.python, [o.script, JSON.stringify({ config: o.config, batch: o.B, seq: o.T, steps: 0, warmup: 0, threads: o.threads, interleave: true })], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -176,12 +264,15 @@ async function interleaved(
   const theirs: number[] = [];
   const feedsMs: number[] = [];
   const optMs: number[] = [];
+  const probeS: number[] = [];
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const t0 = performance.now();
     await engine.trainStep(batch, 5e-5, DEFAULT_OPTIMIZER);
     const dt = (performance.now() - t0) / 1000;
+    const pt = await o.probe.time();
     const tt = await torchStep();
     if (i < o.warmup) continue;
+    probeS.push(pt);
     ours.push(dt);
     theirs.push(tt);
     feedsMs.push(engine.lastTimings.feeds);
@@ -190,6 +281,7 @@ async function interleaved(
   }
   child.stdin.end();
   await engine.release();
+  await o.probe.release();
   const n = o.B * o.T;
   const pairs = theirs.map((t, i) => t / ours[i]!);
   const figures: TrainBenchFigures = {
@@ -201,7 +293,10 @@ async function interleaved(
     torch: { step_s: median(theirs), train_tokens_per_s: n / median(theirs), version: hello.torch ?? '', step_s_all: theirs },
     speedup_per_round: pairs,
     speedup_vs_torch: median(pairs),
+    ...gemmFigures(o.probe.flops, ours, probeS, probeS.map((p, i) => p / ours[i]!)),
+    sgemm_2048_gflops: await sgemmRate(o.threads),
   };
+  o.log(gemmLine(figures));
   o.log(`nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${median(theirs).toFixed(3)} s/step (${(n / median(theirs)).toFixed(0)} tokens/s): ${figures.speedup_vs_torch!.toFixed(2)}× (median of ${pairs.length} interleaved pairs)`);
   return figures;
 }

@@ -27,6 +27,14 @@ export function numLabels(config: BertConfig): number {
 
 /** Every parameter of BertForTokenClassification, in Hugging Face's order, with [out, in] Linear weights. */
 export function paramSpecs(config: BertConfig): ParamSpec[] {
+  const specs = encoderParamSpecs(config);
+  specs.push({ name: 'classifier.weight', shape: [numLabels(config), config.hidden_size], init: 'normal', decay: true });
+  specs.push({ name: 'classifier.bias', shape: [numLabels(config)], init: 'zeros', decay: false });
+  return specs;
+}
+
+/** The parameters of the BERT encoder (embeddings and layers, `bert.*`), shared by every head. */
+export function encoderParamSpecs(config: BertConfig): ParamSpec[] {
   const H = config.hidden_size;
   const I = config.intermediate_size;
   const specs: ParamSpec[] = [];
@@ -55,7 +63,6 @@ export function paramSpecs(config: BertConfig): ParamSpec[] {
     dense(`${p}.output.dense`, H, I);
     ln(`${p}.output.LayerNorm`);
   }
-  dense('classifier', numLabels(config), H);
   return specs;
 }
 
@@ -79,6 +86,12 @@ export function initParams(config: BertConfig, seed: number): ParamMap {
 
 /** Rejects configurations this implementation would silently compute differently from Hugging Face. */
 export function checkConfig(config: BertConfig): void {
+  checkEncoderConfig(config);
+  if (numLabels(config) < 1) throw new Error('config.id2label is empty: a token classifier needs labels');
+}
+
+/** checkConfig without the label set (heads other than token classification). */
+export function checkEncoderConfig(config: BertConfig): void {
   const act = String(config.hidden_act ?? 'gelu');
   if (act !== 'gelu' && act !== 'gelu_python') throw new Error(`hidden_act '${act}' is not supported (only 'gelu', the erf form)`);
   const pos = config.position_embedding_type ?? 'absolute';
@@ -86,7 +99,6 @@ export function checkConfig(config: BertConfig): void {
   if (config.hidden_size % config.num_attention_heads !== 0) {
     throw new Error(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
   }
-  if (numLabels(config) < 1) throw new Error('config.id2label is empty: a token classifier needs labels');
 }
 
 /** Checks that `params` has every parameter with the right shape; names the first problem. */
@@ -113,16 +125,20 @@ export interface DropoutSite {
 /** Where BertForTokenClassification applies dropout (each site's mask is an input of the training graph):
  * hidden sites have shape [B·T, H], attention sites [B, A, T, T]. */
 export function dropoutSites(config: BertConfig): DropoutSite[] {
+  const pc = typeof config.classifier_dropout === 'number' ? config.classifier_dropout : config.hidden_dropout_prob;
+  return [...encoderDropoutSites(config), { name: 'dropout.classifier', kind: 'hidden' as const, p: pc }].filter((s) => s.p > 0);
+}
+
+/** The encoder's dropout sites (those of every head; BertForMaskedLM adds none). */
+export function encoderDropoutSites(config: BertConfig): DropoutSite[] {
   const ph = config.hidden_dropout_prob;
   const pa = config.attention_probs_dropout_prob;
-  const pc = typeof config.classifier_dropout === 'number' ? config.classifier_dropout : ph;
   const sites: DropoutSite[] = [{ name: 'dropout.embeddings', kind: 'hidden', p: ph }];
   for (let l = 0; l < config.num_hidden_layers; l++) {
     sites.push({ name: `dropout.layer.${l}.attention_probs`, kind: 'attention', p: pa });
     sites.push({ name: `dropout.layer.${l}.attention_output`, kind: 'hidden', p: ph });
     sites.push({ name: `dropout.layer.${l}.output`, kind: 'hidden', p: ph });
   }
-  sites.push({ name: 'dropout.classifier', kind: 'hidden', p: pc });
   return sites.filter((s) => s.p > 0);
 }
 
@@ -139,8 +155,9 @@ export interface BertInputs {
 const MASK_VALUE = -3.4028234663852886e38;
 
 /**
- * Builds the forward pass; returns logits of shape [B·T, numLabels] and [B, T, numLabels].
- * `masks` maps dropout site names to mask inputs (training); omit for evaluation.
+ * Builds the forward pass of BertForTokenClassification (buildEncoder, then dropout and the classifier);
+ * returns logits of shape [B·T, numLabels] and [B, T, numLabels]. `masks` maps dropout site names to mask
+ * inputs (training); omit for evaluation.
  */
 export function buildBert(
   g: Graph,
@@ -149,11 +166,35 @@ export function buildBert(
   x: BertInputs,
   masks?: Map<string, Value>,
 ): { logits2d: Value; logits3d: Value } {
+  const { h, batchAndSeq } = buildEncoder(g, config, p, x, masks);
+  const [Bd, Td] = x.inputIds.shape as [Dim, Dim];
+  const L = numLabels(config);
+  const P = (name: string) => {
+    const v = p.get(name);
+    if (!v) throw new Error(`missing parameter ${name}`);
+    return v;
+  };
+  const logitsShape = g.op1('Concat', [batchAndSeq, g.ints([L])], [3], 'int64', { axis: 0 });
+  const logits2d = linear(dropout(h, masks?.get('dropout.classifier') ?? null), P('classifier.weight'), P('classifier.bias'));
+  const logits3d = g.op1('Reshape', [logits2d, logitsShape], [Bd, Td, L]);
+  return { logits2d, logits3d };
+}
+
+/**
+ * The encoder (embeddings and layers): returns the last hidden states h [B·T, H] and the runtime shape
+ * [B, T] (int64) for heads that reshape. `masks` maps dropout site names to mask inputs (training).
+ */
+export function buildEncoder(
+  g: Graph,
+  config: BertConfig,
+  p: Map<string, Value>,
+  x: BertInputs,
+  masks?: Map<string, Value>,
+): { h: Value; batchAndSeq: Value } {
   const H = config.hidden_size;
   const A = config.num_attention_heads;
   const d = H / A;
   if (!Number.isInteger(d)) throw new Error(`hidden_size ${H} is not a multiple of num_attention_heads ${A}`);
-  const L = numLabels(config);
   const eps = config.layer_norm_eps;
   const P = (name: string) => {
     const v = p.get(name);
@@ -169,7 +210,6 @@ export function buildBert(
   const seqLen = g.op1('Gather', [bt, g.scalar(1, 'int64')], [], 'int64', { axis: 0 });
   const positions = g.op1('Range', [g.scalar(0, 'int64'), seqLen, g.scalar(1, 'int64')], [Td], 'int64');
   const headsShape = g.op1('Concat', [bt, g.ints([A, d])], [4], 'int64', { axis: 0 });
-  const logitsShape = g.op1('Concat', [bt, g.ints([L])], [3], 'int64', { axis: 0 });
 
   // additive attention mask [B, 1, 1, T]: 0 for tokens, most-negative float for padding
   const maskF = g.op1('Cast', [x.attentionMask], [Bd, Td], g.dtype, { to: g.dtype === 'double' ? 11 : 1 });
@@ -200,7 +240,5 @@ export function buildBert(
     const out = drop(`dropout.layer.${l}.output`, lin('output.dense', inter));
     h = layerNorm(add(out, h), P(`${pre}.output.LayerNorm.weight`), P(`${pre}.output.LayerNorm.bias`), eps);
   }
-  const logits2d = linear(drop('dropout.classifier', h), P('classifier.weight'), P('classifier.bias'));
-  const logits3d = g.op1('Reshape', [logits2d, logitsShape], [Bd, Td, L]);
-  return { logits2d, logits3d };
+  return { h, batchAndSeq: bt };
 }

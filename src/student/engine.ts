@@ -4,17 +4,40 @@
  * and AdamW then update the parameters in place (optim.ts). Parameters live in their Float32Arrays; the
  * ort.Tensors fed each step wrap that same memory, so nothing is copied between steps.
  *
+ * Two heads share the encoder: token classification (BertForTokenClassification, the default) and masked-LM
+ * pretraining (BertForMaskedLM, mlm-head.ts). A token classifier's word-embedding gradient is row-sparse: the
+ * step feeds the batch's distinct token ids (`word_rows`) and each token's slot among them (`input_slots`),
+ * the graph gathers those rows into a compact table and returns the gradient of that table only ([U, H]
+ * instead of the whole [vocab, H]); SparseRowsAdamW updates those rows. The masked-LM head's decoder is tied
+ * to the word embeddings, so its gradient there is dense.
+ *
  * Dropout masks are inputs of the training graph, generated from Rng(seed, step): a run resumed at step k
  * (optimizer.step = k) draws exactly the masks the uninterrupted run would have drawn.
  */
 import * as ort from 'onnxruntime-node';
-import { buildBert, checkParams, dropoutSites, numLabels, paramSpecs, type DropoutSite, type ParamSpec } from './bert.js';
+import {
+  buildBert,
+  buildEncoder,
+  checkConfig,
+  checkEncoderConfig,
+  dropoutSites,
+  encoderDropoutSites,
+  encoderParamSpecs,
+  numLabels,
+  paramSpecs,
+  type DropoutSite,
+  type ParamSpec,
+} from './bert.js';
 import { Graph, gradients, reshape, softmaxCrossEntropy, type Value } from './graph/index.js';
+import { buildMlmLoss, mlmHeadSpecs, WORD_EMBEDDINGS } from './mlm-head.js';
 import { Rng } from '../random.js';
-import { adamwUpdate, clipCoefficient, newOptimizerState } from './optim.js';
+import { adamwUpdate, clipCoefficient, newOptimizerState, SparseRowsAdamW } from './optim.js';
 import type { Batch, BertConfig, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
 
 export { initParams } from './bert.js';
+
+/** token-classification: BertForTokenClassification; masked-lm: BertForMaskedLM (pretraining) */
+export type EngineHead = 'token-classification' | 'masked-lm';
 
 export interface EngineOptions {
   /** onnxruntime intra-op threads (default 2, this machine's cores) */
@@ -25,6 +48,14 @@ export interface EngineOptions {
   optimizerState?: OptimizerState;
   /** write an onnxruntime profile (JSON, per-node timings) with this file prefix; see endProfiling() */
   profilePrefix?: string;
+  /** default token-classification */
+  head?: EngineHead;
+}
+
+/** A masked-LM batch: the flat positions (into batchSize × seqLen) that were masked and their original ids. */
+export interface MaskedBatch extends Batch {
+  maskedPositions: Int32Array;
+  maskedLabels: Int32Array;
 }
 
 /** Wall-clock milliseconds of the last trainStep's phases. */
@@ -44,14 +75,15 @@ export interface Gradients {
 const INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 const gradName = (param: string) => `grad.${param}`;
 
-function int64(src: Int32Array | undefined, n: number, fill = 0): BigInt64Array {
+function int64(src: ArrayLike<number> | undefined, n: number, fill = 0): BigInt64Array {
   const out = new BigInt64Array(n);
   if (src) for (let i = 0; i < n; i++) out[i] = BigInt(src[i]!);
   else if (fill !== 0) out.fill(BigInt(fill));
   return out;
 }
 
-function sessionOptions(threads: number, profilePrefix?: string): ort.InferenceSession.SessionOptions {
+/** onnxruntime session options of every student session (bench/train.ts times its GEMM probe with them too). */
+export function sessionOptions(threads: number, profilePrefix?: string): ort.InferenceSession.SessionOptions {
   return {
     ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     intraOpNumThreads: threads,
@@ -71,6 +103,64 @@ function modelInputs(g: Graph, specs: ParamSpec[], params: ParamMap | null, requ
   return { x: { inputIds: ids!, attentionMask: mask!, tokenTypeIds: types! }, p };
 }
 
+/** the trainable parameters of a head, in Hugging Face's order */
+export function headParamSpecs(config: BertConfig, head: EngineHead): ParamSpec[] {
+  return head === 'masked-lm' ? [...encoderParamSpecs(config), ...mlmHeadSpecs(config)] : paramSpecs(config);
+}
+
+function headDropoutSites(config: BertConfig, head: EngineHead): DropoutSite[] {
+  return head === 'masked-lm' ? encoderDropoutSites(config) : dropoutSites(config);
+}
+
+function checkHeadParams(config: BertConfig, params: ParamMap, head: EngineHead): void {
+  if (head === 'masked-lm') checkEncoderConfig(config);
+  else checkConfig(config);
+  for (const spec of headParamSpecs(config, head)) {
+    const t = params.get(spec.name);
+    if (!t) throw new Error(`missing parameter ${spec.name}`);
+    if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      throw new Error(`parameter ${spec.name} has shape [${t.shape}], expected [${spec.shape}]`);
+    }
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n) throw new Error(`parameter ${spec.name} has ${t.data.length} values, expected ${n}`);
+  }
+}
+
+/** distinct token ids of a batch (first-appearance order) and each token's slot among them */
+class RowIndex {
+  private stamp: Int32Array;
+  private slotOf: Int32Array;
+  private generation = 0;
+  constructor(vocab: number) {
+    this.stamp = new Int32Array(vocab);
+    this.slotOf = new Int32Array(vocab);
+  }
+  index(ids: Int32Array): { rows: Int32Array; slots: BigInt64Array } {
+    const gen = ++this.generation;
+    const slots = new BigInt64Array(ids.length);
+    const rows: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0 || id >= this.stamp.length) throw new Error(`token id ${id} is outside the vocabulary (size ${this.stamp.length})`);
+      if (this.stamp[id] !== gen) {
+        this.stamp[id] = gen;
+        this.slotOf[id] = rows.length;
+        rows.push(id);
+      }
+      slots[i] = BigInt(this.slotOf[id]!);
+    }
+    return { rows: Int32Array.from(rows), slots };
+  }
+}
+
+interface RawStep {
+  loss: number;
+  grads: Map<string, Float32Array>;
+  normSq: number;
+  /** token classification: the word-embedding rows `grads` holds for that parameter */
+  wordRows?: Int32Array;
+}
+
 export class BertEngine {
   readonly optimizer: OptimizerState;
   private readonly specs: ParamSpec[];
@@ -78,52 +168,93 @@ export class BertEngine {
   private readonly paramTensors = new Map<string, ort.Tensor>();
   private readonly maskBuffers = new Map<string, Float32Array>();
   private evalSession: ort.InferenceSession | null = null;
-  private liveRows: Uint8Array | null = null;
+  private readonly wordAdam: SparseRowsAdamW | null;
+  private readonly rowIndex: RowIndex | null;
   /** phase timings of the last trainStep */
   lastTimings: StepTimings = { feeds: 0, run: 0, optimizer: 0 };
 
   private constructor(
     readonly config: BertConfig,
-    readonly params: ParamMap,
+    private readonly weights: ParamMap,
     private readonly trainSession: ort.InferenceSession,
     private readonly threads: number,
     private readonly seed: number,
     optimizer: OptimizerState | undefined,
+    readonly head: EngineHead,
   ) {
-    this.specs = paramSpecs(config);
-    this.sites = dropoutSites(config);
-    this.optimizer = optimizer ?? newOptimizerState(params);
+    this.specs = headParamSpecs(config, head);
+    this.sites = headDropoutSites(config, head);
+    this.optimizer = optimizer ?? newOptimizerState(new Map(this.specs.map((s) => [s.name, weights.get(s.name)!])));
     for (const s of this.specs) {
-      this.paramTensors.set(s.name, new ort.Tensor('float32', params.get(s.name)!.data, s.shape));
-      if (!this.optimizer.m.has(s.name)) this.optimizer.m.set(s.name, new Float32Array(params.get(s.name)!.data.length));
-      if (!this.optimizer.v.has(s.name)) this.optimizer.v.set(s.name, new Float32Array(params.get(s.name)!.data.length));
+      const t = weights.get(s.name)!;
+      // the sparse path feeds the word table whole and gathers rows in the graph
+      this.paramTensors.set(s.name, new ort.Tensor('float32', t.data, s.shape));
+      if (!this.optimizer.m.has(s.name)) this.optimizer.m.set(s.name, new Float32Array(t.data.length));
+      if (!this.optimizer.v.has(s.name)) this.optimizer.v.set(s.name, new Float32Array(t.data.length));
     }
+    const sparse = head === 'token-classification';
+    this.wordAdam = sparse ? new SparseRowsAdamW(config.vocab_size, config.hidden_size) : null;
+    this.rowIndex = sparse ? new RowIndex(config.vocab_size) : null;
   }
 
   static async create(config: BertConfig, params: ParamMap, opts: EngineOptions = {}): Promise<BertEngine> {
-    checkParams(config, params);
+    const head = opts.head ?? 'token-classification';
+    checkHeadParams(config, params, head);
     const threads = opts.threads ?? 2;
-    const model = BertEngine.trainingModel(config);
+    const model = BertEngine.trainingGraph(config, head).toModel({ docString: `nerd BERT ${head}: training step (loss and gradients)` });
     const session = await ort.InferenceSession.create(model, sessionOptions(threads, opts.profilePrefix));
-    return new BertEngine(config, params, session, threads, opts.seed ?? 0, opts.optimizerState);
+    return new BertEngine(config, params, session, threads, opts.seed ?? 0, opts.optimizerState, head);
   }
 
-  /** The training graph: inputs (model inputs, labels, weights, dropout masks, parameters) → loss and one
-   * `grad.<param>` output per parameter. */
-  static trainingModel(config: BertConfig): Uint8Array {
+  /** The parameters, updated in place by each step. */
+  get params(): ParamMap {
+    return this.weights;
+  }
+
+  /** The training graph's ONNX model (see trainingGraph). */
+  static trainingModel(config: BertConfig, head: EngineHead = 'token-classification'): Uint8Array {
+    return BertEngine.trainingGraph(config, head).toModel({ docString: `nerd BERT ${head}: training step (loss and gradients)` });
+  }
+
+  /**
+   * The training graph: inputs (model inputs, targets, dropout masks, parameters) → loss, one
+   * `grad.<param>` output per parameter and the squared global gradient norm.
+   *   token-classification: input_slots + word_rows instead of input_ids (see the file comment), labels and
+   *     weights [B, T]; the word-embedding gradient output holds the rows of word_rows only.
+   *   masked-lm: input_ids, mlm_positions and mlm_labels [M].
+   */
+  static trainingGraph(config: BertConfig, head: EngineHead = 'token-classification'): Graph {
     const g = new Graph('float', true);
-    const specs = paramSpecs(config);
-    const { x, p } = modelInputs(g, specs, null, true, ['B', 'T']);
-    const labels = g.input('labels', ['B', 'T'], 'int64');
-    const weights = g.input('weights', ['B', 'T'], 'float');
+    const specs = headParamSpecs(config, head);
+    const dims = ['B', 'T'];
+    const H = config.hidden_size;
+    const sparse = head === 'token-classification';
+    const ids = g.input(sparse ? 'input_slots' : 'input_ids', dims, 'int64');
+    const x = { inputIds: ids, attentionMask: g.input('attention_mask', dims, 'int64'), tokenTypeIds: g.input('token_type_ids', dims, 'int64') };
+    const p = new Map<string, Value>();
+    for (const s of specs) p.set(s.name, g.input(s.name, s.shape, 'float', !(sparse && s.name === WORD_EMBEDDINGS)));
+    const wrt = specs.map((s) => p.get(s.name)!);
+    if (sparse) {
+      const rows = g.input('word_rows', ['U'], 'int64');
+      const [compact] = g.node('Gather', [p.get(WORD_EMBEDDINGS)!, rows], [{ shape: ['U', H] }], { axis: 0 }, true);
+      p.set(WORD_EMBEDDINGS, compact!);
+      wrt[specs.findIndex((s) => s.name === WORD_EMBEDDINGS)] = compact!;
+    }
     const masks = new Map<string, Value>();
     const A = config.num_attention_heads;
-    for (const s of dropoutSites(config)) {
-      masks.set(s.name, g.input(s.name, s.kind === 'hidden' ? ['N', config.hidden_size] : ['B', A, 'T', 'T'], 'float'));
+    for (const s of headDropoutSites(config, head)) {
+      masks.set(s.name, g.input(s.name, s.kind === 'hidden' ? ['N', H] : ['B', A, 'T', 'T'], 'float'));
     }
-    const { logits2d } = buildBert(g, config, p, x, masks);
-    const loss = softmaxCrossEntropy(logits2d, reshape(labels, [-1], ['N']), reshape(weights, [-1], ['N']));
-    const wrt = specs.map((s) => p.get(s.name)!);
+    let loss: Value;
+    if (head === 'masked-lm') {
+      const { h } = buildEncoder(g, config, p, x, masks);
+      loss = buildMlmLoss(g, config, p, h, g.input('mlm_positions', ['M'], 'int64'), g.input('mlm_labels', ['M'], 'int64'));
+    } else {
+      const labels = g.input('labels', dims, 'int64');
+      const weights = g.input('weights', dims, 'float');
+      const { logits2d } = buildBert(g, config, p, x, masks);
+      loss = softmaxCrossEntropy(logits2d, reshape(labels, [-1], ['N']), reshape(weights, [-1], ['N']));
+    }
     const grads = gradients(g, loss, wrt);
     // squared global gradient norm, summed in the graph (two threads) rather than in another JS pass
     const squares = grads.map((gr) => g.op1('ReduceSumSquare', [gr], [], 'float', { keepdims: 0 }));
@@ -131,7 +262,7 @@ export class BertEngine {
     g.output(loss, 'loss');
     grads.forEach((gr, i) => g.output(gr, gradName(specs[i]!.name)));
     g.output(normSq, 'grad_norm_sq');
-    return g.toModel({ docString: 'nerd BERT token classification: training step (loss and gradients)' });
+    return g;
   }
 
   /** Forward graph with parameters as inputs (evaluation) or baked in as initializers (export). */
@@ -144,7 +275,7 @@ export class BertEngine {
     return g.toModel({ docString: 'nerd BERT token classification', metadata });
   }
 
-  private modelFeeds(batch: Batch): Record<string, ort.Tensor> {
+  private checkBatch(batch: Batch): void {
     const n = batch.batchSize * batch.seqLen;
     if (batch.inputIds.length !== n || batch.attentionMask.length !== n) {
       throw new Error(`batch arrays must hold batchSize × seqLen = ${n} values`);
@@ -152,25 +283,50 @@ export class BertEngine {
     if (batch.seqLen > this.config.max_position_embeddings) {
       throw new Error(`sequence length ${batch.seqLen} exceeds max_position_embeddings ${this.config.max_position_embeddings}: split long inputs into windows`);
     }
+  }
+
+  private modelFeeds(batch: Batch): Record<string, ort.Tensor> {
+    this.checkBatch(batch);
+    const n = batch.batchSize * batch.seqLen;
     const dims = [batch.batchSize, batch.seqLen];
-    const types = batch.tokenTypeIds;
     return {
       input_ids: new ort.Tensor('int64', int64(batch.inputIds, n), dims),
       attention_mask: new ort.Tensor('int64', int64(batch.attentionMask, n), dims),
-      token_type_ids: new ort.Tensor('int64', int64(types, n), dims),
+      token_type_ids: new ort.Tensor('int64', int64(batch.tokenTypeIds, n), dims),
     };
   }
 
-  private trainFeeds(batch: Batch, dropout: boolean): Record<string, ort.Tensor> {
-    if (!batch.labels) throw new Error('training needs batch.labels');
+  private trainFeeds(batch: Batch, dropout: boolean): { feeds: Record<string, ort.Tensor>; wordRows?: Int32Array } {
     const B = batch.batchSize;
     const T = batch.seqLen;
     const n = B * T;
-    const feeds = this.modelFeeds(batch);
-    feeds.labels = new ort.Tensor('int64', int64(batch.labels, n), [B, T]);
-    const weights = batch.weights ?? new Float32Array(n).fill(1);
-    if (weights.length !== n) throw new Error(`batch.weights must hold ${n} values`);
-    feeds.weights = new ort.Tensor('float32', weights, [B, T]);
+    let feeds: Record<string, ort.Tensor>;
+    let wordRows: Int32Array | undefined;
+    if (this.head === 'masked-lm') {
+      const mb = batch as Partial<MaskedBatch>;
+      if (!mb.maskedPositions || !mb.maskedLabels) throw new Error('masked-LM training needs batch.maskedPositions and batch.maskedLabels');
+      const M = mb.maskedPositions.length;
+      if (M === 0 || mb.maskedLabels.length !== M) throw new Error('a masked-LM batch needs ≥ 1 masked position and one label per position');
+      feeds = this.modelFeeds(batch);
+      feeds.mlm_positions = new ort.Tensor('int64', int64(mb.maskedPositions, M), [M]);
+      feeds.mlm_labels = new ort.Tensor('int64', int64(mb.maskedLabels, M), [M]);
+    } else {
+      if (!batch.labels) throw new Error('training needs batch.labels');
+      this.checkBatch(batch);
+      const dims = [B, T];
+      const { rows, slots } = this.rowIndex!.index(batch.inputIds);
+      wordRows = rows;
+      feeds = {
+        input_slots: new ort.Tensor('int64', slots, dims),
+        word_rows: new ort.Tensor('int64', int64(rows, rows.length), [rows.length]),
+        attention_mask: new ort.Tensor('int64', int64(batch.attentionMask, n), dims),
+        token_type_ids: new ort.Tensor('int64', int64(batch.tokenTypeIds, n), dims),
+        labels: new ort.Tensor('int64', int64(batch.labels, n), dims),
+      };
+      const weights = batch.weights ?? new Float32Array(n).fill(1);
+      if (weights.length !== n) throw new Error(`batch.weights must hold ${n} values`);
+      feeds.weights = new ort.Tensor('float32', weights, dims);
+    }
     const rng = new Rng(this.seed, this.optimizer.step);
     const A = this.config.num_attention_heads;
     for (const site of this.sites) {
@@ -185,13 +341,13 @@ export class BertEngine {
       feeds[site.name] = new ort.Tensor('float32', buf, shape);
     }
     for (const [name, t] of this.paramTensors) feeds[name] = t;
-    return feeds;
+    return { feeds, wordRows };
   }
 
-  /** Loss and gradients at the current parameters, without updating them (dropout off unless asked). */
-  async lossAndGradients(batch: Batch, opts: { dropout?: boolean } = {}): Promise<Gradients> {
+  /** forward + backward at the current parameters */
+  private async run(batch: Batch, dropout: boolean): Promise<RawStep> {
     const t0 = performance.now();
-    const feeds = this.trainFeeds(batch, opts.dropout ?? false);
+    const { feeds, wordRows } = this.trainFeeds(batch, dropout);
     const t1 = performance.now();
     const out = await this.trainSession.run(feeds);
     this.lastTimings.feeds = t1 - t0;
@@ -203,73 +359,55 @@ export class BertEngine {
     const pad = this.config.pad_token_id;
     if (typeof pad === 'number' && pad >= 0 && pad < this.config.vocab_size) {
       const H = this.config.hidden_size;
-      const row = grads.get('bert.embeddings.word_embeddings.weight')!.subarray(pad * H, (pad + 1) * H);
-      for (const x of row) normSq -= x * x;
-      row.fill(0);
+      const at = wordRows ? wordRows.indexOf(pad) : pad;
+      if (at >= 0) {
+        const row = grads.get(WORD_EMBEDDINGS)!.subarray(at * H, (at + 1) * H);
+        for (const x of row) normSq -= x * x;
+        row.fill(0);
+      }
     }
-    return { loss: Number(out.loss!.data[0]), grads, gradNorm: Math.sqrt(Math.max(0, normSq)) };
+    return { loss: Number(out.loss!.data[0]), grads, normSq: Math.max(0, normSq), wordRows };
+  }
+
+  /** Loss and gradients at the current parameters, without updating them (dropout off unless asked); the
+   * word-embedding gradient is returned whole ([vocab, H]). */
+  async lossAndGradients(batch: Batch, opts: { dropout?: boolean } = {}): Promise<Gradients> {
+    const r = await this.run(batch, opts.dropout ?? false);
+    if (r.wordRows) {
+      const H = this.config.hidden_size;
+      const rowsGrad = r.grads.get(WORD_EMBEDDINGS)!;
+      const dense = new Float32Array(this.config.vocab_size * H);
+      r.wordRows.forEach((row, j) => dense.set(rowsGrad.subarray(j * H, (j + 1) * H), row * H));
+      r.grads.set(WORD_EMBEDDINGS, dense);
+    }
+    return { loss: r.loss, grads: r.grads, gradNorm: Math.sqrt(r.normSq) };
   }
 
   /** One training step: forward (dropout on) + loss + backward, global-norm clipping, AdamW; parameters are
    * updated in place and optimizer.step advances by one. */
   async trainStep(batch: Batch, lr: number, opt: OptimizerSettings): Promise<StepResult> {
-    const { loss, grads, gradNorm } = await this.lossAndGradients(batch, { dropout: true });
+    const { loss, grads, normSq, wordRows } = await this.run(batch, true);
+    const gradNorm = Math.sqrt(normSq);
     const t0 = performance.now();
     const coef = clipCoefficient(gradNorm, opt.maxGradNorm);
     const step = this.optimizer.step + 1;
-    const wordName = 'bert.embeddings.word_embeddings.weight';
-    const live = this.liveWordRows();
-    for (let i = 0; i < batch.inputIds.length; i++) live[batch.inputIds[i]!] = 1;
     for (const s of this.specs) {
       const settings = { beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, weightDecay: s.decay ? opt.weightDecay : 0 };
-      const p = this.params.get(s.name)!.data;
+      const p = this.weights.get(s.name)!.data;
       const g = grads.get(s.name)!;
       const m = this.optimizer.m.get(s.name)!;
       const v = this.optimizer.v.get(s.name)!;
-      if (s.name !== wordName) {
-        adamwUpdate(p, g, m, v, step, lr, settings, coef);
-        continue;
-      }
-      // Word-embedding rows never seen so far have m = v = 0 and no gradient, so AdamW reduces exactly to
-      // the weight decay p·(1 − lr·wd); only live rows (seen in this or an earlier batch) need the full update.
-      const H = this.config.hidden_size;
-      const decay = 1 - lr * settings.weightDecay;
-      for (let row = 0; row < live.length; ) {
-        let end = row;
-        while (end < live.length && live[end] === live[row]) end++;
-        const a = row * H;
-        const b = end * H;
-        if (live[row]) adamwUpdate(p.subarray(a, b), g.subarray(a, b), m.subarray(a, b), v.subarray(a, b), step, lr, settings, coef);
-        else if (decay !== 1) for (let i = a; i < b; i++) p[i] = p[i]! * decay;
-        row = end;
-      }
+      if (s.name === WORD_EMBEDDINGS && wordRows) this.wordAdam!.step(p, m, v, wordRows, g, step, lr, settings, coef);
+      else adamwUpdate(p, g, m, v, step, lr, settings, coef);
     }
     this.optimizer.step = step;
     this.lastTimings.optimizer = performance.now() - t0;
     return { loss, gradNorm };
   }
 
-  /** Rows of the word embedding whose AdamW moments may be non-zero (derived from the moments once). */
-  private liveWordRows(): Uint8Array {
-    if (!this.liveRows) {
-      const H = this.config.hidden_size;
-      const m = this.optimizer.m.get('bert.embeddings.word_embeddings.weight')!;
-      const v = this.optimizer.v.get('bert.embeddings.word_embeddings.weight')!;
-      this.liveRows = new Uint8Array(this.config.vocab_size);
-      for (let row = 0; row < this.config.vocab_size; row++) {
-        for (let i = row * H; i < (row + 1) * H; i++) {
-          if (m[i] !== 0 || v[i] !== 0) {
-            this.liveRows[row] = 1;
-            break;
-          }
-        }
-      }
-    }
-    return this.liveRows;
-  }
-
   /** Logits [B, T, numLabels] in evaluation mode (no dropout). */
   async logits(batch: Batch): Promise<Float32Array> {
+    if (this.head !== 'token-classification') throw new Error('logits() needs a token-classification engine');
     if (!this.evalSession) {
       this.evalSession = await ort.InferenceSession.create(BertEngine.forwardModel(this.config, null), sessionOptions(this.threads));
     }
@@ -283,6 +421,7 @@ export class BertEngine {
    * sequence_length] → `logits` [batch_size, sequence_length, numLabels], current weights as initializers,
    * standard ONNX ops only (opset 17), as Hugging Face exports BertForTokenClassification. */
   inferenceModel(): Uint8Array {
+    if (this.head !== 'token-classification') throw new Error('inferenceModel() needs a token-classification engine');
     return BertEngine.forwardModel(this.config, this.params);
   }
 

@@ -51,6 +51,8 @@ export class Graph {
   private scalarCache = new Map<string, Value>();
   /** values shared by many ops, e.g. the ones row of sumRows, by key */
   readonly shared = new Map<string, Value>();
+  /** every named value (inputs, initializers, node outputs), for tools that inspect shapes (gemm-probe.ts) */
+  readonly values = new Map<string, Value>();
 
   /** Non-default operator domains used (e.g. com.microsoft), for the model's opset imports. */
   readonly domains = new Set<string>();
@@ -72,6 +74,7 @@ export class Graph {
   input(name: string, shape: Dim[], dtype: DType = this.dtype, requiresGrad = false): Value {
     const v = new Value(this, name, shape, dtype, requiresGrad);
     this.inputs.push(v);
+    this.values.set(name, v);
     return v;
   }
 
@@ -79,7 +82,9 @@ export class Graph {
   initializer(name: string, shape: number[], dtype: DType, data: InitData, requiresGrad = false): Value {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dims: shape, data_type: OnnxDataType[dtype], raw_data: bytes });
-    return new Value(this, name, shape, dtype, requiresGrad);
+    const v = new Value(this, name, shape, dtype, requiresGrad);
+    this.values.set(name, v);
+    return v;
   }
 
   /** Scalar float constant of the graph's dtype (or `dtype`), deduplicated. */
@@ -119,6 +124,7 @@ export class Graph {
     const name = this.fresh(opType);
     if (domain) this.domains.add(domain);
     const outs = outSpecs.map((s, i) => new Value(this, `${name}_out${i}`, s.shape, s.dtype ?? this.dtype, requiresGrad));
+    for (const o of outs) this.values.set(o.name, o);
     this.nodes.push({
       op_type: opType,
       name,
@@ -149,6 +155,7 @@ export class Graph {
     let out = v;
     if (name && name !== v.name) {
       out = new Value(this, name, v.shape, v.dtype, false);
+      this.values.set(name, out);
       const producer = this.nodes.find((n) => n.output.includes(v.name));
       if (producer && !this.outputs.some((o) => o.name === v.name)) {
         for (const n of this.nodes) {

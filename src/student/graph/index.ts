@@ -12,6 +12,7 @@ export { reshape, transpose } from './ops/shape.js';
 export { embedding } from './ops/gather.js';
 export { layerNorm } from './ops/normalization.js';
 export { gelu, softmax, dropout } from './ops/activation.js';
-export { softmaxCrossEntropy, IGNORE_INDEX } from './ops/loss.js';
+export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy, IGNORE_INDEX } from './ops/loss.js';
 export { encodeModel, decodeModel, type DType } from './onnx.js';
 export { sumAll } from './ops/reduce.js';
+export { matmulProbe, type MatmulProbe } from './gemm-probe.js';

@@ -33,3 +33,39 @@ export function softmaxCrossEntropy(logits: Value, labels: Value, weights: Value
     return [raw('Mul', d, raw('Div', g, denom, [])), null, null];
   });
 }
+
+/**
+ * Mean cross-entropy of logits[M, C] against int64 labels[M] (every row counts): ONNX's
+ * SoftmaxCrossEntropyLoss forward, and dz = (softmax(z) − onehot(y)) · g / M with the one-hot subtracted by a
+ * ScatterND at the M label positions. Three passes over [M, C] in the backward, where the weighted form above
+ * builds a dense one-hot target: meant for large C (the masked-LM softmax over a 29k vocabulary).
+ */
+export function sparseSoftmaxCrossEntropy(logits: Value, labels: Value): Value {
+  const graph = logits.graph;
+  const dt = logits.dtype;
+  const [m, c] = logits.shape;
+  const [loss, logp] = graph.node(
+    'SoftmaxCrossEntropyLoss',
+    [logits, labels],
+    [{ shape: [], dtype: dt }, { shape: [m!, c!], dtype: dt }],
+    { reduction: 'mean' },
+    logits.requiresGrad,
+  );
+  return graph.record([logits, labels], loss!, (g) => {
+    const probs = graph.op1('Exp', [logp!], [m!, c!], dt);
+    const rows = graph.op1('Shape', [labels], [1], 'int64');
+    const count = graph.op1('Squeeze', [rows, graph.ints([0])], [], 'int64');
+    const range = graph.op1('Range', [graph.scalar(0, 'int64'), count, graph.scalar(1, 'int64')], [m!], 'int64');
+    const idx = graph.op1(
+      'Concat',
+      [graph.op1('Unsqueeze', [range, graph.ints([1])], [m!, 1], 'int64'), graph.op1('Unsqueeze', [labels, graph.ints([1])], [m!, 1], 'int64')],
+      [m!, 2],
+      'int64',
+      { axis: 1 },
+    );
+    const minusOnes = graph.op1('Expand', [graph.scalar(-1, dt), rows], [m!], dt);
+    const d = graph.op1('ScatterND', [probs, idx, minusOnes], [m!, c!], dt, { reduction: 'add' });
+    const scale = raw('Div', g, graph.op1('Cast', [count], [], dt, { to: dt === 'double' ? 11 : 1 }), []);
+    return [raw('Mul', d, scale), null];
+  });
+}
