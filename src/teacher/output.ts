@@ -33,7 +33,8 @@ export class AnnotationWriter {
   constructor(readonly file: string) {
     const dir = dirname(resolve(file));
     mkdirSync(dir, { recursive: true });
-    this.tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+    // one name per output (not per process): a run killed with -9 leaves it, and the next run replaces it
+    this.tmp = join(dir, `.${basename(file)}.tmp`);
     this.fd = openSync(this.tmp, 'w');
   }
 

@@ -2,6 +2,10 @@
  * Bounded work per reply at the HTTP layer: a fetch that refuses a body over `maxBytes` (by its
  * Content-Length up front, else while it streams in), so a hostile or broken server cannot make the client
  * buffer 50 MB; and the classification of network failures that no retry can fix.
+ *
+ * Error bodies are also normalised here: Gemini's OpenAI-compatible endpoint sends its errors as a JSON
+ * array (`[{"error": {...}}]`), of which the openai SDK reads nothing (its message becomes "400 status code
+ * (no body)"); the first element is passed on instead, so the error's message reaches the client.
  */
 
 /** A reply body past the size limit (no retry: the same server would send the same body). */
@@ -34,8 +38,27 @@ export function limitedFetch(maxBytes: number, inner: typeof fetch = fetch): typ
         },
       }),
     );
-    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const headers = new Headers(res.headers);
+    headers.delete('content-length'); // the body below is fetch's decoded one
+    headers.delete('content-encoding');
+    if (res.status >= 400) {
+      const text = await new Response(limited).text();
+      return new Response(unwrapErrorArray(text), { status: res.status, statusText: res.statusText, headers });
+    }
+    return new Response(limited, { status: res.status, statusText: res.statusText, headers });
   };
+}
+
+/** `[{"error": ...}, ...]` → `{"error": ...}`; any other body unchanged */
+export function unwrapErrorArray(text: string): string {
+  if (!text.trimStart().startsWith('[')) return text;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v) && v[0] && typeof v[0] === 'object' && 'error' in v[0]) return JSON.stringify(v[0]);
+  } catch {
+    /* not JSON: as it is */
+  }
+  return text;
 }
 
 /** the error and its causes, outermost first (fetch nests the system error two levels down) */

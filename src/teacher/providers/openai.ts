@@ -126,6 +126,7 @@ export class OpenAIProvider implements ChatProvider {
 
   async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
     for (let n = 0; ; n++) {
+      const used = this.quirks;
       const params = this.params(request);
       try {
         return params.stream ? await this.sendStreaming(params, request, signal) : await this.send(params, request, signal);
@@ -133,6 +134,8 @@ export class OpenAIProvider implements ChatProvider {
         if (signal?.aborted || n >= MAX_ADAPTATIONS || !(err instanceof APIError) || err.status === undefined) {
           throw this.toProviderError(err, request, signal);
         }
+        // another request in flight adapted meanwhile: try again as things now stand
+        if (this.quirks !== used && (err.status === 400 || err.status === 422)) continue;
         const change = adapt(
           { status: err.status, param: err.param, text: `${err.message} ${JSON.stringify(err.error ?? '')}` },
           params,
