@@ -1,6 +1,7 @@
 /** `nerd convert` and `nerd stats`: thin CLI calls into the corpus API. */
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
 import {
   decodeUtf8,
   formatCorpus,
@@ -15,7 +16,6 @@ import {
   type ReadResult,
   type Repair,
   type TagScheme,
-  writeTextAtomic,
 } from './index.js';
 import { corpusStats, formatStats, statsJson } from './stats.js';
 import { loadTagNames } from './tag-names.js';
@@ -140,7 +140,7 @@ export function register(program: Command): void {
         );
       }
       if (out === '-') process.stdout.write(text);
-      else writeTextAtomic(out, text);
+      else writeFileAtomic(out, text);
       const c = result.corpus.sentences;
       const entities = c.reduce((a, s) => a + s.spans.length, 0);
       const tagged = format !== 'jsonl' && !(format === 'tokens-jsonl' && flags.entities);

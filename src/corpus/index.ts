@@ -3,9 +3,9 @@
  * JSONL and token JSONL, in the IOB1, IOB2 and BIOES tag schemes. See conll.ts, jsonl.ts and tags.ts for
  * each format's exact rules.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import path, { extname } from 'node:path';
+import { extname } from 'node:path';
 import { InputError } from '../errors.js';
+import { readText, writeFileAtomic } from '../files.js';
 import { DOCSTART, formatConll, parseConll } from './conll.js';
 import { formatJsonl, formatTokensJsonl, parseJsonl, parseTokensJsonl } from './jsonl.js';
 import type { Corpus, CorpusFormat, ReadOptions, ReadResult, TagScheme } from './types.js';
@@ -26,6 +26,8 @@ export {
 export { tokenize } from './jsonl.js';
 export { loadTagNames, tagNamesFromText } from './tag-names.js';
 export { DOCSTART } from './conll.js';
+/** strict UTF-8 decoding, the policy of every reader (files.ts) */
+export { decodeUtf8 } from '../files.js';
 export { corpusStats, formatStats, type CorpusStats, type LengthBin } from './stats.js';
 
 export const CORPUS_FORMATS: readonly CorpusFormat[] = ['conll', 'jsonl', 'tokens-jsonl'];
@@ -95,43 +97,10 @@ export function parseCorpus(text: string, file: string, opts: ReadOptions = {}):
 
 /**
  * Reads a corpus file, which must be UTF-8 (a BOM is allowed). Missing or unreadable files, and bytes that
- * are not UTF-8, are InputErrors naming the file (and the line of the first bad byte).
+ * are not UTF-8, are InputErrors naming the file (and the line of the first bad byte): see files.ts.
  */
 export function readCorpus(file: string, opts: ReadOptions = {}): ReadResult {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new InputError(`cannot read corpus: ${why}`, file);
-  }
-  return parseCorpus(decodeUtf8(bytes, file), file, opts);
-}
-
-/** Decodes UTF-8 strictly: a corpus silently read with U+FFFD in place of its bytes would be wrong data. */
-export function decodeUtf8(bytes: Uint8Array, file: string): string {
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-    throw new InputError('the file is UTF-16; save it as UTF-8', file, 1);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    // find the line of the first bad byte
-    const decoder = new TextDecoder('utf-8', { fatal: true });
-    let line = 1;
-    for (let from = 0; from < bytes.length; line++) {
-      let to = bytes.indexOf(0x0a, from);
-      if (to < 0) to = bytes.length;
-      try {
-        decoder.decode(bytes.subarray(from, to));
-      } catch {
-        throw new InputError('the file is not UTF-8 (is it Latin-1 or Windows-1252? convert it with iconv)', file, line);
-      }
-      from = to + 1;
-    }
-    throw new InputError('the file is not UTF-8', file);
-  }
+  return parseCorpus(readText(file, 'corpus'), file, opts);
 }
 
 export interface WriteOptions {
@@ -165,20 +134,7 @@ export function formatCorpus(corpus: Corpus, opts: WriteOptions): string {
 
 /** Writes a corpus file (UTF-8, LF line ends), atomically: a failed write leaves any old file as it was. */
 export function writeCorpus(file: string, corpus: Corpus, opts: WriteOptions): void {
-  writeTextAtomic(file, formatCorpus(corpus, opts));
-}
-
-/** Writes a file through a temporary beside it and a rename, so readers never see half a file. */
-export function writeTextAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot write: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, file);
-  }
+  writeFileAtomic(file, formatCorpus(corpus, opts));
 }
 
 /** CoNLL cannot hold tokens (or column values) containing its delimiter or a line break. */

@@ -18,6 +18,7 @@
  * `"docStart": true` (a `-DOCSTART-` preceded the sentence), so CoNLL → JSONL → CoNLL loses nothing.
  */
 import { InputError } from '../errors.js';
+import { jsonErrorPosition, shortJsonMessage } from '../files.js';
 import { tagsFromSpans } from './tags.js';
 import type { Corpus, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
 import { decodeTagged, type TaggedSentence } from './validate.js';
@@ -56,14 +57,7 @@ function jsonLines(text: string, file: string): JsonLine[] {
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      const pos = /position (\d+)/.exec(msg);
-      throw new InputError(
-        `bad JSON: ${msg.replace(/ in JSON at position \d+.*$/s, '')}`,
-        file,
-        i + 1,
-        pos ? Number(pos[1]) + 1 : undefined,
-      );
+      throw new InputError(`bad JSON: ${shortJsonMessage(err)}`, file, i + 1, jsonErrorPosition(raw, err)?.column);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InputError(`expected a JSON object on each line, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`, file, i + 1);

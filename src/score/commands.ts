@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { decodeUtf8, readTextAsync } from '../files.js';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { conllevalSentences, countConllevalText, type ConllevalInputOptions } from './conlleval-input.js';
@@ -24,19 +24,15 @@ interface EvalFlags {
 const MODES: readonly ScoreMode[] = ['conlleval', 'strict'];
 const STRICT_SCHEMES: readonly StrictScheme[] = ['iob2', 'bioes', 'iob1'];
 
-/** Reads a file ('-' = standard input) as UTF-8 text; a missing file is an InputError naming it. */
+/**
+ * Reads a file ('-' = standard input) as UTF-8 text, strictly like every reader (files.ts): a missing file or
+ * bytes that are not UTF-8 are an InputError naming it.
+ */
 export async function readText(file: string): Promise<string> {
-  try {
-    if (file === '-') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    }
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new InputError(`cannot read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, file);
-  }
+  if (file !== '-') return readTextAsync(file);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return decodeUtf8(Buffer.concat(chunks), '<stdin>');
 }
 
 /** `nerd eval --conlleval FILE`: scores conlleval's own input. */

@@ -3,7 +3,7 @@
  * and scores one against the other.
  */
 import { InputError } from '../errors.js';
-import { readFileSync } from 'node:fs';
+import { readText } from '../files.js';
 import { parseCorpus, parseFormat } from '../corpus/index.js';
 import type { ReadOptions, ReadResult, Repair } from '../corpus/types.js';
 import { reportFromCounts, type Report } from './report.js';
@@ -51,21 +51,12 @@ function noteRepairs(file: string, repairs: Repair[], note: (line: string) => vo
   );
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read corpus: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, file);
-  }
-}
-
 /** Reads and scores `predFile` against `goldFile`. */
 export async function evalCorpusFiles(goldFile: string, predFile: string, opts: CorpusFileOptions = {}): Promise<Report> {
   const read = readOptions(opts);
   const note = opts.note ?? ((line: string) => void process.stderr.write(line));
-  const goldText = readText(goldFile);
-  const predText = readText(predFile);
+  const goldText = readText(goldFile, 'corpus');
+  const predText = readText(predFile, 'corpus');
   const gold: ReadResult = parseCorpus(goldText, goldFile, read);
   const pred: ReadResult = parseCorpus(predText, predFile, read);
   noteRepairs(goldFile, gold.repairs, note);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { readCorpus, parseFormat, parseScheme, type Sentence } from '../corpus/index.js';
 import { InputError } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { Progress } from '../progress.js';
 import { registerExport } from './export.js';
 import { OnnxLogits } from './onnx-logits.js';
@@ -14,17 +15,7 @@ import { Predictor } from './predict.js';
 import { DEFAULT_VOCAB, evaluate, train, type TrainOptions } from './train.js';
 import type { Batch } from './types.js';
 
-function num(flag: string, opts: { int?: boolean; min?: number; max?: number } = {}) {
-  return (value: string): number => {
-    const x = Number(value);
-    const ok = value.trim() !== '' && Number.isFinite(x) && (!opts.int || Number.isInteger(x));
-    if (!ok || (opts.min !== undefined && x < opts.min) || (opts.max !== undefined && x > opts.max)) {
-      const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
-      throw new InputError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`);
-    }
-    return x;
-  };
-}
+const num = numberFlag;
 
 function readSentences(file: string, what: string): Sentence[] {
   const r = readCorpus(file);

@@ -13,10 +13,10 @@
  * Float32Array too (they occur as buffers such as `bert.embeddings.position_ids`). Writing supports F32 and,
  * optionally, F16/BF16 (round to nearest even).
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import path from 'node:path';
 import { InputError } from '../errors.js';
+import { writeFileAtomicAsync } from '../files.js';
 import type { NamedTensor } from './types.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -121,30 +121,16 @@ export async function writeSafetensors(
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(json.length));
 
-  const tmp = tempName(file);
-  const fh = await open(tmp, 'w');
-  try {
+  await writeFileAtomicAsync(file, async (fh) => {
     await fh.write(lengthBytes);
     await fh.write(json);
     for (const t of tensors.values()) {
       const bytes =
         dtype === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : fromFloat32(t.data, dtype);
-      // write in chunks: fh.write on huge views is fine, but chunking keeps memory flat for conversions
+      // one tensor at a time: memory stays flat for conversions
       await fh.write(bytes);
     }
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, file);
-}
-
-/** `dir/.name.tmp-<pid>-<random>` beside `file` */
-export function tempName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

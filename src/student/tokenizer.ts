@@ -32,10 +32,10 @@
  *   - With clean_text off, U+FEFF is not whitespace (Rust), where transformers.js splits on it.
  *   - Python's slow BertTokenizer also applies NFC first; the fast one (and we) do not.
  */
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { readJsonFile as readJsonValue, readTextAsync } from '../files.js';
 import { isChineseChar, isControl, isNonspacingMark, isPunctuation, isWhitespace } from './tokenizer-chars.js';
 
 export interface SpecialTokens {
@@ -179,12 +179,7 @@ export class Tokenizer {
   }
 
   static async fromVocabFile(file: string, settings: Partial<TokenizerSettings> = {}): Promise<Tokenizer> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw new InputError(`cannot read vocabulary: ${(e as Error).message}`, file);
-    }
+    const text = await readTextAsync(file, 'vocabulary');
     return Tokenizer.fromVocabText(text, settings, file);
   }
 
@@ -631,27 +626,9 @@ function clean<T extends object>(o: T): Partial<T> {
 }
 
 async function readJson(file: string): Promise<Record<string, any>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as Error).message}`, file);
-  }
-  try {
-    const v = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v;
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos);
-      const line = before.split('\n').length;
-      const column = pos - before.lastIndexOf('\n');
-      throw new InputError(`invalid JSON: ${(e as Error).message}`, file, line, column);
-    }
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
-  }
+  const v = await readJsonValue(file);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError('invalid JSON: not a JSON object', file);
+  return v as Record<string, any>;
 }
 
 export { readJson as readJsonFile };

@@ -7,13 +7,14 @@
  *   loadTrainingState(OUT/last)
  *
  * OUT/last is written into a sibling temp folder which then replaces the old one by two renames
- * (old → .old, tmp → final): a kill at any point leaves a complete old or new folder, and `recoverDir` puts a
- * stranded `.old` back on the next start. (saveCheckpoint does the same for OUT/best.)
+ * (old → .replaced, tmp → final; files.ts): a kill at any point leaves a complete old or new folder, and
+ * `recoverDir` puts a stranded `.replaced` back on the next start. (saveCheckpoint does the same for OUT/best.)
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { recoverDir, replaceDir as writeDirAtomically } from '../files.js';
 import { labelsOf, loadCheckpoint, readBertConfig, readSafetensors, saveCheckpoint, writeSafetensors } from './checkpoint.js';
 import { initParams } from './engine.js';
 import { parseHubName } from './hub.js';
@@ -89,23 +90,8 @@ export async function loadModel(model: string, opts: LoadModelOptions): Promise<
   return { config: ck.config, params: ck.params, tokenizer: ck.tokenizer, source: 'checkpoint', notes: ck.notes };
 }
 
-/** removes a stranded temp folder and restores `dir` from `dir.old` if a swap was interrupted */
-export async function recoverDir(dir: string): Promise<void> {
-  if (!existsSync(dir) && existsSync(`${dir}.old`)) await rename(`${dir}.old`, dir);
-  await rm(`${dir}.tmp`, { recursive: true, force: true });
-  await rm(`${dir}.old`, { recursive: true, force: true });
-}
-
-/** writes a folder through `fill(tmp)` then swaps it in place of `dir` */
-export async function writeDirAtomically(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
-  await recoverDir(dir);
-  const tmp = `${dir}.tmp`;
-  await mkdir(tmp, { recursive: true });
-  await fill(tmp);
-  if (existsSync(dir)) await rename(dir, `${dir}.old`);
-  await rename(tmp, dir);
-  await rm(`${dir}.old`, { recursive: true, force: true });
-}
+// the folder swap and its recovery are files.ts's, shared with saveCheckpoint
+export { recoverDir, writeDirAtomically };
 
 export interface ModelToSave {
   config: BertConfig;

@@ -78,14 +78,15 @@ describe('OUT/last swaps', () => {
     const dir = path.join(tmp, 'swap');
     await writeDirAtomically(dir, async (t) => writeFileSync(path.join(t, 'f'), 'one'));
     expect(readFileSync(path.join(dir, 'f'), 'utf8')).toBe('one');
-    // a kill between the two renames: only dir.old and a half-written dir.tmp remain
-    mkdirSync(`${dir}.tmp`);
-    writeFileSync(path.join(`${dir}.tmp`, 'f'), 'half');
+    // a kill between the two renames: only dir.replaced and a half-written temporary (files.ts) remain
+    const half = path.join(tmp, '.swap.123-abc.tmp');
+    mkdirSync(half);
+    writeFileSync(path.join(half, 'f'), 'half');
     const { renameSync } = await import('node:fs');
-    renameSync(dir, `${dir}.old`);
+    renameSync(dir, `${dir}.replaced`);
     await recoverDir(dir);
     expect(readFileSync(path.join(dir, 'f'), 'utf8')).toBe('one');
-    expect(existsSync(`${dir}.tmp`) || existsSync(`${dir}.old`)).toBe(false);
+    expect(existsSync(half) || existsSync(`${dir}.replaced`)).toBe(false);
     await writeDirAtomically(dir, async (t) => writeFileSync(path.join(t, 'f'), 'two'));
     expect(readFileSync(path.join(dir, 'f'), 'utf8')).toBe('two');
   });

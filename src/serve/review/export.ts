@@ -3,7 +3,7 @@
  * "label","text"}]}`, TOKEN offsets, the teacher's output shape without confidences) or CoNLL (`token TAG`,
  * IOB2, blank line between sentences). Only sentences marked done (Enter on the page) are exported.
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../../files.js';
 import { agreement } from './doubt.js';
 import type { ReviewStore } from './store.js';
 
@@ -37,8 +37,6 @@ export function exportReviewed(store: ReviewStore, format: ExportFormat): { text
 export function exportToFile(store: ReviewStore, file: string, format?: ExportFormat): { count: number; format: ExportFormat } {
   const fmt: ExportFormat = format ?? (/\.(conll|txt|iob2?)$/i.test(file) ? 'conll' : 'jsonl');
   const { text, count } = exportReviewed(store, fmt);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  writeFileAtomic(file, text);
   return { count, format: fmt };
 }

@@ -8,8 +8,8 @@
  * token offsets, end exclusive). This is a deliberately small reader of its own: the simulator must keep
  * working as a test fixture whatever the corpus stage's reader does; bad input still gets an InputError.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
+import { readText } from '../../files.js';
 
 export interface GoldEntity {
   /** token offsets, end exclusive */
@@ -53,12 +53,7 @@ export function normaliseKey(text: string, fold = false): string {
 }
 
 export function loadGold(file: string): GoldCorpus {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read the gold corpus: ${(err as Error).message}`, file);
-  }
+  const text = readText(file, 'the gold corpus');
   const firstLine = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
   const sentences = firstLine.startsWith('{') ? parseJsonl(text, file) : parseConll(text, file);
   return indexGold(sentences, file);
