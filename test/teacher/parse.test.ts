@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerParseError, balancedObjects, parseAnswer } from '../../src/teacher/parse.js';
+import { AnswerParseError, balancedObjects, parseAnswer, requote } from '../../src/teacher/parse.js';
 
 const one = ['1'];
 
@@ -64,6 +64,13 @@ describe('parseAnswer: shapes', () => {
     expect([...r.results.keys()].sort()).toEqual(['1', '3']);
     expect(r.results.has('2')).toBe(false);
     expect(r.unknownIds).toEqual(['9']);
+    expect(r.duplicateIds).toEqual([]);
+  });
+
+  it('reports an id given twice', () => {
+    const r = parseAnswer('{"results":[{"id":"1","entities":[]},{"id":"1","entities":[["EU","ORG"]]},{"id":"2","entities":[]}]}', ['1', '2']);
+    expect(r.duplicateIds).toEqual(['1']);
+    expect(r.unknownIds).toEqual([]);
   });
 
   it('reads numeric ids, id-keyed objects, pairs, type→texts maps, alternative key names and occurrence', () => {
@@ -84,6 +91,46 @@ describe('balancedObjects', () => {
   it('is string- and escape-aware', () => {
     expect(balancedObjects('a {"x":"}{\\""} b {"y":1}')).toEqual(['{"x":"}{\\""}', '{"y":1}']);
     expect(balancedObjects('{"open": [1, 2')).toEqual([]);
+    // an unclosed object does not hide a complete one inside or after it
+    expect(balancedObjects('{"a": {"b": 1} and then {"c": 2}')).toEqual(['{"b": 1}', '{"c": 2}']);
+    // a stray quote in an unclosed object: the pass is repeated after that brace
+    expect(balancedObjects('{"a": "x {"entities": []}')).toEqual(['{"entities": []}']);
+  });
+
+  it('is linear: 200 KB of `{"a":` costs a bounded number of passes, not one per brace', () => {
+    for (const size of [20_000, 200_000]) {
+      const text = '{"a":'.repeat(size / 5);
+      const work = { steps: 0 };
+      expect(balancedObjects(text, work)).toEqual([]);
+      // a quadratic scan would visit ~ size²/10 characters (4·10⁹ at 200 KB); this visits at most 8 passes
+      expect(work.steps).toBeLessThanOrEqual(8 * size);
+    }
+    expect(() => parseAnswer('{"a":'.repeat(40_000), ['1'])).toThrow(AnswerParseError);
+  });
+});
+
+describe('single quotes', () => {
+  it('tells a delimiter from an apostrophe', () => {
+    expect(requote(`{text:'Lord 's',type:'LOC'}`)).toBe(`{text:"Lord 's",type:"LOC"}`);
+    expect(requote(`{"text":"O'Neil",'type':'PER'}`)).toBe(`{"text":"O'Neil","type":"PER"}`);
+    expect(parseAnswer(`Final answer: {results:[{id:'1',entities:[{text:'Lord 's',type:'LOC'}]}]}`, ['1']).results.get('1')).toEqual([
+      { text: "Lord 's", type: 'LOC' },
+    ]);
+  });
+});
+
+describe('parse errors say where', () => {
+  it('gives invalid JSON a line and column, and a cut-off answer its own words', () => {
+    const bad = '{"entities": [\n  {"text": "x", "type": "ORG"},\n  {"text": "y" :: "ORG"}\n]}';
+    expect(() => parseAnswer(bad, ['1'])).toThrow(/invalid JSON: line 3, column \d+/);
+    let err: unknown;
+    try {
+      parseAnswer('{"entities": [{"text": "EU", "ty', ['1']);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AnswerParseError);
+    expect((err as AnswerParseError).feedback).toMatch(/stopped before its JSON was complete/);
   });
 });
 
