@@ -25,6 +25,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { archOf, configForArch, paramsForArch, toBertFields, toBertName } from './arch.js';
 import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
 import { readTorchFile } from './torch-file.js';
@@ -142,12 +143,14 @@ export async function saveCheckpoint(dir: string, ck: CheckpointToSave): Promise
   const tmp = `${target}.saving-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   await mkdir(tmp, { recursive: true });
   try {
-    await writeFileSynced(path.join(tmp, 'config.json'), json(configForSave(config, labels)));
+    const arch = archOf(config);
+    await writeFileSynced(path.join(tmp, 'config.json'), json(sortKeys(configForArch(arch, configForSave(config, labels)))));
     // canonical names first, in HF order, then anything else the caller keeps in params
     const ordered = new Map<string, NamedTensor>();
     for (const [name] of bertParamShapes(config, labels.length)) ordered.set(name, params.get(name)!);
     for (const [name, t] of params) if (!ordered.has(name)) ordered.set(name, t);
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), ordered);
+    // under the architecture's own Hugging Face names (DistilBERT, ELECTRA: arch.ts)
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), paramsForArch(arch, ordered));
     await writeFileSynced(path.join(tmp, 'vocab.txt'), tokenizer.vocabText());
     await writeFileSynced(path.join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toTokenizerJson()));
     await writeFileSynced(path.join(tmp, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig()));
@@ -194,8 +197,12 @@ function configForSave(config: BertConfig, labels: string[]): Record<string, unk
     ...labelMaps(labels),
   };
   out.architectures = ['BertForTokenClassification'];
-  // sorted keys, as Hugging Face writes them
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return sortKeys(out);
+}
+
+/** sorted keys, as Hugging Face writes config.json */
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function checkParamsForSave(config: BertConfig, params: ParamMap, numLabels: number): void {
@@ -237,14 +244,11 @@ const NUMBER_FIELDS = [
 
 /** Reads and checks config.json of a BERT checkpoint, filling Hugging Face's defaults. */
 export async function readBertConfig(file: string): Promise<BertConfig> {
-  const raw = await readJsonFile(file);
+  // DistilBERT / ELECTRA configs in BertConfig's field names (arch.ts); other model types are refused
+  const raw = toBertFields(await readJsonFile(file), file);
   const bad = (msg: string): never => {
     throw new InputError(msg, file);
   };
-  const modelType = raw.model_type;
-  if (modelType !== undefined && modelType !== 'bert') {
-    bad(`model_type "${modelType}" is not supported (only "bert": BertModel, BertForMaskedLM, BertForTokenClassification, ...)`);
-  }
   for (const k of NUMBER_FIELDS) {
     const v = raw[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(`"${k}" must be a positive integer, got ${JSON.stringify(v)}`);
@@ -329,6 +333,7 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const configFile = path.join(root, 'config.json');
   if (!existsSync(configFile)) throw new InputError('not a model folder: config.json is missing', dir);
   const config = await readBertConfig(configFile);
+  const arch = archOf(config);
   const files = await weightFiles(root);
   const tokenizer = await Tokenizer.fromDirectory(root);
   if (tokenizer.vocabSize > config.vocab_size) {
@@ -339,12 +344,13 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const ignored: string[] = [];
   for (const file of files) {
     const { tensors } = await readWeights(file, (name) => {
-      const c = canonicalName(name);
+      const b = toBertName(arch, name);
+      const c = b === null ? null : canonicalName(b);
       if (c === null) ignored.push(name);
       return c !== null;
     });
     for (const [name, t] of tensors) {
-      const c = canonicalName(name)!;
+      const c = canonicalName(toBertName(arch, name)!)!;
       if (found.has(c)) throw new InputError(`tensor ${c} appears twice (as "${found.get(c)!.original}" and "${name}")`, file);
       found.set(c, { t, file, original: name });
     }
@@ -363,6 +369,11 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
     throw new InputError('classifier.weight and classifier.bias must both be present or both absent', (head ?? headBias)!.file);
   }
   const headRows = head ? head.t.shape[0]! : 0;
+  if (arch === 'distilbert' && !found.has('bert.embeddings.token_type_embeddings.weight')) {
+    // no token types: one zero row, so BERT's graph computes DistilBERT's embeddings
+    const zero = { dtype: 'F32' as const, shape: [1, config.hidden_size], data: new Float32Array(config.hidden_size) };
+    found.set('bert.embeddings.token_type_embeddings.weight', { t: zero, file: files[0]!, original: '(DistilBERT: no token types)' });
+  }
   const shapes = bertParamShapes(config, headRows);
   const params: ParamMap = new Map();
   const missing: string[] = [];

@@ -1,0 +1,156 @@
+/**
+ * DistilBERT and ELECTRA (embedding_size = hidden_size) on BERT's graph: random-weight parity with plain
+ * PyTorch references (scripts/arch_fixture.py: logits, loss and every gradient, under the architectures'
+ * own parameter names), checkpoints saved under those names and config fields, and the exported ONNX in
+ * transformers.js' token-classification pipeline.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { env, pipeline } from '@huggingface/transformers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { toBertName } from '../../src/student/arch.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/student/checkpoint.js';
+import { BertEngine } from '../../src/student/engine.js';
+import { Predictor } from '../../src/student/predict.js';
+import { readSafetensors } from '../../src/student/safetensors.js';
+import { train } from '../../src/student/train.js';
+import type { Sentence } from '../../src/corpus/types.js';
+import type { Batch } from '../../src/student/types.js';
+
+const FIX = path.join(process.cwd(), 'test/student/fixtures/arch');
+const root = mkdtempSync(path.join(tmpdir(), 'nerd-arch-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+for (const arch of ['distilbert', 'electra'] as const) {
+  describe(`${arch}: parity with the plain PyTorch reference`, () => {
+    const expected = JSON.parse(readFileSync(path.join(FIX, `${arch}-expected.json`), 'utf8')) as {
+      ids: number[][];
+      labels: number[][];
+      loss: number;
+      logits: number[][][];
+    };
+    const B = expected.ids.length;
+    const T = expected.ids[0]!.length;
+    const batch: Batch = {
+      batchSize: B,
+      seqLen: T,
+      inputIds: Int32Array.from(expected.ids.flat()),
+      attentionMask: Int32Array.from(expected.ids.flat().map((x) => (x ? 1 : 0))),
+      labels: Int32Array.from(expected.labels.flat()),
+    };
+
+    it('loads by its own names, and matches logits, loss and every gradient', async () => {
+      const ck = await loadCheckpoint(path.join(FIX, arch));
+      expect(ck.classifier).toBe('kept');
+      expect(ck.config.model_type).toBe(arch);
+      expect(ck.ignored).toEqual([]);
+      const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
+      try {
+        expect(relErr(await engine.logits(batch), expected.logits.flat(2))).toBeLessThan(1e-5);
+        const { loss, grads } = await engine.lossAndGradients(batch);
+        expect(Math.abs(loss - expected.loss) / expected.loss).toBeLessThan(1e-5);
+        const torch = (await readSafetensors(path.join(FIX, `${arch}-grads.safetensors`))).tensors;
+        let scale = 0;
+        for (const g of torch.values()) for (const x of g.data) scale = Math.max(scale, Math.abs(x));
+        for (const [name, g] of torch) {
+          const ours = grads.get(toBertName(arch, name)!);
+          expect(ours, name).toBeDefined();
+          let diff = 0;
+          for (let i = 0; i < g.data.length; i++) diff = Math.max(diff, Math.abs(ours![i]! - g.data[i]!));
+          expect(diff / scale, name).toBeLessThan(1e-4);
+        }
+      } finally {
+        await engine.release();
+      }
+    });
+
+    it('saves a checkpoint under its own names and config fields, which loads back to the same logits', async () => {
+      const ck = await loadCheckpoint(path.join(FIX, arch));
+      if (arch === 'distilbert') {
+        // training moves the token-type row BERT's graph adds; saving folds it into the positions
+        const row = ck.params.get('bert.embeddings.token_type_embeddings.weight')!.data;
+        for (let i = 0; i < row.length; i++) row[i] = 0.01 * (i + 1);
+      }
+      const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
+      const dir = path.join(root, arch);
+      try {
+        const before = await engine.logits(batch);
+        await saveCheckpoint(dir, { config: ck.config, params: ck.params, tokenizer: ck.tokenizer, onnx: engine.inferenceModel() });
+        const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+        const original = (await readSafetensors(path.join(FIX, arch, 'model.safetensors'))).tensors;
+        const saved = (await readSafetensors(path.join(dir, 'model.safetensors'))).tensors;
+        expect([...saved.keys()].sort()).toEqual([...original.keys()].sort());
+        if (arch === 'distilbert') {
+          expect(config).toMatchObject({ model_type: 'distilbert', architectures: ['DistilBertForTokenClassification'], dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 });
+          expect(config.hidden_size).toBeUndefined();
+        } else {
+          expect(config).toMatchObject({ model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: 16, hidden_size: 16 });
+        }
+        const back = await loadCheckpoint(dir);
+        const again = await BertEngine.create(back.config, back.params, { threads: 1 });
+        try {
+          expect(relErr(await again.logits(batch), before)).toBeLessThan(1e-6);
+        } finally {
+          await again.release();
+        }
+      } finally {
+        await engine.release();
+      }
+    });
+
+    it('trains from the checkpoint, saves OUT/best in its own format, and predicts from it', async () => {
+      const sents: Sentence[] = Array.from({ length: 16 }, (_, k) => ({
+        tokens: ['w1', `w${(k % 9) + 2}`, 'w3', 'w20'],
+        spans: [{ start: 0, end: 2, label: 'PER' }, ...(k % 2 ? [{ start: 3, end: 4, label: 'LOC' }] : [])],
+      }));
+      const out = path.join(root, `train-${arch}`);
+      const r = await train({ out, train: sents, dev: sents.slice(0, 4), model: path.join(FIX, arch), epochs: 1, batchSize: 8, lr: 1e-3, progress: false, log: () => {} });
+      expect(r.steps).toBe(2);
+      const config = JSON.parse(readFileSync(path.join(r.bestDir, 'config.json'), 'utf8'));
+      expect(config.model_type).toBe(arch);
+      const names = [...(await readSafetensors(path.join(r.bestDir, 'model.safetensors'))).tensors.keys()];
+      expect(names.every((n) => n.startsWith(`${arch}.`) || n.startsWith('classifier.'))).toBe(true);
+      const p = await Predictor.load(r.bestDir, { threads: 1 });
+      try {
+        const [pred] = await p.predictSentences([['w1', 'w2', 'w3']]);
+        expect(pred!.tokens).toEqual(['w1', 'w2', 'w3']);
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("runs in transformers.js' token-classification pipeline as saved", async () => {
+      const dir = path.join(root, arch);
+      env.allowRemoteModels = false;
+      env.localModelPath = root;
+      const ner = await pipeline('token-classification', arch, { dtype: 'fp32' });
+      try {
+        const out = (await ner('w1 w2 w3', { ignore_labels: [] })) as { entity: string; word: string; index: number }[];
+        expect(out.map((t) => t.word)).toEqual(['w1', 'w2', 'w3']);
+        const ck = await loadCheckpoint(dir);
+        const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
+        const ids = Int32Array.from([2, 6, 7, 8, 3]);
+        const logits = await engine.logits({ batchSize: 1, seqLen: 5, inputIds: ids, attentionMask: new Int32Array(5).fill(1) });
+        await engine.release();
+        const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
+        for (const tok of out) {
+          const row = Array.from(logits.subarray(tok.index * 5, (tok.index + 1) * 5));
+          expect(tok.entity).toBe(labels[row.indexOf(Math.max(...row))]);
+        }
+      } finally {
+        await ner.dispose();
+      }
+    });
+  });
+}
