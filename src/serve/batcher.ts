@@ -1,17 +1,36 @@
 /**
- * Micro-batching: concurrent requests are queued; the queue is flushed into one model call when it holds
- * `maxBatch` items or when its oldest item has waited `maxWaitMs`. At most `concurrency` model calls run at
- * once (one per model worker); while they run, new requests gather for the next call, which starts as soon
- * as a worker is free. Large requests are cut into chunks of at most `maxBatch`
- * items so one big request cannot hold many small ones back for long. Results fan back out in order.
+ * The server's scheduler: fair, bounded micro-batching of requests onto the model workers.
+ *
+ * - Work is counted in (estimated) sub-word tokens, not items: admission refuses a request when the work
+ *   already queued plus its own would pass `maxQueueTokens` (BusyError → 503 with Retry-After), so a
+ *   queue of a few long texts is as bounded as a queue of many short ones. Requests bigger than one model
+ *   call may fill only 80% of it: the last 20% is kept for small requests, which the round-robin then
+ *   answers within a model call or two however many big ones wait. An empty queue admits any request.
+ * - Fairness: each request is its own queue; a model call is filled round-robin, one item from each
+ *   waiting request in turn, until the call holds `maxBatch` items or `maxBatchTokens` tokens (an item
+ *   larger than that runs alone). A small request that arrives behind twenty 1 MB requests is in the next
+ *   model call, not behind their 1,000 items.
+ * - A request can be cancelled (its client went away) or pass its deadline: its items still queued are
+ *   dropped at once; items already inside a model call finish (a call is bounded by `maxBatchTokens`)
+ *   and their results are discarded.
+ * - The model calls run `concurrency` at a time (one per model worker). The first queued item waits at
+ *   most `maxWaitMs` for company when a worker is free; while every worker is busy, requests gather for
+ *   the next call, which starts as soon as one frees.
+ * - `close(timeoutMs)`: refuse new work, let queued work finish until the deadline, then fail the rest
+ *   with ShutdownError.
+ *
+ * Results fan back out to each request in its own order. The model workers sort each call's items by
+ * length into forward passes (length-bucketed), so a wide call costs little padding.
  */
 export interface BatcherOptions {
   /** most items (sentences or texts) in one model call */
   maxBatch: number;
-  /** longest time the first queued item waits for company before the batch runs */
+  /** most estimated tokens in one model call (a single larger item runs alone) */
+  maxBatchTokens: number;
+  /** longest time the first queued item waits for company before the call runs */
   maxWaitMs: number;
-  /** most items waiting at once; beyond it `submit` rejects with BusyError (the server answers 503) */
-  maxQueue: number;
+  /** most estimated tokens waiting at once; beyond it `submit` rejects with BusyError (the server answers 503) */
+  maxQueueTokens: number;
   /** model calls that may run at once (default 1) */
   concurrency?: number;
 }
@@ -20,121 +39,317 @@ export interface BatcherStats {
   requests: number;
   items: number;
   batches: number;
-  /** items per batch: mean and largest */
+  /** items per model call: mean and largest */
   meanBatch: number;
   maxBatchSeen: number;
-  /** milliseconds spent inside the model */
+  /** milliseconds spent inside model calls (summed over workers) */
   modelMs: number;
-  /** items waiting now */
+  /** requests with work still queued or running, and the items and estimated tokens they have waiting */
+  activeRequests: number;
   queued: number;
+  queuedTokens: number;
+  /** how long the oldest unanswered request has waited, in milliseconds (0 when none) */
+  oldestQueuedMs: number;
+  /** model calls running now */
+  running: number;
+  /** estimated tokens per second of model work, recent average (0 until measured) */
+  tokensPerSecond: number;
   failedBatches: number;
   rejectedBusy: number;
+  cancelled: number;
+  deadlineExceeded: number;
 }
 
-export class BusyError extends Error {
-  constructor(message: string) {
+class ServeError extends Error {
+  constructor(name: string, message: string) {
     super(message);
-    this.name = 'BusyError';
+    this.name = name;
   }
 }
 
-interface Pending<I, O> {
+/** the queue is full: retry after `retryAfterS` seconds */
+export class BusyError extends ServeError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super('BusyError', message);
+  }
+}
+export class DeadlineError extends ServeError {
+  constructor(message: string) {
+    super('DeadlineError', message);
+  }
+}
+export class CancelledError extends ServeError {
+  constructor(message: string) {
+    super('CancelledError', message);
+  }
+}
+export class ShutdownError extends ServeError {
+  constructor(message: string) {
+    super('ShutdownError', message);
+  }
+}
+
+export interface SubmitOptions {
+  /** estimated tokens of each item (default 1 each) */
+  costs?: number[];
+  /** milliseconds from now after which the request fails with DeadlineError */
+  deadlineMs?: number;
+  /** aborting it cancels the request (CancelledError) */
+  signal?: AbortSignal;
+}
+
+interface Job<I, O> {
   items: I[];
+  costs: number[];
   results: O[];
-  remainingChunks: number;
-  failed: boolean;
+  /** next item to hand to a model call */
+  next: number;
+  /** items answered so far */
+  answered: number;
+  /** estimated tokens of the items not yet handed out */
+  queuedTokens: number;
+  enqueuedAt: number;
+  settled: boolean;
+  timer?: NodeJS.Timeout;
+  unlisten?: () => void;
   resolve: (out: O[]) => void;
   reject: (err: unknown) => void;
 }
 
-interface Chunk<I, O> {
-  owner: Pending<I, O>;
-  offset: number;
-  items: I[];
-  enqueuedAt: number;
-}
+const now = () => performance.now();
 
 export class MicroBatcher<I, O> {
-  private readonly queue: Array<Chunk<I, O>> = [];
+  /** requests with items not yet handed out, in round-robin order */
+  private readonly waiting: Array<Job<I, O>> = [];
+  /** every request not yet answered (waiting or inside a model call) */
+  private readonly jobs = new Set<Job<I, O>>();
+  private rr = 0;
   private queuedItems = 0;
+  private queuedTokens = 0;
+  private active = 0;
   private running = 0;
+  private closing = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly counts = { requests: 0, items: 0, batches: 0, maxBatchSeen: 0, modelMs: 0, failedBatches: 0, rejectedBusy: 0 };
+  private rate = 0;
+  private readonly counts = {
+    requests: 0,
+    items: 0,
+    answeredItems: 0,
+    batches: 0,
+    maxBatchSeen: 0,
+    modelMs: 0,
+    failedBatches: 0,
+    rejectedBusy: 0,
+    cancelled: 0,
+    deadlineExceeded: 0,
+  };
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly options: BatcherOptions,
   ) {
     if (!(options.maxBatch >= 1)) throw new RangeError('maxBatch must be at least 1');
+    if (!(options.maxBatchTokens >= 1)) throw new RangeError('maxBatchTokens must be at least 1');
     if (!(options.maxWaitMs >= 0)) throw new RangeError('maxWaitMs must be at least 0');
   }
 
   /** queue `items` (one request) and resolve with their results in the same order */
-  submit(items: I[]): Promise<O[]> {
+  submit(items: I[], opts: SubmitOptions = {}): Promise<O[]> {
+    if (this.closing) return Promise.reject(new ShutdownError('server is shutting down; retry on another instance'));
     if (items.length === 0) return Promise.resolve([]);
-    if (this.queuedItems + items.length > this.options.maxQueue) {
+    const costs = opts.costs ?? items.map(() => 1);
+    if (costs.length !== items.length) throw new RangeError('one cost per item');
+    const total = costs.reduce((a, b) => a + b, 0);
+    // an empty queue always admits (else a request larger than the whole budget could never run); a
+    // request larger than one model call may fill only 80% of the budget, so small requests still get in
+    const cap = total > this.options.maxBatchTokens ? 0.8 * this.options.maxQueueTokens : this.options.maxQueueTokens;
+    if (this.queuedTokens > 0 && this.queuedTokens + total > cap) {
       this.counts.rejectedBusy++;
       return Promise.reject(
-        new BusyError(`server busy: ${this.queuedItems} items already queued (limit ${this.options.maxQueue}); retry shortly`),
+        new BusyError(
+          `server busy: ${this.queuedTokens} tokens of work already queued, this request adds ${total} ` +
+            `(limit ${this.options.maxQueueTokens}); retry shortly`,
+          this.retryAfterS(),
+        ),
       );
     }
+    if (opts.signal?.aborted) return Promise.reject(new CancelledError('request cancelled before it was queued'));
     return new Promise<O[]>((resolve, reject) => {
-      const { maxBatch } = this.options;
-      const owner: Pending<I, O> = {
+      const job: Job<I, O> = {
         items,
+        costs,
         results: new Array<O>(items.length),
-        remainingChunks: Math.ceil(items.length / maxBatch),
-        failed: false,
+        next: 0,
+        answered: 0,
+        queuedTokens: total,
+        enqueuedAt: now(),
+        settled: false,
         resolve,
         reject,
       };
-      const now = Date.now();
-      for (let offset = 0; offset < items.length; offset += maxBatch) {
-        this.queue.push({ owner, offset, items: items.slice(offset, offset + maxBatch), enqueuedAt: now });
+      if (opts.deadlineMs !== undefined) {
+        const ms = opts.deadlineMs;
+        job.timer = setTimeout(() => {
+          this.counts.deadlineExceeded++;
+          this.fail(job, new DeadlineError(`request not answered within its deadline of ${ms} ms; the server is loaded, retry later`));
+        }, ms);
+        job.timer.unref?.();
       }
+      if (opts.signal) {
+        const signal = opts.signal;
+        const onAbort = () => {
+          this.counts.cancelled++;
+          this.fail(job, new CancelledError('request cancelled: the client went away'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.waiting.push(job);
+      this.jobs.add(job);
+      this.active++;
       this.queuedItems += items.length;
+      this.queuedTokens += total;
       this.counts.requests++;
       this.counts.items += items.length;
       this.schedule();
     });
   }
 
+  /** seconds a refused client should wait: the queued work at the measured rate, 1..60 */
+  retryAfterS(): number {
+    if (!(this.rate > 0)) return 1;
+    return Math.min(60, Math.max(1, Math.ceil(this.queuedTokens / this.rate)));
+  }
+
   stats(): BatcherStats {
     const c = this.counts;
+    let oldest = Infinity;
+    for (const j of this.jobs) oldest = Math.min(oldest, j.enqueuedAt);
     return {
       requests: c.requests,
       items: c.items,
       batches: c.batches,
-      meanBatch: c.batches ? (c.items - this.queuedItems) / c.batches : 0,
+      meanBatch: c.batches ? Math.round((c.answeredItems / c.batches) * 10) / 10 : 0,
       maxBatchSeen: c.maxBatchSeen,
       modelMs: Math.round(c.modelMs),
+      activeRequests: this.active,
       queued: this.queuedItems,
+      queuedTokens: this.queuedTokens,
+      oldestQueuedMs: oldest === Infinity ? 0 : Math.round(now() - oldest),
+      running: this.running,
+      tokensPerSecond: Math.round(this.rate),
       failedBatches: c.failedBatches,
       rejectedBusy: c.rejectedBusy,
+      cancelled: c.cancelled,
+      deadlineExceeded: c.deadlineExceeded,
     };
   }
 
-  /** resolves when nothing is queued or running (for shutdown) */
-  async drain(): Promise<void> {
-    while (this.running > 0 || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  /**
+   * Stops admitting work (submit rejects with ShutdownError), waits for queued and running work up to
+   * `timeoutMs`, then fails whatever is left with ShutdownError. Resolves true when everything finished.
+   */
+  async close(timeoutMs = Infinity): Promise<boolean> {
+    this.closing = true;
+    const idle = this.active === 0 && this.running === 0;
+    if (idle) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      new Promise<boolean>((r) => this.idleWaiters.push(() => r(true))),
+      new Promise<boolean>((r) => {
+        if (Number.isFinite(timeoutMs)) timer = setTimeout(() => r(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      for (const job of [...this.jobs]) this.fail(job, new ShutdownError('server shut down before this request was answered'));
+    }
+    return finished;
+  }
+
+  /** resolves when nothing is queued or running */
+  drain(): Promise<boolean> {
+    return this.close(Infinity);
   }
 
   private get idle(): boolean {
     return this.running < (this.options.concurrency ?? 1);
   }
 
+  private fail(job: Job<I, O>, err: unknown): void {
+    if (job.settled) return;
+    this.dequeue(job);
+    this.settle(job);
+    job.reject(err);
+  }
+
+  /** drops a job's items still waiting */
+  private dequeue(job: Job<I, O>): void {
+    const at = this.waiting.indexOf(job);
+    if (at < 0) return;
+    this.waiting.splice(at, 1);
+    if (at < this.rr) this.rr--;
+    this.queuedItems -= job.items.length - job.next;
+    this.queuedTokens -= job.queuedTokens;
+    job.queuedTokens = 0;
+    job.next = job.items.length;
+  }
+
+  private settle(job: Job<I, O>): void {
+    job.settled = true;
+    this.jobs.delete(job);
+    clearTimeout(job.timer);
+    job.unlisten?.();
+    this.active--;
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.active === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
   private schedule(): void {
-    if (!this.idle || this.queue.length === 0) return;
-    if (this.queuedItems >= this.options.maxBatch) {
+    if (!this.idle || this.waiting.length === 0) return;
+    if (this.queuedItems >= this.options.maxBatch || this.queuedTokens >= this.options.maxBatchTokens) {
       this.flush();
       return;
     }
     if (this.timer) return;
-    const waited = Date.now() - this.queue[0]!.enqueuedAt;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, Math.max(0, this.options.maxWaitMs - waited));
+    let oldest = Infinity;
+    for (const j of this.waiting) oldest = Math.min(oldest, j.enqueuedAt);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.flush();
+      },
+      Math.max(0, this.options.maxWaitMs - (now() - oldest)),
+    );
+  }
+
+  /** takes the next model call's items, one per waiting request in turn */
+  private take(): Array<{ job: Job<I, O>; index: number }> {
+    const { maxBatch, maxBatchTokens } = this.options;
+    const picked: Array<{ job: Job<I, O>; index: number }> = [];
+    let tokens = 0;
+    while (this.waiting.length > 0 && picked.length < maxBatch) {
+      if (this.rr >= this.waiting.length) this.rr = 0;
+      const job = this.waiting[this.rr]!;
+      const cost = job.costs[job.next]!;
+      if (picked.length > 0 && tokens + cost > maxBatchTokens) break;
+      picked.push({ job, index: job.next });
+      tokens += cost;
+      job.next++;
+      job.queuedTokens -= cost;
+      this.queuedItems--;
+      this.queuedTokens -= cost;
+      if (job.next === job.items.length) this.waiting.splice(this.rr, 1);
+      else this.rr++;
+    }
+    return picked;
   }
 
   private flush(): void {
@@ -142,57 +357,45 @@ export class MicroBatcher<I, O> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (!this.idle || this.queue.length === 0) return;
-    const batch: Array<Chunk<I, O>> = [];
-    let size = 0;
-    while (this.queue.length > 0 && size + this.queue[0]!.items.length <= this.options.maxBatch) {
-      const chunk = this.queue.shift()!;
-      batch.push(chunk);
-      size += chunk.items.length;
-    }
-    this.queuedItems -= size;
+    if (!this.idle || this.waiting.length === 0) return;
+    const picked = this.take();
+    const tokens = picked.reduce((s, p) => s + p.job.costs[p.index]!, 0);
     this.running++;
     this.counts.batches++;
-    this.counts.maxBatchSeen = Math.max(this.counts.maxBatchSeen, size);
-    const items = batch.flatMap((c) => c.items);
-    const started = performance.now();
-    void this.execute(items)
+    this.counts.maxBatchSeen = Math.max(this.counts.maxBatchSeen, picked.length);
+    const started = now();
+    void this.execute(picked.map((p) => p.job.items[p.index]!))
       .then(
         (outputs) => {
-          let at = 0;
-          for (const chunk of batch) {
-            const { owner } = chunk;
-            for (let i = 0; i < chunk.items.length; i++) owner.results[chunk.offset + i] = outputs[at++]!;
-            if (--owner.remainingChunks === 0 && !owner.failed) owner.resolve(owner.results);
+          const seconds = (now() - started) / 1000;
+          if (seconds > 0) {
+            const r = tokens / seconds;
+            this.rate = this.rate > 0 ? 0.8 * this.rate + 0.2 * r : r;
           }
+          picked.forEach(({ job, index }, k) => {
+            if (job.settled) return;
+            job.results[index] = outputs[k]!;
+            if (++job.answered === job.items.length) {
+              this.settle(job);
+              job.resolve(job.results);
+            }
+          });
         },
         (err: unknown) => {
           this.counts.failedBatches++;
-          for (const chunk of batch) {
-            const { owner } = chunk;
-            owner.remainingChunks--;
-            if (!owner.failed) {
-              owner.failed = true;
-              owner.reject(err);
-            }
-          }
-          // drop the failed requests' other chunks still waiting
-          for (let i = this.queue.length - 1; i >= 0; i--) {
-            if (this.queue[i]!.owner.failed) {
-              this.queuedItems -= this.queue[i]!.items.length;
-              this.queue.splice(i, 1);
-            }
-          }
+          for (const { job } of picked) this.fail(job, err);
         },
       )
       .finally(() => {
-        this.counts.modelMs += performance.now() - started;
+        this.counts.modelMs += now() - started;
+        this.counts.answeredItems += picked.length;
         this.running--;
+        this.checkIdle();
         // whatever arrived meanwhile has already waited: run it now rather than waiting again
-        if (this.queue.length > 0) this.flush();
+        if (this.waiting.length > 0) this.flush();
       });
-    // a full batch still waiting and a worker free: start it too
-    if (this.idle && this.queuedItems >= this.options.maxBatch) this.flush();
+    // a full call's worth still waiting and a worker free: start it too
+    if (this.idle && (this.queuedItems >= this.options.maxBatch || this.queuedTokens >= this.options.maxBatchTokens)) this.flush();
     else this.schedule();
   }
 

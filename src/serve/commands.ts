@@ -8,22 +8,21 @@ import path from 'node:path';
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { Progress } from '../progress.js';
 import { checkExposure } from './http.js';
-import { loadPredictor, loadPredictorPool } from './model.js';
-import { startServeServer } from './server.js';
+import { tuneServe } from './calibrate.js';
+import { loadPredictor, loadPredictorPool, QUANTIZED_FILE } from './model.js';
+import { resolveModelDir } from '../student/model-folder.js';
+import { DEFAULT_BATCHING, DEFAULT_LIMITS, startServeServer } from './server.js';
 import { buildReviewApp } from './review/app.js';
 import { readReviewData } from './review/data.js';
 import { exportToFile, type ExportFormat } from './review/export.js';
 import type { StudentEntity } from './review/model.js';
 import { ReviewStore } from './review/store.js';
 
-function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InputError(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    return n;
-  };
+function int(name: string, min: number, max?: number) {
+  return numberFlag(name, { int: true, min, max });
 }
 
 /** resolves when SIGINT or SIGTERM arrives */
@@ -50,6 +49,13 @@ interface ServeFlags {
   maxItems: number;
   threads?: number;
   workers?: number;
+  batchSize?: number;
+  quantized?: boolean;
+  recalibrate?: boolean;
+  maxBatchTokens: number;
+  maxQueueTokens: number;
+  requestTimeout: number;
+  drainTimeout: number;
 }
 
 interface ReviewFlags {
@@ -102,35 +108,76 @@ export function register(program: Command): void {
     .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
     .option('--token <t>', 'bearer token required on every request, at least 16 characters (better: set NERD_TOKEN, since command lines are visible to other users)')
-    .option('--max-batch <n>', 'most sentences per model call when micro-batching', int('--max-batch', 1, 4096), 64)
-    .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), 5)
-    .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1024), 1 << 20)
-    .option('--max-items <n>', 'most texts or sentences per request', int('--max-items', 1), 1000)
-    .option('--workers <n>', 'model worker threads, each running its own micro-batches (default: 2 on 2+ cores)', int('--workers', 1, 64))
-    .option('--threads <n>', 'ONNX Runtime threads per worker (default: cores ÷ workers)', int('--threads', 1, 256))
+    .option('--max-batch <n>', 'most sentences per model call when micro-batching', int('--max-batch', 1, 4096), DEFAULT_BATCHING.maxBatch)
+    .option('--max-batch-tokens <n>', 'most (estimated) sub-word tokens per model call: bounds how long a small request waits behind a big one', int('--max-batch-tokens', 64), DEFAULT_BATCHING.maxBatchTokens)
+    .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), DEFAULT_BATCHING.maxWaitMs)
+    .option('--max-queue-tokens <n>', 'most (estimated) tokens of work waiting; beyond it requests get 503 with Retry-After', int('--max-queue-tokens', 1000), DEFAULT_BATCHING.maxQueueTokens)
+    .option('--request-timeout <s>', 'seconds a request may wait for its answer; then 503 and its queued work is dropped', int('--request-timeout', 1, 3600), DEFAULT_LIMITS.requestTimeoutMs / 1000)
+    .option('--drain-timeout <s>', 'on SIGTERM/SIGINT: seconds to finish queued work before answering the rest 503 and exiting', int('--drain-timeout', 0, 3600), 10)
+    .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1024), DEFAULT_LIMITS.bodyLimit)
+    .option('--max-items <n>', 'most texts or sentences per request', int('--max-items', 1), DEFAULT_LIMITS.maxItems)
+    .option('--workers <n>', 'model worker threads (default: calibrated for this machine and model at first start)', int('--workers', 1, 64))
+    .option('--threads <n>', 'ONNX Runtime threads per worker (default: calibrated; with --workers alone, cores ÷ workers)', int('--threads', 1, 256))
+    .option('--batch-size <n>', 'sentences per forward pass inside a model call (default: calibrated)', int('--batch-size', 1, 1024))
+    .option('--quantized', `run ${QUANTIZED_FILE} (int8, from \`nerd export --quantize int8\`) instead of onnx/model.onnx`)
+    .option('--recalibrate', 'measure the worker layout again instead of using the cached calibration')
     .action(async (flags: ServeFlags) => {
       const token = checkExposure(flags.host, flags.token, 'nerd serve');
       const cores = os.availableParallelism();
-      const workers = flags.workers ?? Math.min(2, cores);
-      const threads = flags.threads ?? Math.max(1, Math.floor(cores / workers));
-      // single-threaded sessions gain nothing from wide batches, and padding costs: keep forward passes to 8
-      // length-sorted sentences (measured on mini: 2.56 ms CPU/sentence vs 3.43 ms for passes of 16)
-      const predictor = await loadPredictorPool(flags.model, workers, { threads, batchSize: threads === 1 ? 8 : 32 });
+      const dir = await resolveModelDir(flags.model);
+      const onnx = path.join(dir, flags.quantized ? QUANTIZED_FILE : path.join('onnx', 'model.onnx'));
+      if (flags.quantized && !existsSync(onnx)) {
+        throw new InputError('no int8 model here: run `nerd export --quantize int8` on this folder first, or drop --quantized', onnx);
+      }
+      let layout: { workers: number; threads: number; batchSize: number };
+      if (flags.workers !== undefined || flags.threads !== undefined || !existsSync(onnx)) {
+        // set by hand (or a folder without an exported graph): no calibration
+        const workers = flags.workers ?? (flags.threads !== undefined ? Math.max(1, Math.floor(cores / flags.threads)) : Math.min(2, cores));
+        const threads = flags.threads ?? Math.max(1, Math.floor(cores / workers));
+        layout = { workers, threads, batchSize: flags.batchSize ?? (threads === 1 ? 8 : 32) };
+      } else {
+        const t = await tuneServe(dir, onnx, {
+          cores,
+          quantized: flags.quantized,
+          recalibrate: flags.recalibrate,
+          log: (line) => process.stderr.write(`nerd serve: ${line}\n`),
+        });
+        layout = { workers: t.workers, threads: t.threads, batchSize: flags.batchSize ?? t.batchSize };
+        process.stderr.write(
+          `nerd serve: layout ${t.workers} workers × ${t.threads} threads, ${layout.batchSize} sentences per pass ` +
+            `(${t.cached ? 'calibrated earlier on this machine' : 'just calibrated'}: ${t.sentencesPerSecond} sentences/s on the sample)\n`,
+        );
+      }
+      const predictor = await loadPredictorPool(dir, layout.workers, { threads: layout.threads, batchSize: layout.batchSize, quantized: flags.quantized });
       const server = await startServeServer({
         predictor,
         host: flags.host,
         port: flags.port,
         token,
-        limits: { bodyLimit: flags.bodyLimit, maxItems: flags.maxItems },
-        batching: { maxBatch: flags.maxBatch, maxWaitMs: flags.maxWaitMs, concurrency: workers },
+        limits: { bodyLimit: flags.bodyLimit, maxItems: flags.maxItems, requestTimeoutMs: flags.requestTimeout * 1000 },
+        batching: {
+          maxBatch: flags.maxBatch,
+          maxBatchTokens: flags.maxBatchTokens,
+          maxWaitMs: flags.maxWaitMs,
+          maxQueueTokens: flags.maxQueueTokens,
+          concurrency: layout.workers,
+        },
+        workers: () => ({ ...layout, restarts: predictor.restarts(), restarting: predictor.restarting() }),
       });
       process.stdout.write(
-        `nerd serve: listening on ${server.url} (model ${flags.model}; types ${predictor.types.join(', ')}` +
+        `nerd serve: listening on ${server.url} (model ${flags.model}${flags.quantized ? ' int8' : ''}; types ${predictor.types.join(', ')}` +
           `${token ? '; bearer token required' : ''})\n`,
       );
       const sig = await untilSignal();
-      process.stderr.write(`nerd serve: ${sig}, finishing requests in flight\n`);
-      await server.close();
+      const ms = flags.drainTimeout * 1000;
+      process.stderr.write(`nerd serve: ${sig}, finishing queued requests (up to ${flags.drainTimeout} s)\n`);
+      // whatever happens while closing, the process is gone shortly after the drain deadline
+      setTimeout(() => {
+        process.stderr.write('nerd serve: could not close in time, exiting\n');
+        process.exit(1);
+      }, ms + 5000).unref();
+      const drained = await server.close(ms);
+      if (!drained) process.stderr.write(`nerd serve: drain deadline reached; the requests left were answered 503\n`);
     });
 
   program

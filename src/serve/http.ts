@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InputError } from '../errors.js';
+import { jsonErrorPosition } from '../files.js';
 
 /** every error the servers send: `{"statusCode": 400, "error": "bad_json", "message": "..."}` */
 export interface ErrorBody {
@@ -35,11 +36,27 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-/** refuse to listen beyond loopback without a token; returns the token to use (flag, then env) */
+/**
+ * Refuse to listen beyond loopback without a token; returns the token to use (flag, then env). Any token
+ * of 16+ printable characters works, spaces and non-ASCII included; one that could not arrive intact in
+ * an Authorization header (control characters, leading or trailing whitespace, which HTTP strips) is
+ * refused here, at start, with one line.
+ */
 export function checkExposure(host: string, token: string | undefined, command: string): string | undefined {
   const t = token || process.env.NERD_TOKEN || undefined;
-  if (t !== undefined && t.length < 16) {
-    throw new InputError(`${command}: the bearer token must be at least 16 characters long (got ${t.length})`);
+  const from = token ? '--token' : 'NERD_TOKEN';
+  if (t !== undefined && [...t].length < 16) {
+    throw new InputError(`${command}: the bearer token (${from}) must be at least 16 characters long (got ${[...t].length})`);
+  }
+  if (t !== undefined) {
+    const bad = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.exec(t);
+    if (bad) {
+      const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw new InputError(`${command}: the bearer token (${from}) contains the control character U+${code} at position ${bad.index + 1}; use printable characters only`);
+    }
+    if (t !== t.trim()) {
+      throw new InputError(`${command}: the bearer token (${from}) starts or ends with whitespace, which HTTP strips from headers; remove it`);
+    }
   }
   if (!isLoopbackHost(host) && !t) {
     throw new InputError(
@@ -50,8 +67,25 @@ export function checkExposure(host: string, token: string | undefined, command: 
   return t || undefined;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+function digest(b: Buffer): Buffer {
+  return createHash('sha256').update(b).digest();
+}
+
+/**
+ * Header values reach Node as one character per byte (latin1). A client sends a non-ASCII token as UTF-8
+ * (curl, most libraries) or, where every character fits in a byte, as latin1 (fetch/undici): both match.
+ * Comparison is over SHA-256 digests of the bytes, with timingSafeEqual, always against both forms.
+ */
+function tokenMatcher(token: string): (headerToken: string) => boolean {
+  const utf8 = digest(Buffer.from(token, 'utf8'));
+  // a token with characters beyond U+00FF has no latin1 form: compare against the UTF-8 one twice
+  const latin1 = /^[\u0000-\u00ff]*$/.test(token) ? digest(Buffer.from(token, 'latin1')) : utf8;
+  return (headerToken) => {
+    const got = digest(Buffer.from(headerToken, 'latin1'));
+    const a = timingSafeEqual(got, utf8);
+    const b = timingSafeEqual(got, latin1);
+    return a || b;
+  };
 }
 
 export interface HttpSetup {
@@ -78,15 +112,8 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
       let msg = err instanceof Error ? err.message : String(err);
       // V8 quotes the whole body in some messages: keep the answer short
       if (msg.length > 240) msg = `${msg.slice(0, 237)}...`;
-      const pos = /position (\d+)/.exec(msg);
-      let where = '';
-      if (pos) {
-        const p = Number(pos[1]);
-        const before = text.slice(0, p);
-        const line = before.split('\n').length;
-        const column = p - before.lastIndexOf('\n');
-        where = ` (line ${line}, column ${column})`;
-      }
+      const pos = jsonErrorPosition(text, err);
+      const where = pos ? ` (line ${pos.line}, column ${pos.column})` : '';
       done(new HttpError(400, 'bad_json', `request body is not valid JSON${where}: ${msg}`), undefined);
     }
   });
@@ -121,7 +148,7 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
   });
 
   const loopback = isLoopbackHost(setup.host);
-  const want = setup.token ? digest(setup.token) : undefined;
+  const want = setup.token ? tokenMatcher(setup.token) : undefined;
   app.addHook('onRequest', async (request, reply) => {
     if (loopback) {
       const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
@@ -131,8 +158,9 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
     }
     if (!want || setup.open?.(request.url)) return;
     const auth = request.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (!m || !timingSafeEqual(digest(m[1]!), want)) {
+    // everything after the scheme is the token (it may contain spaces); Node already trimmed the ends
+    const m = /^Bearer +(.+)$/is.exec(auth);
+    if (!m || !want(m[1]!)) {
       void reply.header('www-authenticate', 'Bearer realm="nerd"');
       throw new HttpError(401, 'unauthorized', m ? 'bearer token is wrong' : 'this server requires "Authorization: Bearer <token>"');
     }

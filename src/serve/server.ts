@@ -3,13 +3,19 @@
  *
  *   POST /predict  {"texts": ["Jane lives in Paris."]}            → entities with character AND token offsets
  *                  {"sentences": [["Jane", "lives", "in", "Paris", "."]]} → entities with token offsets
- *   GET  /health   status, model, limits and micro-batching counters
- *   GET  /stats    the micro-batching counters alone
+ *   GET  /health   status (ok | degraded | error), queue depth and age, model, limits, counters
+ *   GET  /stats    the scheduler's counters alone
  *
- * Concurrent requests are micro-batched (see batcher.ts): one model call serves many requests.
+ * Concurrent requests are micro-batched fairly (see batcher.ts): one model call serves many requests,
+ * filled round-robin between requests; work is admitted by estimated tokens; a request whose client
+ * disconnects is cancelled; each request has a deadline. Status codes of the limits:
+ *   413  one request too large (body, items, characters, tokens)
+ *   503  saturated (queued work over `maxQueueTokens`; Retry-After), deadline passed (Retry-After),
+ *        or shutting down
+ *   500  the model failed on this request (e.g. its worker died; the worker is restarted)
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { BusyError, MicroBatcher, type BatcherOptions } from './batcher.js';
+import { BusyError, CancelledError, DeadlineError, MicroBatcher, ShutdownError, type BatcherOptions } from './batcher.js';
 import { HttpError, setupHttp } from './http.js';
 import type { PredictedEntity, Predictor, SentencePrediction } from './predictor.js';
 
@@ -22,10 +28,28 @@ export interface ServeLimits {
   maxTextChars: number;
   /** tokens per pre-tokenised sentence */
   maxTokens: number;
+  /** milliseconds a request may wait for its answer before it fails with 503 (its queued work dropped) */
+  requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1 << 20, maxItems: 1000, maxTextChars: 20_000, maxTokens: 2_000 };
-export const DEFAULT_BATCHING: BatcherOptions = { maxBatch: 64, maxWaitMs: 5, maxQueue: 20_000 };
+export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1 << 20, maxItems: 1000, maxTextChars: 20_000, maxTokens: 2_000, requestTimeoutMs: 30_000 };
+/**
+ * maxQueueTokens: ~2 MB of text waiting (about 10 s of work for `mini` on one core at 50k tokens/s);
+ * maxBatchTokens bounds one model call, hence how long a small request can wait behind a big one.
+ */
+export const DEFAULT_BATCHING: BatcherOptions = { maxBatch: 64, maxBatchTokens: 4096, maxWaitMs: 2, maxQueueTokens: 500_000 };
+
+/**
+ * Work of one item in sub-word tokens, estimated from characters so that admission costs nothing on the
+ * event loop: English WordPiece averages ~4.5 characters per sub-word counting spaces; [CLS] and [SEP]
+ * add 2. Pre-tokenised sentences: one per token plus one per further 8 characters.
+ */
+export function estimateTokens(item: Item): number {
+  if (item.kind === 'text') return Math.ceil(item.text.length / 4) + 2;
+  let n = 2;
+  for (const t of item.tokens) n += 1 + (t.length >> 3);
+  return n;
+}
 
 export interface ServeOptions {
   predictor: Predictor;
@@ -34,6 +58,8 @@ export interface ServeOptions {
   token?: string;
   limits?: Partial<ServeLimits>;
   batching?: Partial<BatcherOptions>;
+  /** worker facts for /health (count, restarts) */
+  workers?: () => Record<string, unknown>;
 }
 
 type Item = { kind: 'text'; text: string } | { kind: 'tokens'; tokens: string[] };
@@ -139,54 +165,95 @@ export interface ServeApp {
   batcher: MicroBatcher<Item, ApiResult>;
 }
 
+function retryAfter(reply: { header(k: string, v: string): unknown }, seconds: number): void {
+  reply.header('retry-after', String(Math.max(1, Math.round(seconds))));
+}
+
 export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const batching: BatcherOptions = { ...DEFAULT_BATCHING, ...options.batching };
   const host = options.host ?? '127.0.0.1';
   const { predictor } = options;
-  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false, requestTimeout: 120_000 });
+  // requestTimeout bounds a slow upload; the answer's own deadline is limits.requestTimeoutMs
+  const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false, requestTimeout: 60_000, return503OnClosing: true });
   setupHttp(app, { host, token: options.token });
   const batcher = new MicroBatcher<Item, ApiResult>((items) => runItems(predictor, items), batching);
   const started = Date.now();
 
+  /** saturated: the queue is nearly full, or the oldest request has used half its deadline */
+  const saturation = (st: ReturnType<typeof batcher.stats>): string | undefined => {
+    if (st.queuedTokens >= 0.9 * batching.maxQueueTokens) return `queue ${st.queuedTokens} of ${batching.maxQueueTokens} tokens`;
+    if (st.oldestQueuedMs > limits.requestTimeoutMs / 2) return `oldest request waiting ${st.oldestQueuedMs} ms`;
+    return undefined;
+  };
   app.get('/health', async (_request, reply) => {
     const failure = predictor.failure?.();
-    if (failure) void reply.code(503);
+    const st = batcher.stats();
+    const saturated = failure ? undefined : saturation(st);
+    if (failure || saturated) void reply.code(503);
+    if (saturated) retryAfter(reply, batcher.retryAfterS());
     return {
-      status: failure ? 'error' : 'ok',
+      status: failure ? 'error' : saturated ? 'degraded' : 'ok',
       ...(failure ? { error: failure } : {}),
+      ...(saturated ? { reason: saturated } : {}),
       uptimeS: Math.round((Date.now() - started) / 1000),
+      queue: {
+        requests: st.activeRequests,
+        items: st.queued,
+        tokens: st.queuedTokens,
+        limitTokens: batching.maxQueueTokens,
+        oldestMs: st.oldestQueuedMs,
+        running: st.running,
+      },
+      workers: options.workers?.() ?? null,
       model: predictor.info,
       types: predictor.types,
       limits,
-      batching: { ...batching, ...batcher.stats() },
+      batching: { ...batching, ...st },
     };
   });
   app.get('/stats', async () => batcher.stats());
   app.post('/predict', async (request, reply) => {
     const items = parsePredictBody(request.body, limits);
+    const costs = items.map(estimateTokens);
+    // a client that goes away before its answer cancels its queued work
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    };
+    reply.raw.once('close', onClose);
     const t0 = performance.now();
     try {
-      const results = await batcher.submit(items);
-      void reply.header('server-timing', `model;dur=${(performance.now() - t0).toFixed(1)}`);
+      const results = await batcher.submit(items, { costs, deadlineMs: limits.requestTimeoutMs, signal: gone.signal });
+      void reply.header('server-timing', `queue-and-model;dur=${(performance.now() - t0).toFixed(1)}`);
       return { results };
     } catch (err) {
       if (err instanceof BusyError) {
-        void reply.header('retry-after', '1');
+        retryAfter(reply, err.retryAfterS);
         throw new HttpError(503, 'busy', err.message);
       }
-      throw err;
+      if (err instanceof DeadlineError) {
+        retryAfter(reply, batcher.retryAfterS());
+        throw new HttpError(503, 'deadline_exceeded', err.message);
+      }
+      if (err instanceof ShutdownError) {
+        void reply.header('connection', 'close');
+        throw new HttpError(503, 'shutting_down', err.message);
+      }
+      if (err instanceof CancelledError) throw new HttpError(503, 'cancelled', err.message);
+      throw new HttpError(500, 'model_failed', `the model failed on this request: ${(err as Error).message}; retry`);
     }
-  });
-  app.addHook('onClose', async () => {
-    await batcher.drain();
   });
   return { app, batcher };
 }
 
 export interface RunningServer extends ServeApp {
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops listening, lets queued work finish for up to `drainTimeoutMs` (default: no limit), answers
+   * what is left 503, then closes the model. Resolves true when everything queued was answered in time.
+   */
+  close(drainTimeoutMs?: number): Promise<boolean>;
 }
 
 /** builds the app and listens; `port: 0` picks a free port (see `url`) */
@@ -200,9 +267,12 @@ export async function startServeServer(options: ServeOptions): Promise<RunningSe
   return {
     ...built,
     url: `http://${shown}:${port}`,
-    close: async () => {
+    close: async (drainTimeoutMs = Infinity) => {
+      const drained = built.batcher.close(drainTimeoutMs);
       await built.app.close();
+      const ok = await drained;
       await options.predictor.close?.();
+      return ok;
     },
   };
 }

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkExposure } from '../../src/serve/http.js';
 import { loadPredictor, loadPredictorInWorker } from '../../src/serve/model.js';
 import type { Predictor } from '../../src/serve/predictor.js';
 import { startServeServer, type RunningServer } from '../../src/serve/server.js';
@@ -39,7 +40,7 @@ describe('nerd serve API', () => {
       predictor,
       port: 0,
       limits: { bodyLimit: 16 * 1024, maxItems: 50 },
-      batching: { maxBatch: 16, maxWaitMs: 10, maxQueue: 400 },
+      batching: { maxBatch: 16, maxWaitMs: 10, maxQueueTokens: 40_000 },
     });
     secured = await startServeServer({ predictor, port: 0, token: TOKEN });
   }, 120_000);
@@ -159,32 +160,54 @@ describe('nerd serve API', () => {
     expect(many.body.message).toMatch(/51 items; the limit is 50/);
   });
 
-  it('answers 503 with Retry-After when the queue is full', async () => {
-    const tight = await startServeServer({ predictor, port: 0, batching: { maxQueue: 3 } });
+  it('answers 503 with Retry-After when the queued work is over the token budget', async () => {
+    // the first request waits 300 ms for company, so the second finds it queued
+    const tight = await startServeServer({ predictor, port: 0, batching: { maxQueueTokens: 60, maxBatchTokens: 30, maxWaitMs: 300 } });
     try {
-      const r = await post(`${tight.url}/predict`, { texts: ['a', 'b', 'c', 'd'] });
+      const first = post(`${tight.url}/predict`, { texts: ['EU rejects German call'] });
+      await new Promise((r) => setTimeout(r, 50));
+      const r = await post(`${tight.url}/predict`, { texts: Array.from({ length: 12 }, () => 'German lamb') });
       expect(r.status).toBe(503);
-      expect(r.headers.get('retry-after')).toBe('1');
-      expect((await post(`${tight.url}/predict`, { texts: ['a', 'b'] })).status).toBe(200);
+      expect(r.body.error).toBe('busy');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(r.body.message).toMatch(/tokens of work already queued/);
+      // a small request still fits in the share kept for small requests
+      const small = post(`${tight.url}/predict`, { texts: ['Paris'] });
+      expect((await first).status).toBe(200);
+      expect((await small).status).toBe(200);
     } finally {
       await tight.app.close();
     }
   });
 
-  it('reports a dead model worker on /health (503) and fails predictions with a message', async () => {
-    const doomed = await loadPredictorInWorker(modelDir, { threads: 1 });
-    const srv = await startServeServer({ predictor: doomed, port: 0 });
+  it('restarts a model worker that dies: its requests get 500, later ones are answered', async () => {
+    const pool = await loadPredictorInWorker(modelDir, { threads: 1 });
+    const srv = await startServeServer({ predictor: pool, port: 0, workers: () => ({ restarts: pool.restarts() }) });
     try {
       expect((await fetch(`${srv.url}/health`)).status).toBe(200);
-      await doomed.close?.();
-      const h = await fetch(`${srv.url}/health`);
-      expect(h.status).toBe(503);
-      expect(((await h.json()) as any)).toMatchObject({ status: 'error', error: expect.stringMatching(/model worker exited/) });
-      const r = await post(`${srv.url}/predict`, { texts: ['EU'] });
+      // a request big enough to be inside the worker when the worker is killed
+      const texts = Array.from({ length: 40 }, () => conllDev(30).map((s) => s.tokens.join(' ')).join(' '));
+      const pending = post(`${srv.url}/predict`, { texts });
+      while (srv.batcher.stats().running === 0) await new Promise((r) => setImmediate(r));
+      const victim = pool.workers()[0]!;
+      await victim.terminate();
+      const r = await pending;
       expect(r.status).toBe(500);
+      expect(r.body.error).toBe('model_failed');
       expect(r.body.message).toMatch(/model worker exited/);
+      // the replacement loads the model, then answers
+      let ok: Awaited<ReturnType<typeof post>> | undefined;
+      for (let i = 0; i < 200 && ok?.status !== 200; i++) {
+        ok = await post(`${srv.url}/predict`, { texts: ['Peter Blackburn lives in Paris.'] });
+        if (ok.status !== 200) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(ok!.status).toBe(200);
+      expect(pool.restarts()).toBe(1);
+      expect(pool.workers()[0]).not.toBe(victim);
+      const h = (await (await fetch(`${srv.url}/health`)).json()) as any;
+      expect(h).toMatchObject({ status: 'ok', workers: { restarts: 1 } });
     } finally {
-      await srv.app.close();
+      await srv.close();
     }
   }, 60_000);
 
@@ -198,6 +221,43 @@ describe('nerd serve API', () => {
     expect((await fetch(`${secured.url}/health`)).status).toBe(401);
     const ok = await post(`${secured.url}/predict`, { texts: ['EU'] }, { authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
+  });
+
+  it('accepts any printable token: spaces, and non-ASCII sent as UTF-8 or latin1', async () => {
+    const status = (url: string, auth: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(`${url}/health`);
+        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, headers: { authorization: auth } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // what curl sends for a UTF-8 terminal: the token's UTF-8 bytes (Node writes a header string byte per char)
+    const utf8 = (t: string) => Buffer.from(t, 'utf8').toString('latin1');
+    for (const token of ['correct horse battery staple', 'pässwörd-ünïcode-12', 'Ωμέγα-токен-密码-0123456789']) {
+      const srv = await startServeServer({ predictor, port: 0, token });
+      try {
+        expect(await status(srv.url, `Bearer ${utf8(token)}`), token).toBe(200);
+        expect(await status(srv.url, `Bearer ${utf8(token)}x`), token).toBe(401);
+        expect(await status(srv.url, `Bearer ${utf8(token.slice(0, -1))}`), token).toBe(401);
+        if (/^[\u0000-\u00ff]*$/.test(token)) {
+          // fetch (undici) sends a latin1-representable header as latin1 bytes
+          const r = await fetch(`${srv.url}/health`, { headers: { authorization: `Bearer ${token}` } });
+          expect(r.status, token).toBe(200);
+        }
+      } finally {
+        await srv.app.close();
+      }
+    }
+  });
+
+  it('refuses, at start and in one line, a token that cannot travel in a header', () => {
+    expect(() => checkExposure('127.0.0.1', 'tab\tinside-the-token-1234', 'nerd serve')).toThrow(/^nerd serve: the bearer token \(--token\) contains the control character U\+0009 at position 4; use printable characters only$/);
+    expect(() => checkExposure('127.0.0.1', ' leading-space-token-1234', 'nerd serve')).toThrow(/starts or ends with whitespace/);
+    expect(() => checkExposure('127.0.0.1', 'short', 'nerd serve')).toThrow(/at least 16 characters/);
+    expect(checkExposure('0.0.0.0', 'correct horse battery staple', 'nerd serve')).toBe('correct horse battery staple');
   });
 
   it('refuses a non-loopback Host header on a loopback server (DNS rebinding)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BusyError, MicroBatcher } from '../../src/serve/batcher.js';
+import { BusyError, CancelledError, DeadlineError, MicroBatcher, ShutdownError } from '../../src/serve/batcher.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,16 +17,17 @@ function recorder(delayMs = 5) {
 describe('MicroBatcher', () => {
   it('gathers concurrent requests into one call and fans results back out in order', async () => {
     const { calls, run } = recorder();
-    const b = new MicroBatcher(run, { maxBatch: 64, maxWaitMs: 20, maxQueue: 1000 });
+    const b = new MicroBatcher(run, { maxBatch: 64, maxWaitMs: 20, maxBatchTokens: 1e9, maxQueueTokens: 1000 });
     const out = await Promise.all([b.submit([1, 2]), b.submit([3]), b.submit([4, 5, 6])]);
     expect(out).toEqual([[10, 20], [30], [40, 50, 60]]);
-    expect(calls).toEqual([[1, 2, 3, 4, 5, 6]]);
+    // one call, filled round-robin: one item of each request in turn
+    expect(calls).toEqual([[1, 3, 4, 2, 5, 6]]);
     expect(b.stats()).toMatchObject({ requests: 3, items: 6, batches: 1, meanBatch: 6, maxBatchSeen: 6, queued: 0 });
   });
 
   it('runs at once when a batch is full, cuts big requests into chunks, and batches what arrives meanwhile', async () => {
     const { calls, run } = recorder(20);
-    const b = new MicroBatcher(run, { maxBatch: 4, maxWaitMs: 1000, maxQueue: 1000 });
+    const b = new MicroBatcher(run, { maxBatch: 4, maxWaitMs: 1000, maxBatchTokens: 1e9, maxQueueTokens: 1000 });
     const t0 = Date.now();
     const big = b.submit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await sleep(5);
@@ -35,7 +36,8 @@ describe('MicroBatcher', () => {
     expect(await small).toEqual([110]);
     // never waited for the 1 s timer: full batches ran at once, the rest right after the previous call
     expect(Date.now() - t0).toBeLessThan(900);
-    expect(calls).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]]);
+    // the small request took its turn in the second call: the rotation had passed the big request
+    expect(calls).toEqual([[1, 2, 3, 4], [11, 5, 6, 7], [8, 9, 10]]);
   });
 
   it('runs one call at a time', async () => {
@@ -48,7 +50,7 @@ describe('MicroBatcher', () => {
         running--;
         return items;
       },
-      { maxBatch: 2, maxWaitMs: 0, maxQueue: 1000 },
+      { maxBatch: 2, maxWaitMs: 0, maxBatchTokens: 1e9, maxQueueTokens: 1000 },
     );
     await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit([i])));
     expect(most).toBe(1);
@@ -62,7 +64,7 @@ describe('MicroBatcher', () => {
         if (n++ === 0) throw new Error('model exploded');
         return items;
       },
-      { maxBatch: 2, maxWaitMs: 0, maxQueue: 1000 },
+      { maxBatch: 2, maxWaitMs: 0, maxBatchTokens: 1e9, maxQueueTokens: 1000 },
     );
     const first = b.submit([1, 2, 3, 4]);
     await expect(first).rejects.toThrow('model exploded');
@@ -71,12 +73,12 @@ describe('MicroBatcher', () => {
   });
 
   it('refuses work beyond maxQueue with BusyError and checks the model answered every item', async () => {
-    const b = new MicroBatcher(async (items: number[]) => items, { maxBatch: 8, maxWaitMs: 50, maxQueue: 3 });
+    const b = new MicroBatcher(async (items: number[]) => items, { maxBatch: 8, maxWaitMs: 50, maxBatchTokens: 1e9, maxQueueTokens: 3 });
     const a = b.submit([1, 2]);
     await expect(b.submit([3, 4])).rejects.toBeInstanceOf(BusyError);
     await expect(a).resolves.toEqual([1, 2]);
     expect(b.stats().rejectedBusy).toBe(1);
-    const short = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: 8, maxWaitMs: 0, maxQueue: 10 });
+    const short = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: 8, maxWaitMs: 0, maxBatchTokens: 1e9, maxQueueTokens: 10 });
     await expect(short.submit([1, 2])).rejects.toThrow(/returned 1 results for 2 inputs/);
     await expect(b.submit([])).resolves.toEqual([]);
   });
@@ -91,10 +93,70 @@ describe('MicroBatcher', () => {
         running--;
         return items;
       },
-      { maxBatch: 2, maxWaitMs: 0, maxQueue: 1000, concurrency: 2 },
+      { maxBatch: 2, maxWaitMs: 0, maxBatchTokens: 1e9, maxQueueTokens: 1000, concurrency: 2 },
     );
     const out = await Promise.all(Array.from({ length: 12 }, (_, i) => b.submit([i])));
     expect(out.flat()).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(most).toBe(2);
+  });
+
+  it('fills a model call round-robin between requests, not first-come items', async () => {
+    const { calls, run } = recorder(20);
+    const b = new MicroBatcher(run, { maxBatch: 4, maxBatchTokens: 1e9, maxWaitMs: 0, maxQueueTokens: 1000 });
+    const first = b.submit([1]);
+    await sleep(1); // `first` now runs alone, so the rest queue behind it
+    const big = b.submit([100, 101, 102, 103, 104, 105, 106, 107]);
+    const other = b.submit([200, 201, 202, 203]);
+    const small = b.submit([300]);
+    await Promise.all([first, big, other, small]);
+    // the second call takes one item of each waiting request in turn, then goes round again
+    expect(calls[1]).toEqual([100, 200, 300, 101]);
+    // the small request was answered by the second call, long before the big one
+    expect(calls.findIndex((c) => c.includes(300))).toBe(1);
+  });
+
+  it('bounds a model call by tokens: an item over the budget runs alone, admission counts tokens', async () => {
+    const { calls, run } = recorder(5);
+    const b = new MicroBatcher(run, { maxBatch: 64, maxBatchTokens: 100, maxWaitMs: 0, maxQueueTokens: 250 });
+    const first = b.submit([1]);
+    await sleep(1);
+    const a = b.submit([2, 3, 4], { costs: [60, 30, 500] });
+    await expect(b.submit([5], { costs: [1000] })).rejects.toBeInstanceOf(BusyError);
+    await Promise.all([first, a]);
+    expect(calls).toEqual([[1], [2, 3], [4]]);
+    expect(b.stats()).toMatchObject({ queuedTokens: 0, rejectedBusy: 1 });
+    // an empty queue admits even a request larger than the whole budget
+    await expect(b.submit([6], { costs: [1000] })).resolves.toEqual([60]);
+  });
+
+  it('drops the queued work of a cancelled request and of one past its deadline', async () => {
+    const { calls, run } = recorder(30);
+    const b = new MicroBatcher(run, { maxBatch: 1, maxBatchTokens: 1e9, maxWaitMs: 0, maxQueueTokens: 1000 });
+    const gone = new AbortController();
+    const first = b.submit([1]);
+    const cancelled = b.submit([2, 3, 4, 5], { signal: gone.signal });
+    const late = b.submit([6, 7, 8, 9], { deadlineMs: 10 });
+    gone.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
+    await expect(late).rejects.toBeInstanceOf(DeadlineError);
+    await first;
+    await b.drain();
+    // neither request's queued items ever reached the model (item 2 or 6 at most was already running)
+    expect(calls.flat().filter((x) => x !== 1 && x !== 2 && x !== 6)).toEqual([]);
+    expect(b.stats()).toMatchObject({ cancelled: 1, deadlineExceeded: 1, queued: 0, queuedTokens: 0, activeRequests: 0 });
+  });
+
+  it('close(): refuses new work, finishes queued work within the deadline, fails the rest', async () => {
+    const { run } = recorder(50);
+    const b = new MicroBatcher(run, { maxBatch: 1, maxBatchTokens: 1e9, maxWaitMs: 0, maxQueueTokens: 1000 });
+    const quick = b.submit([1]);
+    const slow = b.submit([2, 3, 4, 5, 6, 7, 8, 9]);
+    const closing = b.close(80);
+    await expect(b.submit([10])).rejects.toBeInstanceOf(ShutdownError);
+    await expect(quick).resolves.toEqual([10]);
+    await expect(slow).rejects.toBeInstanceOf(ShutdownError);
+    expect(await closing).toBe(false);
+    const idle = new MicroBatcher(run, { maxBatch: 1, maxBatchTokens: 1e9, maxWaitMs: 0, maxQueueTokens: 1000 });
+    expect(await idle.close(10)).toBe(true);
   });
 });
