@@ -14,7 +14,8 @@
  * tag, giving types like "PER\r"); conlleval exits 1 on bad lines, we throw an InputError naming file:line.
  */
 import { InputError } from '../errors.js';
-import { ConllevalCounter, splitTag, type Counts } from './conlleval.js';
+import { splitTag } from '../corpus/tags.js';
+import { ConllevalCounter, type Counts } from './conlleval.js';
 
 export interface ConllevalInputOptions {
   /** file name for messages */
@@ -223,4 +224,3 @@ export function conllevalSentences(
   return { gold, pred, lines };
 }
 
-export { splitTag };

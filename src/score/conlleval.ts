@@ -12,8 +12,11 @@
  * - sentence boundaries (blank lines, lines whose first field is `-X-`) are rows with tags O/O that are not
  *   counted as tokens; every other row — `-DOCSTART-` lines included — is a token.
  *
- * The reading of conlleval's own file format lives in conlleval-input.ts; this file only counts.
+ * The reading of conlleval's own file format lives in conlleval-input.ts; this file only counts. The tag split
+ * and the two chunk rules are the corpus stage's (corpus/tags.ts), the one implementation that the corpus
+ * readers, the student's decoding and the teacher simulator use too.
  */
+import { conllevalEndOfChunk as endOfChunk, conllevalStartOfChunk as startOfChunk, splitTag } from '../corpus/tags.js';
 
 /** Counts for one entity type. */
 export interface TypeCounts {
@@ -42,36 +45,6 @@ export interface Counts {
    * columns.
    */
   reportOrder: string[];
-}
-
-/** `prefix` and `type` of a tag, conlleval style. */
-export function splitTag(tag: string): [prefix: string, type: string] {
-  const dash = tag.indexOf('-');
-  if (dash < 0) return [tag, ''];
-  const type = tag.slice(dash + 1);
-  // Perl: `$type = $type ? $type : ""` — the string "0" is false
-  return [tag.slice(0, dash), type === '0' ? '' : type];
-}
-
-/** conlleval's endOfChunk: did a chunk end between the previous and the current token? */
-export function endOfChunk(prevTag: string, tag: string, prevType: string, type: string): boolean {
-  if (prevTag === 'B' && (tag === 'B' || tag === 'O')) return true;
-  if (prevTag === 'I' && (tag === 'B' || tag === 'O')) return true;
-  if (prevTag === 'E' && (tag === 'E' || tag === 'I' || tag === 'O')) return true;
-  if (prevTag !== 'O' && prevTag !== '.' && prevType !== type) return true;
-  // "these chunks are assumed to have length 1"
-  if (prevTag === ']' || prevTag === '[') return true;
-  return false;
-}
-
-/** conlleval's startOfChunk: did a chunk start between the previous and the current token? */
-export function startOfChunk(prevTag: string, tag: string, prevType: string, type: string): boolean {
-  if (tag === 'B' && (prevTag === 'B' || prevTag === 'I' || prevTag === 'O')) return true;
-  if (tag === 'I' && (prevTag === 'O' || prevTag === 'E')) return true;
-  if (tag === 'E' && (prevTag === 'E' || prevTag === 'O')) return true;
-  if (tag !== 'O' && tag !== '.' && prevType !== type) return true;
-  if (tag === '[' || tag === ']') return true;
-  return false;
 }
 
 function bump(map: Map<string, TypeCounts>, type: string, key: keyof TypeCounts): void {

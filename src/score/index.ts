@@ -8,7 +8,7 @@
  *   formatConllevalReport(report)              conlleval's text report, byte for byte
  *   reportToJson(report)                       the `nerd eval --json` object
  */
-export { ConllevalCounter, conllevalCounts, endOfChunk, splitTag, startOfChunk } from './conlleval.js';
+export { ConllevalCounter, conllevalCounts } from './conlleval.js';
 export type { Counts, TypeCounts } from './conlleval.js';
 export { conllevalRows, conllevalSentences, countConllevalText, forEachConllevalRow } from './conlleval-input.js';
 export type { ConllevalInputOptions, ConllevalRow } from './conlleval-input.js';

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Span } from '../corpus/types.js';
+import { spansFromTags, splitTag } from '../corpus/tags.js';
 import { InputError } from '../errors.js';
 import { encodeSentences, wordPieceOf, wordProbabilities, type WindowLogits, type WordPieceLike } from './align.js';
 import { collate, planBatches } from './batches.js';
@@ -29,37 +30,14 @@ export interface WordDecoding {
   spans: Span[];
 }
 
-/** splits "B-PER" into ["B", "PER"]; "O" → ["O", ""] */
-function splitTag(tag: string): [string, string] {
-  if (tag === 'O' || tag.length < 2) return ['O', ''];
-  const dash = tag.indexOf('-');
-  if (dash < 0) return ['O', ''];
-  return [tag.slice(0, dash), tag.slice(dash + 1)];
-}
-
 /**
- * Spans from a word tag sequence, the way conlleval reads predictions: a chunk starts at B-X (or S-X), or at
- * I-X/E-X after O or after a different type; it continues over I-X/E-X of the same type.
+ * Spans from a word tag sequence, by the corpus stage's rules (corpus/tags.ts `spansFromTags(tags, 'bioes')`):
+ * on BIO tags exactly as conlleval reads them (a chunk starts at B-X, or at I-X after O or after another
+ * type); on BIOES tags as BIOES means them (E-X/S-X end a chunk, S-X is one), where conlleval would merge
+ * touching same-type chunks.
  */
-export function chunkTags(tags: readonly string[]): Array<{ start: number; end: number; label: string }> {
-  const spans: Array<{ start: number; end: number; label: string }> = [];
-  let cur: { start: number; end: number; label: string } | undefined;
-  tags.forEach((tag, i) => {
-    const [p, type] = splitTag(tag);
-    const continues = cur && cur.label === type && (p === 'I' || p === 'E');
-    if (continues) {
-      cur!.end = i + 1;
-    } else {
-      if (cur) spans.push(cur);
-      cur = p === 'O' ? undefined : { start: i, end: i + 1, label: type };
-    }
-    if (cur && (p === 'E' || p === 'S')) {
-      spans.push(cur);
-      cur = undefined;
-    }
-  });
-  if (cur) spans.push(cur);
-  return spans;
+export function chunkTags(tags: readonly string[]): Span[] {
+  return spansFromTags(tags, 'bioes');
 }
 
 /** arg-max tags and scored spans from word probabilities */
@@ -243,6 +221,7 @@ export class Predictor {
 
   /** predictions for pre-tokenised sentences (any number; batched by length internally) */
   async predictSentences(sentences: readonly (readonly string[])[]): Promise<WordPrediction[]> {
+    await this.tok.prepare?.(sentences.flat());
     const windows = encodeSentences(sentences, this.tok, { maxSeq: this.opts.maxSeq });
     const L = this.id2label.length;
     const perSentence: WindowLogits[][] = sentences.map(() => []);

@@ -8,8 +8,8 @@ import {
   formatConllevalReport,
   reportFromCounts,
   scoreTagSequences,
-  splitTag,
 } from '../../src/score/index.js';
+import { splitTag } from '../../src/corpus/index.js';
 import { fixed } from '../../src/score/printf.js';
 
 const report = (text: string, opts = {}) => formatConllevalReport(countConllevalText(text, opts));

@@ -9,6 +9,7 @@
  * working as a test fixture whatever the corpus stage's reader does; bad input still gets an InputError.
  */
 import { InputError } from '../../errors.js';
+import { spansFromTags } from '../../corpus/tags.js';
 import { readText } from '../../files.js';
 
 export interface GoldEntity {
@@ -109,26 +110,12 @@ function parseConll(text: string, file: string): GoldSentence[] {
   return sentences;
 }
 
-/** IOB1 / IOB2 / BIOES tags to spans the way conlleval chunks them. */
+/**
+ * IOB1 / IOB2 / BIOES tags to spans by the corpus stage's rules (corpus/tags.ts): IOB as conlleval chunks it,
+ * BIOES as BIOES means it.
+ */
 function tagsToEntities(tags: string[], _file: string, _line: number): GoldEntity[] {
-  const out: GoldEntity[] = [];
-  let cur: GoldEntity | undefined;
-  tags.forEach((tag, i) => {
-    const [prefix, type] = tag === 'O' ? ['O', ''] : [tag.slice(0, 1), tag.slice(2)];
-    const continues = cur !== undefined && cur.type === type && (prefix === 'I' || prefix === 'E');
-    if (continues) {
-      cur!.end = i + 1;
-    } else {
-      if (cur) out.push(cur);
-      cur = prefix === 'O' ? undefined : { start: i, end: i + 1, type };
-    }
-    if (cur && (prefix === 'E' || prefix === 'S')) {
-      out.push(cur);
-      cur = undefined;
-    }
-  });
-  if (cur) out.push(cur);
-  return out;
+  return spansFromTags(tags, 'bioes').map((s) => ({ start: s.start, end: s.end, type: s.label }));
 }
 
 function parseJsonl(text: string, file: string): GoldSentence[] {
