@@ -67,11 +67,12 @@ export function encoderParamSpecs(config: BertConfig): ParamSpec[] {
 }
 
 /** Hugging Face-style initialisation: N(0, initializer_range) weights and embeddings (padding row zeroed),
- * LayerNorm ones/zeros, zero biases; deterministic in `seed`. */
-export function initParams(config: BertConfig, seed: number): ParamMap {
+ * LayerNorm ones/zeros, zero biases; deterministic in `seed`. `specs`: another head's parameters (the
+ * encoder's come first in every head, so they start identical for the same seed). */
+export function initParams(config: BertConfig, seed: number, specs: ParamSpec[] = paramSpecs(config)): ParamMap {
   const rng = new Rng(seed, -1); // stream -1: never a step number (dropout streams)
   const params: ParamMap = new Map();
-  for (const spec of paramSpecs(config)) {
+  for (const spec of specs) {
     const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
     if (spec.init === 'ones') data.fill(1);
     else if (spec.init === 'normal') for (let i = 0; i < data.length; i++) data[i] = rng.normal() * config.initializer_range;

@@ -13,6 +13,7 @@ import { registerExport } from './export.js';
 import { OnnxLogits } from './onnx-logits.js';
 import { Predictor } from './predict.js';
 import { DEFAULT_VOCAB, evaluate, train, type TrainOptions } from './train.js';
+import { registerPretrain } from './pretrain-command.js';
 import type { Batch } from './types.js';
 
 const num = numberFlag;
@@ -66,6 +67,7 @@ interface PredictFlags {
 
 export function register(program: Command): void {
   registerExport(program);
+  registerPretrain(program);
   program
     .command('train')
     .description('train a BERT token classifier (fresh weights from a preset, or a checkpoint folder) on a corpus')
