@@ -3,11 +3,11 @@
  * is in this object), loadable from YAML or JSON, with every field defaulted so a config file only says what
  * differs.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { readText } from '../files.js';
 
 /** How the teacher's share (or loss weight) falls over a phase, as a function of progress t in [0, 1]. */
 export const Curve = z.enum(['constant', 'linear', 'exponential', 'sigmoid', 'power']);
@@ -73,7 +73,8 @@ export const TeacherConfig = z
     confidenceWeighting: z.boolean().default(false),
     /** SQLite response cache (resumes without paying twice) */
     cache: z.string().default('.nerd/teacher-cache.sqlite'),
-    types: z.array(z.string()).default(['PER', 'ORG', 'LOC', 'MISC']),
+    /** entity types; default: those of the human-labelled data (the human sentences and dev) */
+    types: z.array(z.string()).min(1).optional(),
     definitions: z.string().optional(),
   })
   .strict();
@@ -144,12 +145,7 @@ export type ExperimentConfig = z.infer<typeof ExperimentConfig>;
 
 /** Reads a YAML or JSON file; relative paths inside it resolve against the current directory. */
 export function loadConfigFile<T>(file: string, schema: z.ZodType<T>): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read config: ${(err as Error).message}`, file);
-  }
+  const text = readText(file, 'config');
   let raw: unknown;
   try {
     raw = path.extname(file).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);

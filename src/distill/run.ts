@@ -18,8 +18,8 @@ import type { Sentence } from '../corpus/types.js';
 import { Predictor } from '../student/predict.js';
 import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js';
 import { annotate, type AnnotateStats } from '../teacher/annotate.js';
-import { resolveDefinitions } from '../teacher/definitions.js';
-import { scoreTeacher } from '../teacher/quality.js';
+import { definitionsFor, typesFromLabelled } from '../teacher/definitions.js';
+import { diagnoseTeacher, scoreTeacher } from '../teacher/quality.js';
 import { createProvider } from '../teacher/providers/index.js';
 import { OpenAIProvider } from '../teacher/providers/openai.js';
 import type { ChatProvider } from '../teacher/providers/types.js';
@@ -109,15 +109,20 @@ async function openTeacher(config: DistillConfig, log: (line: string) => void): 
 }
 
 /** Annotates `unlabelled` with the teacher; returns the teacher's sentences (spans with confidence). */
-async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sentence[], opts: DistillOptions) {
+async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sentence[], dev: Sentence[], opts: DistillOptions) {
   const log = opts.log ?? (() => {});
   const t = config.teacher;
+  // the types: as configured, else those of the human-labelled data (a config that names only the data)
+  const types = t.types ?? typesFromLabelled([...human, ...dev]);
+  if (types.length === 0) throw new Error('teacher.types is not set and the human-labelled data has no entities to take the types from');
+  if (!t.types) log(`distill: teacher types from the labelled data: ${types.join(', ')}`);
+  const definitions = definitionsFor(types, { file: t.definitions, labelled: [...human, ...dev], log: (l) => log(`distill: ${l}`) });
   const handle = await openTeacher(config, log);
   try {
     mkdirSync(path.dirname(path.resolve(t.cache)), { recursive: true });
     const result = await annotate({
       sentences: unlabelled.map((s, i) => ({ id: s.id ?? `u${i}`, tokens: s.tokens, spans: [] })),
-      definitions: resolveDefinitions(t.types, t.definitions),
+      definitions,
       provider: handle.provider,
       demos: human,
       batch: t.batch,
@@ -141,6 +146,9 @@ async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sente
     }));
     // the teacher's own quality on the same spans, where gold labels exist (failed sentences count as empty)
     const teacherScore = unlabelled.some((s) => s.spans.length > 0) ? scoreTeacher(unlabelled, kept) : undefined;
+    // a teacher that scores near 0 where the labels are known is misconfigured: stop before training on it
+    const broken = teacherScore ? diagnoseTeacher(unlabelled, kept, types, 'distill: the teacher') : undefined;
+    if (broken) throw new Error(broken);
     return { teacherSentences, teacherScore, stats: result.stats };
   } finally {
     await handle.provider.close?.();
@@ -165,7 +173,7 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
   let teacher: ScoreSummary | undefined;
   let teacherStats: AnnotateStats | undefined;
   if (usesTeacher(config.strategy)) {
-    const t = await teach(config, unlabelled, human, opts);
+    const t = await teach(config, unlabelled, human, dev, opts);
     teacherSentences = t.teacherSentences;
     teacherStats = t.stats;
     if (t.teacherScore) teacher = { precision: t.teacherScore.precision, recall: t.teacherScore.recall, f1: t.teacherScore.f1, types: t.teacherScore.types };

@@ -16,10 +16,10 @@
  * ORG: Companies, institutions, government bodies, teams.
  * ```
  */
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { readText } from '../files.js';
 
 export interface TypeDefinition {
   /** the label, e.g. "PER" */
@@ -96,12 +96,7 @@ function lineOf(node: YamlNode | null | undefined, counter: LineCounter): number
  * entry.
  */
 export function loadDefinitions(file: string): Record<string, TypeDefinition> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read definitions file: ${(err as Error).message}`, file);
-  }
+  const text = readText(file, 'definitions file');
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -184,4 +179,88 @@ export function parseTypes(list: string): string[] {
   }
   if (new Set(types).size !== types.length) throw new InputError(`--types lists a type twice: ${list}`);
   return types;
+}
+
+/** a labelled sentence, as far as these helpers need it */
+interface Labelled {
+  tokens: string[];
+  spans: Array<{ start: number; end: number; label: string }>;
+}
+
+/**
+ * The entity types of human-labelled data, for runs that name none: the types with a built-in definition
+ * first, in the built-in order (PER, ORG, LOC, MISC), then the others by decreasing frequency (ties by name).
+ */
+export function typesFromLabelled(sentences: Iterable<Labelled>): string[] {
+  const counts = new Map<string, number>();
+  for (const s of sentences) for (const sp of s.spans) counts.set(sp.label, (counts.get(sp.label) ?? 0) + 1);
+  const builtIn = Object.keys(DEFAULT_DEFINITIONS).filter((t) => counts.has(t));
+  const others = [...counts.entries()]
+    .filter(([t]) => !DEFAULT_DEFINITIONS[t])
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([t]) => t);
+  return [...builtIn, ...others];
+}
+
+const MAX_WRITTEN_EXAMPLES = 6;
+
+/** "creative-work" → "creative work", "B-CHEMICAL" names are left to the caller */
+function words(name: string): string {
+  return name.replace(/[_.-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').trim().toLowerCase();
+}
+
+/**
+ * A definition written from a type's name and its most frequent labelled strings, for a type that has no
+ * built-in one and none in --definitions: `person` → "Names of person entities, as in the labelled
+ * examples: ...". Plain, but it names the type the way the data does and shows what the annotators meant.
+ */
+export function writtenDefinition(name: string, labelled: Iterable<Labelled> = []): TypeDefinition {
+  const counts = new Map<string, number>();
+  for (const s of labelled) {
+    for (const sp of s.spans) {
+      if (sp.label !== name) continue;
+      const text = s.tokens.slice(sp.start, sp.end).join(' ');
+      counts.set(text, (counts.get(text) ?? 0) + 1);
+    }
+  }
+  const examples = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, MAX_WRITTEN_EXAMPLES)
+    .map(([t]) => t);
+  const w = words(name) || name;
+  return {
+    name,
+    description:
+      `Names of ${w} entities (the label "${name}" of the labelled data)` +
+      (examples.length > 0 ? `, like the labelled examples: ${examples.map((e) => JSON.stringify(e)).join(', ')}.` : '.'),
+    gloss: `a ${w}`,
+    examples,
+    notes: 'Label a name only when it is clearly of this type; common nouns, dates and numbers are not entities.',
+  };
+}
+
+/**
+ * The definitions for `types`, in that order: from `file` when given (a type missing there is an error, as
+ * in resolveDefinitions), else the built-in ones, else written from the type's name and the labelled
+ * examples (writtenDefinition), with one notice line per run naming the types that got one.
+ */
+export function definitionsFor(
+  types: string[],
+  opts: { file?: string; labelled?: Iterable<Labelled>; log?: (line: string) => void } = {},
+): TypeDefinition[] {
+  if (opts.file) return resolveDefinitions(types, opts.file);
+  const labelled = opts.labelled ? [...opts.labelled] : [];
+  const written: string[] = [];
+  const defs = types.map((t) => {
+    const d = DEFAULT_DEFINITIONS[t];
+    if (d) return d;
+    written.push(t);
+    return writtenDefinition(t, labelled);
+  });
+  if (written.length > 0) {
+    opts.log?.(
+      `note: no built-in definition for ${written.join(', ')}; using one written from the name${labelled.length > 0 ? ' and the labelled examples' : ''} (pass --definitions FILE for better ones)`,
+    );
+  }
+  return defs;
 }

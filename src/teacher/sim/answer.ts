@@ -59,6 +59,8 @@ export const FAULT_KINDS = [
   'wrong_type',
   'boundary',
   'rephrased',
+  'article',
+  'edge_punctuation',
   'hallucinated',
   'false_positive',
   'dropped_sentence',
@@ -68,6 +70,9 @@ export const FAULT_KINDS = [
   'prose_after_json',
   'length_cutoff',
   'max_tokens_cutoff',
+  'zero_based_ids',
+  'duplicate_id',
+  'missing_id',
   'rate_limit',
   'server_error',
   'slow',
@@ -199,6 +204,15 @@ export function believe(
       else text = goldText.replace(/ (?=[.,'’)-])|(?<=[(-]) /g, '') + (/[A-Za-z]$/.test(goldText) ? "'s" : '');
       count('rephrased');
     }
+    // loose copies (independent draws): what a real LLM writes around a name it found
+    if (rng.chance(noise.articleRate) && !/^(the|a|an) /iu.test(text)) {
+      text = `the ${text}`;
+      count('article');
+    }
+    if (rng.chance(noise.edgePunctuationRate)) {
+      text = rng.pick([`${text}.`, `${text},`, `"${text}"`, `"${text}",`]);
+      count('edge_punctuation');
+    }
     entities.push({ text, type, start, end });
     reasoning.push(`'${text}' is ${describe(type)} → ${type}.`);
   }
@@ -270,8 +284,35 @@ export interface SentenceAnswer {
   believed: BelievedAnswer;
 }
 
-/** The final answer object: `{"entities": [...]}` or `{"results": [{"id", "entities"}]}`. */
-export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reasoning?: string): Record<string, unknown> {
+/** Id drift in a batched answer (noise.ts: zeroBasedIdsRate, duplicateIdRate, missingIdRate), one draw per attempt. */
+export interface IdDrift {
+  noise: NoiseModel;
+  rng: Rng;
+  count: FaultCounter;
+}
+
+function driftIds(results: Array<Record<string, unknown>>, drift: IdDrift): void {
+  const { noise, rng, count } = drift;
+  if (results.length < 2) return;
+  const r = rng.next();
+  if (r < noise.zeroBasedIdsRate) {
+    results.forEach((x, i) => (x.id = String(i)));
+    count('zero_based_ids');
+  } else if (r < noise.zeroBasedIdsRate + noise.duplicateIdRate) {
+    const i = 1 + rng.int(results.length - 1);
+    results[i]!.id = results[i - 1]!.id;
+    count('duplicate_id');
+  } else if (r < noise.zeroBasedIdsRate + noise.duplicateIdRate + noise.missingIdRate) {
+    delete results[rng.int(results.length)]!.id;
+    count('missing_id');
+  }
+}
+
+/**
+ * The final answer object: `{"entities": [...]}` or `{"results": [{"id", "entities"}]}`; with `drift`, a
+ * batched answer's ids may be numbered from 0, duplicated or left out.
+ */
+export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reasoning?: string, drift?: IdDrift): Record<string, unknown> {
   const ents = (a: SentenceAnswer) =>
     a.believed.entities.map((e) => {
       const o: Record<string, unknown> = { text: e.text, [plan.typeKey]: e.type };
@@ -279,10 +320,13 @@ export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reason
       else if (plan.occurrenceAlways) o.occurrence = null;
       return o;
     });
-  const body: Record<string, unknown> =
-    plan.shape === 'single'
-      ? { entities: answers[0] ? ents(answers[0]) : [] }
-      : { results: answers.map((a, i) => ({ id: a.found.id ?? String(i + 1), entities: ents(a) })) };
+  let body: Record<string, unknown>;
+  if (plan.shape === 'single') body = { entities: answers[0] ? ents(answers[0]) : [] };
+  else {
+    const results: Array<Record<string, unknown>> = answers.map((a, i) => ({ id: a.found.id ?? String(i + 1), entities: ents(a) }));
+    if (drift) driftIds(results, drift);
+    body = { results };
+  }
   return plan.reasoningField && reasoning !== undefined ? { [plan.reasoningField]: reasoning, ...body } : body;
 }
 

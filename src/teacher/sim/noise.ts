@@ -9,9 +9,9 @@
  * - format noise (response-level) and HTTP faults are keyed by (seed, request content, attempt number),
  *   so a retried request eventually succeeds, and a rerun of the same job sees the same faults.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
+import { parseJson, readText } from '../../files.js';
 
 export const noiseSchema = z
   .object({
@@ -24,6 +24,11 @@ export const noiseSchema = z
     boundaryRate: z.number().min(0).max(1),
     /** the text is rephrased: lower-cased, "the " prefixed, or trailing punctuation/'s changed */
     rephraseRate: z.number().min(0).max(1),
+    // ---- loose copies: per gold entity, independent of the faults above (grounding should undo them)
+    /** the text is given with a leading "the " ("the European Union") */
+    articleRate: z.number().min(0).max(1),
+    /** the text is given with edge punctuation: a trailing full stop or comma, or in quotes ("Reuters.", `"Reuters",`) */
+    edgePunctuationRate: z.number().min(0).max(1),
     // ---- sentence level: per sentence
     /** an entity whose text is NOT in the sentence is added (a hallucination; grounding must reject it) */
     hallucinationRate: z.number().min(0).max(1),
@@ -42,6 +47,13 @@ export const noiseSchema = z
     proseAfterJsonRate: z.number().min(0).max(1),
     /** the answer stops early with finish_reason 'length' (also happens whenever max_tokens is too small) */
     lengthCutoffRate: z.number().min(0).max(1),
+    // ---- batch ids: per attempt, batched answers only (what the client must check, not trust)
+    /** the results are numbered from 0 instead of the request's ids */
+    zeroBasedIdsRate: z.number().min(0).max(1),
+    /** one result carries the id of the result before it (two results share an id) */
+    duplicateIdRate: z.number().min(0).max(1),
+    /** one result has no id */
+    missingIdRate: z.number().min(0).max(1),
     // ---- HTTP level: per attempt
     /** HTTP 429 with Retry-After */
     rateLimitRate: z.number().min(0).max(1),
@@ -65,6 +77,8 @@ export const NO_NOISE: NoiseModel = {
   wrongTypeRate: 0,
   boundaryRate: 0,
   rephraseRate: 0,
+  articleRate: 0,
+  edgePunctuationRate: 0,
   hallucinationRate: 0,
   falsePositiveRate: 0,
   dropSentenceRate: 0,
@@ -73,6 +87,9 @@ export const NO_NOISE: NoiseModel = {
   trailingCommaRate: 0,
   proseAfterJsonRate: 0,
   lengthCutoffRate: 0,
+  zeroBasedIdsRate: 0,
+  duplicateIdRate: 0,
+  missingIdRate: 0,
   rateLimitRate: 0,
   retryAfterS: 1,
   serverErrorRate: 0,
@@ -91,6 +108,8 @@ export const DEFAULT_NOISE: NoiseModel = {
   wrongTypeRate: 0.07,
   boundaryRate: 0.05,
   rephraseRate: 0.05,
+  articleRate: 0.05,
+  edgePunctuationRate: 0.05,
   hallucinationRate: 0.05,
   falsePositiveRate: 0.15,
   dropSentenceRate: 0.02,
@@ -99,6 +118,9 @@ export const DEFAULT_NOISE: NoiseModel = {
   trailingCommaRate: 0.05,
   proseAfterJsonRate: 0.1,
   lengthCutoffRate: 0.02,
+  zeroBasedIdsRate: 0.02,
+  duplicateIdRate: 0.02,
+  missingIdRate: 0.02,
   rateLimitRate: 0.05,
   retryAfterS: 1,
   serverErrorRate: 0.02,
@@ -142,19 +164,14 @@ export function resolveNoise(spec: string | Partial<NoiseModel> | undefined, ove
 function readNoiseFile(file: string): Partial<NoiseModel> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readText(file, 'noise file');
   } catch (err) {
     throw new InputError(
       `--noise must be ${Object.keys(NOISE_PRESETS).join(', ')} or a JSON file (${(err as Error).message})`,
       file,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`noise file is not JSON: ${(err as Error).message}`, file, 1);
-  }
+  const json = parseJson(text, file);
   const partial = noiseSchema.partial().safeParse(json);
   if (!partial.success) {
     const issue = partial.error.issues[0]!;
