@@ -123,7 +123,8 @@ describe('nerd annotate (CLI)', () => {
     const k = await killed.done;
     expect(k.signal).toBe('SIGKILL');
     expect(existsSync(out)).toBe(false); // no partial output file
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // the output streams into one temporary file beside it (never the output itself), which a rerun replaces
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual(['.out.jsonl.tmp']);
     const rowsAfterKill = cacheRows(cache);
     const answersAfterKill = simB.stats.answers;
     expect(rowsAfterKill).toBeGreaterThan(0);
@@ -134,6 +135,7 @@ describe('nerd annotate (CLI)', () => {
     const rerun = await inProcess(annotateArgs(input, simB, out, cache));
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(dir, 'ref.jsonl'), 'utf8'));
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     // every answer the rerun received was new: nothing already in the cache was asked again
     expect(simB.stats.answers - answersAfterKill).toBe(cacheRows(cache) - rowsAfterKill);
     expect(rerun.stderr).toMatch(/cache hits [1-9]/);
@@ -219,9 +221,10 @@ describe('nerd annotate (CLI)', () => {
     expect(sim.stats.requests).toBe(0);
     expect(existsSync(join(dir, 'd.jsonl'))).toBe(false);
 
-    const badType = await inProcess(['annotate', '--input', input, '--types', 'PER,DRUG', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
+    // (a type without a built-in definition gets a written one: test/teacher/labels-any-set.test.ts)
+    const badType = await inProcess(['annotate', '--input', input, '--types', 'PER,DR UG', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
     expect(badType.code).toBe(2);
-    expect(badType.stderr).toMatch(/DRUG has no default definition/);
+    expect(badType.stderr).toMatch(/"DR UG" is not a valid entity type name/);
     const missing = await inProcess(['annotate', '--input', join(dir, 'nope.txt'), '--types', 'PER', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.txt/);

@@ -3,7 +3,9 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isStrictCompatible, mapFinishReason, OpenAIProvider } from '../../src/teacher/providers/openai.js';
+import { isStrictCompatible, mapFinishReason, OpenAIProvider, readUsage } from '../../src/teacher/providers/openai.js';
+import { adapt } from '../../src/teacher/providers/adapt.js';
+import { unwrapErrorArray } from '../../src/teacher/providers/http.js';
 import { parseRetryAfterMs } from '../../src/teacher/providers/retry-after.js';
 import { scrubSecrets } from '../../src/teacher/providers/secrets.js';
 import { ProviderError, type ChatRequest } from '../../src/teacher/providers/types.js';
@@ -321,5 +323,41 @@ describe('structured-output details', () => {
     expect(mapFinishReason('content_filter')).toBe('content_filter');
     expect(mapFinishReason('function_call')).toBe('tool_calls');
     expect(mapFinishReason(null)).toBe('other');
+  });
+});
+
+describe('endpoint capability adaptation (adapt.ts)', () => {
+  const sent = { model: 'm', messages: [], max_tokens: 100, temperature: 0, seed: 3, response_format: { type: 'json_schema' } };
+  it('renames max_tokens, drops what a refusal names (param field or message), and asks for streaming', () => {
+    expect(
+      adapt({ status: 400, param: 'max_tokens', text: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead." }, sent, {}),
+    ).toMatchObject({ quirks: { maxTokensParam: 'max_completion_tokens', reasoning: true } });
+    const noMax = { ...sent, max_tokens: undefined, max_completion_tokens: 100 };
+    expect(
+      adapt({ status: 400, param: 'temperature', text: "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported." }, noMax, {}),
+    ).toMatchObject({ quirks: { drop: ['temperature'], reasoning: true } });
+    // Gemini: no param field, several names in the message
+    const gemini = 'Invalid JSON payload received. Unknown name "frequency_penalty": Cannot find field.\nInvalid JSON payload received. Unknown name "seed": Cannot find field.';
+    expect(adapt({ status: 400, text: gemini }, { ...noMax, frequency_penalty: 0 }, {})?.quirks.drop?.sort()).toEqual(['frequency_penalty', 'seed']);
+    const dashscope = 'This model only support stream mode, please enable the stream parameter to access the model. ';
+    expect(adapt({ status: 400, param: null, text: dashscope }, { ...noMax, response_format: undefined }, {})).toMatchObject({ quirks: { stream: true } });
+    // a refusal naming nothing: structured output is dropped (the old fallback), then nothing is left to try
+    expect(adapt({ status: 400, text: 'bad request' }, sent, {})).toMatchObject({ quirks: { drop: ['response_format'] } });
+    expect(adapt({ status: 400, text: 'context length exceeded' }, { ...noMax, response_format: undefined }, {})).toBeUndefined();
+    expect(adapt({ status: 500, text: "'seed'" }, sent, {})).toBeUndefined();
+  });
+
+  it('unwraps array error bodies and counts reasoning tokens left out of completion_tokens', () => {
+    expect(unwrapErrorArray('[{"error":{"code":400,"message":"x"}}]')).toBe('{"error":{"code":400,"message":"x"}}');
+    expect(unwrapErrorArray('{"error":{}}')).toBe('{"error":{}}');
+    // OpenAI: completion_tokens includes reasoning; a server whose total shows them left out gets them added
+    expect(readUsage({ prompt_tokens: 10, completion_tokens: 50, total_tokens: 60, completion_tokens_details: { reasoning_tokens: 40 } })).toEqual({
+      promptTokens: 10,
+      completionTokens: 50,
+      reasoningTokens: 40,
+    });
+    expect(readUsage({ prompt_tokens: 10, completion_tokens: 10, total_tokens: 60, completion_tokens_details: { reasoning_tokens: 40 } }).completionTokens).toBe(50);
+    for (const f of ['eos', 'eos_token', 'end', 'end_turn']) expect(mapFinishReason(f)).toBe('stop');
+    expect(mapFinishReason(undefined)).toBe('other');
   });
 });
