@@ -7,8 +7,8 @@ import { defineConfig } from 'vitest/config';
  */
 const SLOW = [
   'test/**/*cli*.test.ts',
-  'test/student/{train,train-resume,engine,engine-transformersjs,parity,checkpoint-pipeline}.test.ts',
-  'test/serve/{api,review-page}.test.ts',
+  'test/student/{train,train-resume,engine,engine-transformersjs,parity,checkpoint-pipeline,quantize-int8}.test.ts',
+  'test/serve/{api,review-page,review-page-stale,review-concurrency}.test.ts',
   'test/teacher/{llamacpp,conll-dev}.test.ts',
   'test/distill/experiment.test.ts',
 ];

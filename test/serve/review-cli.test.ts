@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
-import { ReviewStore } from '../../src/serve/review/store.js';
+import { ReviewStore, keyOf } from '../../src/serve/review/store.js';
 import { tempDir, writeTeacherData } from './fixtures.js';
 import { makeCheckpoint } from './model-fixture.js';
 
@@ -42,7 +42,7 @@ async function finish(child: ChildProcess): Promise<{ code: number | null; out: 
 }
 
 async function act(url: string, id: string, version: number, action: unknown) {
-  const res = await fetch(`${url}/api/sentences/${encodeURIComponent(id)}/actions`, {
+  const res = await fetch(`${url}/api/sentences/${keyOf(id)}/actions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ version, action }),
@@ -66,7 +66,7 @@ describe('nerd review command', () => {
     expect(queue).toHaveLength(15);
     // an untrained student disagrees with the gold-derived teacher almost everywhere
     expect(queue.filter((q: any) => q.reasons.some((r: string) => r.startsWith('student disagrees'))).length).toBeGreaterThan(10);
-    const { sentence, state } = (await (await fetch(`${url}/api/sentences/${queue[0].id}`)).json()) as any;
+    const { sentence, state } = (await (await fetch(`${url}/api/sentences/${queue[0].key}`)).json()) as any;
     expect(sentence.student).toBeInstanceOf(Array);
     const span = state.spans[0];
     let r = await act(url, sentence.id, 0, { type: 'set-span', span: span.id, start: span.start, end: span.end + 1 });
@@ -78,7 +78,7 @@ describe('nerd review command', () => {
     const bad = await act(url, sentence.id, 2, { type: 'set-label', span: span.id, label: 'FOOD' });
     expect(bad.status).toBe(422);
     expect(bad.body.message).toMatch(/unknown entity type "FOOD"/);
-    const notJson = await fetch(`${url}/api/sentences/${sentence.id}/actions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    const notJson = await fetch(`${url}/api/sentences/${sentence.key}/actions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
     expect(notJson.status).toBe(415);
     first.kill('SIGKILL');
     await new Promise((res) => first.on('exit', res));
@@ -93,7 +93,7 @@ describe('nerd review command', () => {
     // restart from the store alone (no --data): same state, student predictions kept
     const second = nerd(['review', '--store', storeFile, '--port', '0']);
     const url2 = await urlOf(second);
-    const again = (await (await fetch(`${url2}/api/sentences/${sentence.id}`)).json()) as any;
+    const again = (await (await fetch(`${url2}/api/sentences/${sentence.key}`)).json()) as any;
     expect(again.state.version).toBe(2);
     expect(again.sentence.student).toEqual(sentence.student);
     const dl = await fetch(`${url2}/api/export?format=conll`);

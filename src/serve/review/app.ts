@@ -4,10 +4,15 @@
  *
  *   GET  /                         the page
  *   GET  /api/meta                 types, colours, counts, whether a student model is loaded
- *   GET  /api/queue?status=todo    sentences by doubt: [{id, doubt, reasons, status, preview}]
- *   GET  /api/sentences/:id        one sentence: tokens, teacher/student/rejected entities, review state
- *   POST /api/sentences/:id/actions {"version": n, "action": {"type": "set-span", ...}}  → new state
+ *   GET  /api/queue?status=todo    sentences by doubt: [{id, key, doubt, reasons, status, preview}]
+ *   GET  /api/sentences/:key       one sentence: tokens, teacher/student/rejected entities, review state
+ *   POST /api/sentences/:key/actions {"version": n, "action": {"type": "set-span", ...}}  → new state
  *   GET  /api/export?format=conll|jsonl  the reviewed sentences as human-labelled data
+ *
+ * A sentence's `key` is a fixed-length hash of its id (store.ts `keyOf`): ids can be any length and hold
+ * any character (CoNLL ids embed the data file's path), which a URL path segment should not have to carry.
+ * No response may be framed by another page (CSP frame-ancestors 'none', X-Frame-Options DENY): a framed
+ * review page could be clicked through by the framing site.
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -15,7 +20,7 @@ import { ActionError, parseAction } from './actions.js';
 import { exportReviewed, type ExportFormat } from './export.js';
 import { HttpError, setupHttp } from '../http.js';
 import { pageFile } from './page/index.js';
-import { ReviewStore, VersionConflict } from './store.js';
+import { ReviewStore, VersionConflict, keyOf } from './store.js';
 
 /** colours for entity types, in the order types appear (dark text stays readable on all of them) */
 export const PALETTE = ['#f6a5a5', '#8fc9f9', '#a8e6a1', '#ffd27f', '#d3b0f5', '#f7e98e', '#9fe3dc', '#f5b3de', '#c9c9c9'];
@@ -41,13 +46,21 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
   const host = options.host ?? '127.0.0.1';
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   setupHttp(app, { host, token: options.token, open: (url) => url.split('?')[0]! in STATIC });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', "frame-ancestors 'none'");
+    return payload;
+  });
 
   for (const [route, { file, type }] of Object.entries(STATIC)) {
     app.get(route, async (_req, reply) => {
       // read on each request: cheap, and edits to the page show on reload while developing
       const body = readFileSync(pageFile(file), 'utf8');
       void reply.header('content-type', type).header('cache-control', 'no-store');
-      void reply.header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:");
+      void reply.header(
+        'content-security-policy',
+        "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+      );
       return body;
     });
   }
@@ -74,19 +87,19 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
     return { queue: store.queue(status), counts: store.counts() };
   });
 
-  const load = (id: string) => {
-    const s = store.sentence(id);
-    if (!s) throw new HttpError(404, 'not_found', `no sentence with id ${JSON.stringify(id)}`);
+  const load = (key: string) => {
+    const s = /^[0-9a-f]{32}$/.test(key) ? store.sentenceByKey(key) : undefined;
+    if (!s) throw new HttpError(404, 'not_found', `no sentence with key ${JSON.stringify(key.slice(0, 40))} (keys are 32 hex digits, from /api/queue)`);
     return s;
   };
 
-  app.get('/api/sentences/:id', async (request) => {
-    const s = load((request.params as { id: string }).id);
-    return { sentence: s, state: store.state(s) };
+  app.get('/api/sentences/:key', async (request) => {
+    const s = load((request.params as { key: string }).key);
+    return { sentence: { ...s, key: keyOf(s.id) }, state: store.state(s) };
   });
 
-  app.post('/api/sentences/:id/actions', async (request) => {
-    const s = load((request.params as { id: string }).id);
+  app.post('/api/sentences/:key/actions', async (request) => {
+    const s = load((request.params as { key: string }).key);
     const body = request.body as { version?: unknown; action?: unknown } | null;
     if (typeof body !== 'object' || body === null) throw new HttpError(400, 'bad_request', 'send {"version": n, "action": {...}}');
     if (body.version !== undefined && !Number.isInteger(body.version)) throw new HttpError(400, 'bad_request', '"version" must be an integer');

@@ -6,10 +6,11 @@
  * JSONL) is read through them, e.g. to check a human-labelled set. Every problem is an InputError naming
  * the file and line.
  */
-import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readCorpus } from '../../corpus/index.js';
 import { InputError } from '../../errors.js';
+import { readText } from '../../files.js';
 import type { RejectedEntity, TeacherEntity } from './model.js';
 
 export interface InputSentence {
@@ -22,12 +23,7 @@ export interface InputSentence {
 }
 
 export function readReviewData(file: string): InputSentence[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read review data: ${(err as Error).message}`, file);
-  }
+  const text = readText(file, 'review data');
   // any other corpus (CoNLL, character-offset JSONL, tagged token JSONL) goes through the corpus readers
   const first = /\S/.exec(text);
   const nl = first ? text.indexOf('\n', first.index) : -1;
@@ -90,13 +86,34 @@ export function readReviewData(file: string): InputSentence[] {
   return out;
 }
 
+/**
+ * Sentences of any corpus file. Their ids are the corpus reader's (a JSONL "id", or `FILE:LINE`), with
+ * FILE as the file's real path, so one file named two ways (`data/x.conll`, `./data//x.conll`, a symlink)
+ * gives the same ids and is one set of sentences in a store. A repeated id gets `#2`, `#3`, ... (the
+ * next free suffix per id, so 10,000 repeats cost 10,000 steps).
+ */
 function fromCorpus(file: string): InputSentence[] {
   const { corpus } = readCorpus(file);
   if (corpus.sentences.length === 0) throw new InputError('no sentences in review data', file);
+  const real = realpathSync(file);
+  const idOf = (s: (typeof corpus.sentences)[number], i: number): string => {
+    const line = s.line ?? i + 1;
+    return s.id === undefined || s.id === `${file}:${line}` ? `${real}:${line}` : s.id;
+  };
+  // every id the file gives is reserved, so a made-up `#k` never takes a later sentence's own id
+  const taken = new Set(corpus.sentences.map(idOf));
   const seen = new Set<string>();
+  const nextSuffix = new Map<string, number>();
   return corpus.sentences.map((s, i) => {
-    let id = s.id ?? `${basename(file)}:${s.line ?? i + 1}`;
-    while (seen.has(id)) id = `${id}#`;
+    const base = idOf(s, i);
+    let id = base;
+    if (seen.has(id)) {
+      let k = nextSuffix.get(base) ?? 2;
+      while (taken.has(`${base}#${k}`)) k++;
+      id = `${base}#${k}`;
+      nextSuffix.set(base, k + 1);
+      taken.add(id);
+    }
     seen.add(id);
     return {
       id,

@@ -3,7 +3,15 @@
  * review, each sentence's current working spans, and an append-only log of every action with the spans
  * before and after it. Each action is one transaction, committed before the page hears back, so a reload,
  * a crash or a kill loses nothing that the page showed as saved.
+ *
+ * Several processes may share one store (two `nerd review` on the same data): every write is an IMMEDIATE
+ * transaction (it takes the write lock before reading, so it never has to upgrade a stale read), a busy
+ * store is waited for (busy_timeout), and a write that still finds it locked is retried a few times.
+ *
+ * Sentences are addressed over HTTP by `keyOf(id)`, a fixed-length hash of the id, so an id of any length
+ * or spelling fits in a URL path segment.
  */
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { InputError } from '../../errors.js';
 import { ActionError, applyAction } from './actions.js';
@@ -54,6 +62,21 @@ CREATE TABLE IF NOT EXISTS actions (
 CREATE INDEX IF NOT EXISTS actions_sentence ON actions (sentence_id, seq);
 `;
 
+/** how long a write waits for another process's write to finish before SQLite reports the store busy */
+const BUSY_TIMEOUT_MS = 5000;
+/** attempts of a write that found the store busy even after waiting */
+const BUSY_ATTEMPTS = 5;
+
+/** The URL key of a sentence id: 32 hex digits of its SHA-256 (ids may be long or hold any character). */
+export function keyOf(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 32);
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
 export class VersionConflict extends Error {
   constructor(readonly current: ReviewState) {
     super(`this sentence was changed elsewhere (now at version ${current.version}); reload it`);
@@ -81,6 +104,8 @@ interface ReviewRow {
 
 export interface QueueEntry {
   id: string;
+  /** the URL key of the id (keyOf) */
+  key: string;
   ord: number;
   doubt: number;
   reasons: string[];
@@ -117,6 +142,7 @@ export class ReviewStore {
     } catch (err) {
       throw new InputError(`cannot open review store: ${(err as Error).message}`, file);
     }
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -127,13 +153,41 @@ export class ReviewStore {
     this.db.close();
   }
 
+  /** runs `fn` in an IMMEDIATE transaction, retried while another process holds the store (see the top) */
+  private write<T>(fn: () => T): T {
+    const tx = this.db.transaction(fn);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return tx.immediate();
+      } catch (err) {
+        if (!isBusy(err) || attempt >= BUSY_ATTEMPTS) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt); // brief back-off
+      }
+    }
+  }
+
+  /** key (keyOf) → id, rebuilt when a key is missing (another process may have loaded sentences) */
+  private keys = new Map<string, string>();
+
+  /** the sentence whose `keyOf(id)` is `key` */
+  sentenceByKey(key: string): ReviewSentence | undefined {
+    let id = this.keys.get(key);
+    if (id === undefined) {
+      this.keys = new Map();
+      for (const r of this.db.prepare('SELECT id FROM sentences').iterate() as Iterable<{ id: string }>) this.keys.set(keyOf(r.id), r.id);
+      id = this.keys.get(key);
+    }
+    return id === undefined ? undefined : this.sentence(id);
+  }
+
   getMeta(key: string): string | undefined {
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.write(() => put.run(key, value));
   }
 
   /** entity types offered on the page: stored ones first, then any new ones */
@@ -143,10 +197,13 @@ export class ReviewStore {
   }
 
   addTypes(types: Iterable<string>): string[] {
-    const all = this.types();
-    for (const t of types) if (!all.includes(t)) all.push(t);
-    this.setMeta('types', JSON.stringify(all));
-    return all;
+    const wanted = [...types];
+    return this.write(() => {
+      const all = this.types();
+      for (const t of wanted) if (!all.includes(t)) all.push(t);
+      this.setMeta('types', JSON.stringify(all));
+      return all;
+    });
   }
 
   /**
@@ -166,7 +223,7 @@ export class ReviewStore {
     let added = 0;
     let updated = 0;
     const labels = new Set<string>();
-    this.db.transaction(() => {
+    this.write(() => {
       input.forEach((s, ord) => {
         const tokens = JSON.stringify(s.tokens);
         const prev = get.get(s.id) as { tokens: string } | undefined;
@@ -184,7 +241,7 @@ export class ReviewStore {
         else added++;
         for (const e of s.teacher) labels.add(e.label);
       });
-    })();
+    });
     this.addTypes([...labels].sort());
     this.setMeta('data', dataFile);
     this.rescoreAll();
@@ -194,23 +251,23 @@ export class ReviewStore {
   /** stores the student's predictions (from `model`) and recomputes every sentence's doubt */
   setStudent(predictions: Map<string, StudentEntity[]>, model: string): void {
     const upd = this.db.prepare('UPDATE sentences SET student = ? WHERE id = ?');
-    this.db.transaction(() => {
+    this.write(() => {
       for (const [id, ents] of predictions) upd.run(JSON.stringify(ents), id);
-    })();
+    });
     this.setMeta('student_model', model);
     this.rescoreAll();
   }
 
   private rescoreAll(): void {
-    const rows = this.db.prepare('SELECT * FROM sentences').all() as SentenceRow[];
     const upd = this.db.prepare('UPDATE sentences SET doubt = ?, reasons = ? WHERE id = ?');
-    this.db.transaction(() => {
+    this.write(() => {
+      const rows = this.db.prepare('SELECT * FROM sentences').all() as SentenceRow[];
       for (const r of rows) {
         const s = rowToSentence(r);
         const d = doubtOf(s.teacher, s.rejected, s.student);
         upd.run(d.score, JSON.stringify(d.reasons), s.id);
       }
-    })();
+    });
   }
 
   sentence(id: string): ReviewSentence | undefined {
@@ -244,6 +301,7 @@ export class ReviewStore {
         const preview = toks.join(' ');
         return {
           id: r.id,
+          key: keyOf(r.id),
           ord: r.ord,
           doubt: r.doubt,
           reasons: JSON.parse(r.reasons) as string[],
@@ -268,7 +326,7 @@ export class ReviewStore {
     const sentence = this.sentence(id);
     if (!sentence) throw new ActionError(`no sentence with id ${JSON.stringify(id)}`);
     const types = this.types();
-    return this.db.transaction((): ReviewState => {
+    return this.write((): ReviewState => {
       const before = this.state(sentence);
       if (expectedVersion !== undefined && expectedVersion !== before.version) throw new VersionConflict(before);
       let after: Pick<ReviewState, 'status' | 'spans'>;
@@ -298,7 +356,7 @@ export class ReviewStore {
         )
         .run(id, action.type, JSON.stringify(action), before.status, JSON.stringify(before.spans), after.status, JSON.stringify(after.spans), now);
       return { status: after.status, spans: after.spans, version, updatedAt: now };
-    })();
+    });
   }
 
   /** reviewed (status done) sentences with their final spans, in data-file order */

@@ -42,6 +42,7 @@ const ui = {
   lastLabel: null,
   chain: Promise.resolve(),
   inflight: 0,
+  conflict: false, // the last change was refused (409) and nothing saved since
 };
 
 function setSave(state, text) {
@@ -214,13 +215,14 @@ async function go(index) {
   if (index < 0 || index >= ui.queue.length) return;
   await ui.chain; // never leave a sentence with a change still unsaved
   const entry = ui.queue[index];
-  const { sentence, state } = await api(`/api/sentences/${encodeURIComponent(entry.id)}`);
+  const { sentence, state } = await api(`/api/sentences/${entry.key}`);
   ui.index = index;
   ui.sentence = sentence;
   ui.state = state;
   ui.focus = null;
   ui.cursor = 0;
   ui.selection = null;
+  ui.conflict = false;
   const p = hashParams();
   p.set('id', sentence.id);
   history.replaceState(null, '', `#${p}`);
@@ -272,21 +274,24 @@ function act(make, after) {
     const action = make(ui.state);
     if (!action) return;
     try {
-      const res = await api(`/api/sentences/${encodeURIComponent(sentence.id)}/actions`, {
+      const res = await api(`/api/sentences/${sentence.key}/actions`, {
         method: 'POST',
         body: JSON.stringify({ version: ui.state.version, action }),
       });
       if (ui.sentence !== sentence) return;
       ui.state = res.state;
       ui.counts = res.counts;
+      ui.conflict = false;
       showMessage('');
       if (after) after(res.state);
       render();
     } catch (err) {
       showMessage(err.message);
       if (err.status === 409) {
-        const fresh = await api(`/api/sentences/${encodeURIComponent(sentence.id)}`);
-        ui.state = fresh.state;
+        // changed in another tab or process: this change was NOT saved; show what the store holds now
+        ui.conflict = true;
+        const fresh = await api(`/api/sentences/${sentence.key}`);
+        if (ui.sentence === sentence) ui.state = fresh.state;
         render();
       }
       if (err.status !== 422 && err.status !== 409) throw err;
@@ -295,7 +300,9 @@ function act(make, after) {
   ui.chain = ui.chain
     .then(
       () => {
-        if (--ui.inflight === 0) setSave('saved', `saved ✓ ${new Date().toLocaleTimeString()}`);
+        if (--ui.inflight > 0) return;
+        if (ui.conflict) setSave('conflict', 'NOT SAVED: changed elsewhere; now showing the saved version');
+        else setSave('saved', `saved ✓ ${new Date().toLocaleTimeString()}`);
       },
       (err) => {
         ui.inflight--;
