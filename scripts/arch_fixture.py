@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Plain PyTorch references for nerd's DistilBERT and ELECTRA support (issue 12). Not run in CI.
+"""Plain PyTorch references for nerd's DistilBERT, ELECTRA and RoBERTa support (issue 12). Not run in CI.
 
 DistilBERT is written out here module by module with exactly Hugging Face's DistilBertForTokenClassification
 names and maths (q_lin/k_lin/v_lin/out_lin, sa_layer_norm, ffn.lin1/lin2, output_layer_norm; no token
 types; LayerNorm eps 1e-12); ELECTRA's discriminator with embedding_size = hidden_size is BERT's encoder
-(scripts/parity_fixture.py) under the prefix `electra.`. transformers is not needed.
+(scripts/parity_fixture.py) under the prefix `electra.`; RoBERTa is that encoder under `roberta.` with
+position ids counted from padding_idx + 1 (and a tiny byte-level BPE tokenizer.json). transformers is not
+needed.
 
 For each, a tiny random model (weights N(0, 0.5), dropout 0) is written as a Hugging Face folder
 (config.json in the architecture's own fields, model.safetensors under its own names, vocab.txt), and
@@ -118,6 +120,59 @@ class DistilBertForTokenClassification(nn.Module):
         return self.classifier(self.distilbert(ids, mask))
 
 
+class RobertaForTokenClassification(nn.Module):
+    """BERT's encoder under `roberta.`; position ids count from padding_idx + 1 over non-pad tokens."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.pad = c["pad_token_id"]
+        self.roberta = Bert(c)
+        self.classifier = nn.Linear(c["hidden_size"], len(c["id2label"]))
+
+    def forward(self, ids, mask):
+        e = self.roberta.embeddings
+        m = (ids != self.pad).long()
+        pos = torch.cumsum(m, dim=1) * m + self.pad
+        h = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos) + e.token_type_embeddings(torch.zeros_like(ids)))
+        dtype = h.dtype
+        mask_bias = (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(torch.float32).min
+        return self.classifier(self.roberta.encoder(h, mask_bias))
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def roberta_tokenizer():
+    """A tiny byte-level BPE tokenizer.json as RoBERTa's (its 256 byte symbols, two merges)."""
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for ch in bytes_to_unicode():
+        vocab[ch] = len(vocab)
+    for t in ["\u0120w", "\u0120w1"]:
+        vocab[t] = len(vocab)
+    vocab["<mask>"] = len(vocab)
+    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": t == "<mask>", "rstrip": False, "normalized": False,
+              "special": True} for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]]
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+           "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+           "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": True,
+                              "add_prefix_space": False},
+           "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+           "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "", "end_of_word_suffix": "",
+                     "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": ["\u0120 w", "\u0120w 1"]}}
+    config = {"tokenizer_class": "RobertaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+              "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>", "add_prefix_space": False, "model_max_length": 16}
+    return tok, config
+
+
 class ElectraForTokenClassification(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -142,7 +197,13 @@ def configs():
                "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
                "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "initializer_range": 0.02, "pad_token_id": 0,
                "position_embedding_type": "absolute", **label_maps()}
-    return {"distilbert": (distil, DistilBertForTokenClassification), "electra": (electra, ElectraForTokenClassification)}
+    roberta = {"model_type": "roberta", "architectures": ["RobertaForTokenClassification"], "vocab_size": len(roberta_tokenizer()[0]["model"]["vocab"]),
+               "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 32,
+               "max_position_embeddings": 18, "type_vocab_size": 1, "layer_norm_eps": 1e-5, "hidden_act": "gelu",
+               "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "initializer_range": 0.02, "pad_token_id": 1,
+               "bos_token_id": 0, "eos_token_id": 2, "position_embedding_type": "absolute", **label_maps()}
+    return {"distilbert": (distil, DistilBertForTokenClassification), "electra": (electra, ElectraForTokenClassification),
+            "roberta": (roberta, RobertaForTokenClassification)}
 
 
 def write_safetensors(path, tensors):
@@ -160,11 +221,14 @@ def write_safetensors(path, tensors):
 
 
 def make(out):
-    ids = torch.tensor([[2, 7, 11, 19, 23, 3], [2, 5, 9, 3, 0, 0]])
-    mask = (ids != 0).long()
+    base_ids = torch.tensor([[2, 7, 11, 19, 23, 3], [2, 5, 9, 3, 0, 0]])
     labels = torch.tensor([[-100, 1, 2, 0, 3, -100], [-100, 0, 4, -100, -100, -100]])
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["w%d" % i for i in range(35)]
     for name, (c, cls) in configs().items():
+        ids = base_ids.clone()
+        if name == "roberta":  # <s>=0, </s>=2, <pad>=1
+            ids = torch.where(ids == 0, torch.ones_like(ids), torch.where(ids == 2, torch.zeros_like(ids), torch.where(ids == 3, torch.full_like(ids, 2), ids)))
+        mask = (ids != c["pad_token_id"]).long()
         torch.manual_seed(1212)
         model = cls(c)
         with torch.no_grad():
@@ -175,17 +239,25 @@ def make(out):
         write_safetensors(os.path.join(d, "model.safetensors"), model.state_dict())
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(c, f, indent=2, sort_keys=True)
-        with open(os.path.join(d, "vocab.txt"), "w") as f:
-            f.write("\n".join(vocab) + "\n")
-        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
-            json.dump({"do_lower_case": False, "model_max_length": 16}, f)
+        if name == "roberta":
+            tok, tok_config = roberta_tokenizer()
+            with open(os.path.join(d, "tokenizer.json"), "w") as f:
+                json.dump(tok, f)
+            with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+                json.dump(tok_config, f)
+        else:
+            with open(os.path.join(d, "vocab.txt"), "w") as f:
+                f.write("\n".join(vocab) + "\n")
+            with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+                json.dump({"do_lower_case": False, "model_max_length": 16}, f)
         model = model.double()
         logits = model(ids, mask)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         loss.backward()
         write_safetensors(os.path.join(d, "..", name + "-grads.safetensors"), {n: p.grad for n, p in model.named_parameters()})
         with open(os.path.join(out, name + "-expected.json"), "w") as f:
-            json.dump({"ids": ids.tolist(), "labels": labels.tolist(), "loss": loss.item(), "logits": logits.detach().tolist()}, f)
+            json.dump({"ids": ids.tolist(), "mask": mask.tolist(), "labels": labels.tolist(), "loss": loss.item(),
+                       "logits": logits.detach().tolist()}, f)
         print("wrote", d)
 
 
@@ -200,7 +272,7 @@ def check(folder, ids):
         raise SystemExit("missing from the checkpoint: %s" % ", ".join(missing))
     ids = torch.tensor(ids)
     with torch.no_grad():
-        print(json.dumps(model(ids, (ids != 0).long()).tolist()))
+        print(json.dumps(model(ids, (ids != c["pad_token_id"]).long()).tolist()))
     if unexpected:
         print("unused: %s" % ", ".join(unexpected), file=sys.stderr)
 

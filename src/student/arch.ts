@@ -10,20 +10,29 @@
  * - ELECTRA discriminator with `embedding_size` = `hidden_size` (electra-base, electra-large): BERT under
  *   the prefix `electra.`. A smaller embedding with a projection (electra-small) is refused with one line.
  *
- * RoBERTa/XLM-RoBERTa (position ids offset by padding_idx + 1, byte-level BPE / Unigram tokenizers) and
- * ELECTRA's embedding projection need changes to the graph and the tokenizer and are not handled here.
+ * - RoBERTa / XLM-RoBERTa: BERT under the prefix `roberta.` whose position ids start at padding_idx + 1;
+ *   the position table is loaded without its first padding_idx + 1 rows and saved with them (zero) again.
+ *   Their byte-level BPE / Unigram tokenizers run through Hugging Face's `tokenizers` (tokenizer-hf.ts).
+ *
+ * ELECTRA's embedding projection (embedding_size ≠ hidden_size) needs a graph change and is refused.
  */
 import { InputError } from '../errors.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
 
-export type Arch = 'bert' | 'distilbert' | 'electra';
+export type Arch = 'bert' | 'distilbert' | 'electra' | 'roberta';
 
 /** the architecture a config.json (or an in-memory BertConfig) describes; other model types are refused */
 export function archOf(raw: Record<string, unknown>, file?: string): Arch {
   const t = raw.model_type;
   if (t === undefined || t === 'bert') return 'bert';
   if (t === 'distilbert' || t === 'electra') return t;
-  throw new InputError(`model_type "${String(t)}" is not supported (bert, distilbert, electra)`, file);
+  if (t === 'roberta' || t === 'xlm-roberta') return 'roberta';
+  throw new InputError(`model_type "${String(t)}" is not supported (bert, distilbert, electra, roberta, xlm-roberta)`, file);
+}
+
+/** RoBERTa's first position id: padding_idx + 1 (its position table has that many rows BERT's lacks) */
+export function positionOffset(raw: Record<string, unknown>): number {
+  return (typeof raw.pad_token_id === 'number' ? raw.pad_token_id : 1) + 1;
 }
 
 /** config.json of a DistilBERT/ELECTRA model in BertConfig's field names (model_type kept); BERT unchanged */
@@ -57,6 +66,10 @@ export function toBertFields<T extends Record<string, unknown>>(raw: T, file?: s
     }
     return { ...raw };
   }
+  if (arch === 'roberta') {
+    const max = typeof raw.max_position_embeddings === 'number' ? raw.max_position_embeddings : 514;
+    return { ...raw, max_position_embeddings: max - positionOffset(raw) };
+  }
   return raw;
 }
 
@@ -67,8 +80,10 @@ export function toBertFields<T extends Record<string, unknown>>(raw: T, file?: s
  */
 export function toBertName(arch: Arch, name: string): string | null {
   if (arch === 'bert' || name === 'classifier.weight' || name === 'classifier.bias') return name;
-  if (arch === 'electra') {
-    const n = name.startsWith('electra.') ? name.slice('electra.'.length) : name;
+  if (arch === 'electra' || arch === 'roberta') {
+    const prefix = `${arch}.`;
+    const n = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    if (n === 'embeddings.token_type_ids') return null;
     if (n === 'embeddings.position_ids') return null;
     return /^(embeddings|encoder)\./.test(n) ? `bert.${n}` : null;
   }
@@ -93,6 +108,17 @@ const DISTIL_TO_BERT: Record<string, string> = {
 };
 const BERT_TO_DISTIL = Object.fromEntries(Object.entries(DISTIL_TO_BERT).map(([a, b]) => [b, a]));
 
+/**
+ * A tensor as BERT's graph wants it: RoBERTa's position table without its first padding_idx + 1 rows (BERT
+ * numbers positions from 0, RoBERTa from padding_idx + 1; padded positions, which differ, are masked).
+ */
+export function adaptTensor<T extends NamedTensor>(arch: Arch, bertName: string, t: T, raw: Record<string, unknown>): T {
+  if (arch !== 'roberta' || bertName !== 'bert.embeddings.position_embeddings.weight' || t.shape.length !== 2) return t;
+  const k = positionOffset(raw);
+  const H = t.shape[1]!;
+  return { ...t, shape: [t.shape[0]! - k, H], data: t.data.slice(k * H) };
+}
+
 /** parameters BERT's graph needs that `arch`'s checkpoints lack (DistilBERT: a zero token-type row) */
 export function completeParams(arch: Arch, config: BertConfig, params: ParamMap): void {
   if (arch === 'distilbert' && !params.has('bert.embeddings.token_type_embeddings.weight')) {
@@ -105,6 +131,14 @@ export function configForArch(arch: Arch, out: Record<string, unknown>): Record<
   if (arch === 'bert') return out;
   if (arch === 'electra') {
     return { ...out, model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: out.hidden_size };
+  }
+  if (arch === 'roberta') {
+    const xlm = out.model_type === 'xlm-roberta';
+    return {
+      ...out,
+      architectures: [xlm ? 'XLMRobertaForTokenClassification' : 'RobertaForTokenClassification'],
+      max_position_embeddings: (out.max_position_embeddings as number) + positionOffset(out),
+    };
   }
   const d: Record<string, unknown> = {
     ...out,
@@ -140,11 +174,22 @@ export function configForArch(arch: Arch, out: Record<string, unknown>): Record<
 }
 
 /** parameters under `arch`'s Hugging Face names, in the given (BERT) order */
-export function paramsForArch(arch: Arch, params: ReadonlyMap<string, NamedTensor>): Map<string, NamedTensor> {
+export function paramsForArch(arch: Arch, params: ReadonlyMap<string, NamedTensor>, raw: Record<string, unknown> = {}): Map<string, NamedTensor> {
   if (arch === 'bert') return new Map(params);
   const out = new Map<string, NamedTensor>();
-  if (arch === 'electra') {
-    for (const [name, t] of params) out.set(name.startsWith('bert.') ? `electra.${name.slice(5)}` : name, t);
+  if (arch === 'electra' || arch === 'roberta') {
+    for (const [name, t] of params) {
+      let v = t;
+      if (arch === 'roberta' && name === 'bert.embeddings.position_embeddings.weight') {
+        // back to RoBERTa's numbering: padding_idx + 1 leading rows, zero (rows a padded position reads)
+        const k = positionOffset(raw);
+        const H = t.shape[1]!;
+        const data = new Float32Array((t.shape[0]! + k) * H);
+        data.set(t.data, k * H);
+        v = { shape: [t.shape[0]! + k, H], data };
+      }
+      out.set(name.startsWith('bert.') ? `${arch}.${name.slice(5)}` : name, v);
+    }
     return out;
   }
   const types = params.get('bert.embeddings.token_type_embeddings.weight');

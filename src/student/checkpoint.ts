@@ -25,7 +25,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { archOf, configForArch, paramsForArch, toBertFields, toBertName } from './arch.js';
+import { adaptTensor, archOf, configForArch, paramsForArch, toBertFields, toBertName } from './arch.js';
 import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
 import { readTorchFile } from './torch-file.js';
@@ -150,8 +150,10 @@ export async function saveCheckpoint(dir: string, ck: CheckpointToSave): Promise
     for (const [name] of bertParamShapes(config, labels.length)) ordered.set(name, params.get(name)!);
     for (const [name, t] of params) if (!ordered.has(name)) ordered.set(name, t);
     // under the architecture's own Hugging Face names (DistilBERT, ELECTRA: arch.ts)
-    await writeSafetensors(path.join(tmp, 'model.safetensors'), paramsForArch(arch, ordered));
-    await writeFileSynced(path.join(tmp, 'vocab.txt'), tokenizer.vocabText());
+    await writeSafetensors(path.join(tmp, 'model.safetensors'), paramsForArch(arch, ordered, config));
+    // (a BPE/Unigram tokenizer has no vocab.txt: its vocabulary is in tokenizer.json)
+    const vocabText = tokenizer.vocabText();
+    if (vocabText) await writeFileSynced(path.join(tmp, 'vocab.txt'), vocabText);
     await writeFileSynced(path.join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toTokenizerJson()));
     await writeFileSynced(path.join(tmp, 'tokenizer_config.json'), json(tokenizer.tokenizerConfig()));
     await writeFileSynced(path.join(tmp, 'special_tokens_map.json'), json(tokenizer.specialTokensMap()));
@@ -352,7 +354,7 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
     for (const [name, t] of tensors) {
       const c = canonicalName(toBertName(arch, name)!)!;
       if (found.has(c)) throw new InputError(`tensor ${c} appears twice (as "${found.get(c)!.original}" and "${name}")`, file);
-      found.set(c, { t, file, original: name });
+      found.set(c, { t: adaptTensor(arch, c, t, config), file, original: name });
     }
   }
 

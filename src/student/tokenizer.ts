@@ -283,7 +283,15 @@ export class Tokenizer {
       overrides.special = { ...DEFAULT_SPECIAL, ...sp };
     }
     const jsonFile = path.join(dir, 'tokenizer.json');
-    if (existsSync(jsonFile)) return Tokenizer.fromTokenizerJson(await readJson(jsonFile), jsonFile, overrides);
+    if (existsSync(jsonFile)) {
+      const json = await readJson(jsonFile);
+      // byte-level BPE (RoBERTa), Unigram (XLM-RoBERTa), ...: Hugging Face's tokenizers (tokenizer-hf.ts)
+      if (json.model?.type !== 'WordPiece') {
+        const { HfTokenizer } = await import('./tokenizer-hf.js');
+        return HfTokenizer.fromJson(json, cfg, jsonFile);
+      }
+      return Tokenizer.fromTokenizerJson(json, jsonFile, overrides);
+    }
     const vocabFile = path.join(dir, 'vocab.txt');
     if (!existsSync(vocabFile)) {
       throw new InputError('model folder has neither tokenizer.json nor vocab.txt', dir);

@@ -341,7 +341,6 @@ export async function evaluate(predictor: Predictor, gold: readonly Sentence[]):
   return { precision: r.precision, recall: r.recall, f1: r.f1, types };
 }
 
-
 /** Trains a token classifier; see the file comment. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const t0 = Date.now();
@@ -387,6 +386,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const wp = wordPieceOf(model.tokenizer);
 
   // ---- data and plan
+  await wp.prepare?.(sources.flatMap((src) => src.sentences.flatMap((s) => s.tokens)));
   const prepared = prepare(sources, wp, label2id, maxSeq);
   if (prepared.examples.length === 0) throw new InputError('no training sentences');
   const runPlan = makeRunPlan(prepared, { ...options, epochs, batchSize, seed });

@@ -1,5 +1,5 @@
 /**
- * DistilBERT and ELECTRA (embedding_size = hidden_size) on BERT's graph: random-weight parity with plain
+ * DistilBERT, ELECTRA (embedding_size = hidden_size) and RoBERTa on BERT's graph: random-weight parity with plain
  * PyTorch references (scripts/arch_fixture.py: logits, loss and every gradient, under the architectures'
  * own parameter names), checkpoints saved under those names and config fields, and the exported ONNX in
  * transformers.js' token-classification pipeline.
@@ -32,10 +32,11 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-30);
 }
 
-for (const arch of ['distilbert', 'electra'] as const) {
+for (const arch of ['distilbert', 'electra', 'roberta'] as const) {
   describe(`${arch}: parity with the plain PyTorch reference`, () => {
     const expected = JSON.parse(readFileSync(path.join(FIX, `${arch}-expected.json`), 'utf8')) as {
       ids: number[][];
+      mask: number[][];
       labels: number[][];
       loss: number;
       logits: number[][][];
@@ -46,9 +47,12 @@ for (const arch of ['distilbert', 'electra'] as const) {
       batchSize: B,
       seqLen: T,
       inputIds: Int32Array.from(expected.ids.flat()),
-      attentionMask: Int32Array.from(expected.ids.flat().map((x) => (x ? 1 : 0))),
+      attentionMask: Int32Array.from(expected.mask.flat()),
       labels: Int32Array.from(expected.labels.flat()),
     };
+    // logits of real tokens (RoBERTa numbers padded positions differently; they are masked and unlabelled)
+    const L = 5;
+    const real = (logits: ArrayLike<number>) => Array.from(logits).filter((_, i) => batch.attentionMask[Math.floor(i / L)] === 1);
 
     it('loads by its own names, and matches logits, loss and every gradient', async () => {
       const ck = await loadCheckpoint(path.join(FIX, arch));
@@ -57,7 +61,7 @@ for (const arch of ['distilbert', 'electra'] as const) {
       expect(ck.ignored).toEqual([]);
       const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
       try {
-        expect(relErr(await engine.logits(batch), expected.logits.flat(2))).toBeLessThan(1e-5);
+        expect(relErr(real(await engine.logits(batch)), real(expected.logits.flat(2)))).toBeLessThan(1e-5);
         const { loss, grads } = await engine.lossAndGradients(batch);
         expect(Math.abs(loss - expected.loss) / expected.loss).toBeLessThan(1e-5);
         const torch = (await readSafetensors(path.join(FIX, `${arch}-grads.safetensors`))).tensors;
@@ -66,8 +70,11 @@ for (const arch of ['distilbert', 'electra'] as const) {
         for (const [name, g] of torch) {
           const ours = grads.get(toBertName(arch, name)!);
           expect(ours, name).toBeDefined();
+          // RoBERTa's first two position rows (before padding_idx + 1) are not in BERT's table; no real token reads them
+          const skip = name === 'roberta.embeddings.position_embeddings.weight' ? 2 * g.shape[1]! : 0;
+          for (let i = 0; i < skip; i++) expect(g.data[i]).toBe(0);
           let diff = 0;
-          for (let i = 0; i < g.data.length; i++) diff = Math.max(diff, Math.abs(ours![i]! - g.data[i]!));
+          for (let i = skip; i < g.data.length; i++) diff = Math.max(diff, Math.abs(ours![i - skip]! - g.data[i]!));
           expect(diff / scale, name).toBeLessThan(1e-4);
         }
       } finally {
@@ -94,8 +101,15 @@ for (const arch of ['distilbert', 'electra'] as const) {
         if (arch === 'distilbert') {
           expect(config).toMatchObject({ model_type: 'distilbert', architectures: ['DistilBertForTokenClassification'], dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 });
           expect(config.hidden_size).toBeUndefined();
-        } else {
+        } else if (arch === 'electra') {
           expect(config).toMatchObject({ model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: 16, hidden_size: 16 });
+        } else {
+          expect(config).toMatchObject({ model_type: 'roberta', architectures: ['RobertaForTokenClassification'], max_position_embeddings: 18, pad_token_id: 1 });
+          // the position table keeps RoBERTa's numbering: the same rows where the original has them
+          const a = saved.get('roberta.embeddings.position_embeddings.weight')!;
+          const b = original.get('roberta.embeddings.position_embeddings.weight')!;
+          expect(a.shape).toEqual(b.shape);
+          expect(Array.from(a.data.slice(2 * 16))).toEqual(Array.from(b.data.slice(2 * 16)));
         }
         const back = await loadCheckpoint(dir);
         const again = await BertEngine.create(back.config, back.params, { threads: 1 });
@@ -136,12 +150,23 @@ for (const arch of ['distilbert', 'electra'] as const) {
       env.localModelPath = root;
       const ner = await pipeline('token-classification', arch, { dtype: 'fp32' });
       try {
-        const out = (await ner('w1 w2 w3', { ignore_labels: [] })) as { entity: string; word: string; index: number }[];
-        expect(out.map((t) => t.word)).toEqual(['w1', 'w2', 'w3']);
+        const text = 'w1 w2 w3';
+        const out = (await ner(text, { ignore_labels: [] })) as { entity: string; word: string; index: number }[];
         const ck = await loadCheckpoint(dir);
+        let ids: Int32Array;
+        if (arch === 'roberta') {
+          const { HfTokenizer } = await import('../../src/student/tokenizer-hf.js');
+          expect(ck.tokenizer).toBeInstanceOf(HfTokenizer);
+          const enc = await (ck.tokenizer as InstanceType<typeof HfTokenizer>).encodeAsync(text);
+          expect(enc.tokens).toEqual(['<s>', 'w', '1', 'Ġw', '2', 'Ġw', '3', '</s>']);
+          expect(out.map((t) => t.word)).toEqual(['w', '1', ' w', '2', ' w', '3']);
+          ids = Int32Array.from(enc.ids);
+        } else {
+          expect(out.map((t) => t.word)).toEqual(['w1', 'w2', 'w3']);
+          ids = Int32Array.from([2, 6, 7, 8, 3]);
+        }
         const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
-        const ids = Int32Array.from([2, 6, 7, 8, 3]);
-        const logits = await engine.logits({ batchSize: 1, seqLen: 5, inputIds: ids, attentionMask: new Int32Array(5).fill(1) });
+        const logits = await engine.logits({ batchSize: 1, seqLen: ids.length, inputIds: ids, attentionMask: new Int32Array(ids.length).fill(1) });
         await engine.release();
         const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
         for (const tok of out) {
