@@ -23,7 +23,7 @@ export {
   splitTag,
   tagsFromSpans,
 } from './tags.js';
-export { tokenize } from './jsonl.js';
+export { splitWords, tokenize } from './words.js';
 export { loadTagNames, tagNamesFromText } from './tag-names.js';
 export { DOCSTART } from './conll.js';
 /** strict UTF-8 decoding, the policy of every reader (files.ts) */

@@ -5,8 +5,9 @@
  *   {"id"?: ..., "text": "EU rejects German call", "entities": [{"start": 0, "end": 2, "label": "ORG"}]}
  *   `start`/`end` are CHARACTER offsets into `text` (UTF-16 code units, end exclusive). Also read: Prodigy's
  *   `"spans"` and Doccano's `"label": [[start, end, "ORG"]]` in place of `"entities"`, and entities given as
- *   `[start, end, label]` triples. The text is split into tokens by `tokenize` (below) unless the record
- *   carries `"tokens"` (strings found in order in the text, or Prodigy's `{"text","start","end"}` objects).
+ *   `[start, end, label]` triples. The text is split into tokens by `tokenize` (words.ts: the project's one
+ *   word split) unless the record carries `"tokens"` (strings found in order in the text, or Prodigy's
+ *   `{"text","start","end"}` objects).
  *   Every entity must begin at a token's first character and end at a token's last, else it is an error.
  *
  * Token JSONL (`tokens-jsonl`), the Hugging Face datasets shape:
@@ -22,20 +23,8 @@ import { jsonErrorPosition, shortJsonMessage } from '../files.js';
 import { tagsFromSpans } from './tags.js';
 import type { Corpus, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
 import { decodeTagged, type TaggedSentence } from './validate.js';
+import { tokenize } from './words.js';
 
-/**
- * The tokenizer for text without given tokens: a token is a run of letters, digits and combining marks
- * (Unicode L, N, M), or any other single character that is not white space (Unicode White_Space; U+FEFF
- * is not white space). This is the split BERT's basic tokenizer makes (white space, then every punctuation
- * character on its own), so spans on these boundaries stay on word-piece boundaries. Returns [start, end)
- * character offsets.
- */
-export function tokenize(text: string): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  const re = /[\p{L}\p{N}\p{M}]+|[^\p{White_Space}]/gu;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push([m.index, m.index + m[0].length]);
-  return out;
-}
 
 const WHITE = /\p{White_Space}/u;
 

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Span } from '../corpus/types.js';
 import { spansFromTags, splitTag } from '../corpus/tags.js';
+import { splitWords } from '../corpus/words.js';
 import { InputError } from '../errors.js';
 import { encodeSentences, wordPieceOf, wordProbabilities, type WindowLogits, type WordPieceLike } from './align.js';
 import { collate, planBatches } from './batches.js';
@@ -143,17 +144,8 @@ export interface TextPrediction extends WordPrediction {
   tokenOffsets: Array<[number, number]>;
 }
 
-/**
- * Splits raw text into words the way BERT's basic tokenizer does (whitespace, then every punctuation
- * character on its own), keeping character offsets (UTF-16 code units, end exclusive). CoNLL-style
- * corpora are tokenised the same way, so a model trained on them sees familiar words.
- */
-export function splitWords(text: string): Array<{ word: string; start: number; end: number }> {
-  const out: Array<{ word: string; start: number; end: number }> = [];
-  const re = /[\p{P}\p{S}]|[^\s\p{P}\p{S}]+/gu;
-  for (const m of text.matchAll(re)) out.push({ word: m[0], start: m.index!, end: m.index! + m[0].length });
-  return out;
-}
+/** raw text → words with character offsets: the corpus stage's one word split (corpus/words.ts) */
+export { splitWords };
 
 export class Predictor {
   readonly id2label: string[];
@@ -248,9 +240,12 @@ export class Predictor {
     });
   }
 
-  /** predictions for raw texts: words by `splitWords`, spans with token AND character offsets */
+  /**
+   * predictions for raw texts: words by `splitWords` (corpus/words.ts, the split the character-offset
+   * training data got), spans with token AND character offsets
+   */
   async predictTexts(texts: readonly string[]): Promise<TextPrediction[]> {
-    const split = texts.map((t) => (this.tok.splitWords ? this.tok.splitWords(t) : splitWords(t)));
+    const split = texts.map((t) => splitWords(t));
     const preds = await this.predictSentences(split.map((ws) => ws.map((w) => w.word)));
     return preds.map((p, i) => {
       const ws = split[i]!;
