@@ -13,6 +13,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encoderParamSpecs, initParams } from './bert.js';
 import { loadCheckpoint, readSafetensors, writeSafetensors } from './checkpoint.js';
+import { parseHubName } from './hub.js';
+import { resolveModelDir } from './model-folder.js';
 import { mlmHeadSpecs } from './mlm-head.js';
 import { isPresetName, presetConfig, PRESETS } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
@@ -50,10 +52,11 @@ export async function loadMlmModel(
     config.architectures = ['BertForMaskedLM'];
     m = { config, params: initParams(config, opts.seed, mlmParamSpecs(config)), tokenizer, notes: [] };
   } else {
-    if (!existsSync(model)) {
-      throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a folder`);
+    if (!existsSync(model) && !parseHubName(model)) {
+      throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`);
     }
-    const ck = await loadCheckpoint(model);
+    // a hub name ORG/NAME[@REVISION] becomes its snapshot folder in the hub cache (downloaded when missing)
+    const ck = await loadCheckpoint(await resolveModelDir(model));
     const config: BertConfig = { ...ck.config, id2label: {}, label2id: {}, architectures: ['BertForMaskedLM'] };
     const params: ParamMap = new Map();
     for (const s of encoderParamSpecs(config)) params.set(s.name, ck.params.get(s.name)!);

@@ -43,7 +43,7 @@ export function registerPretrain(program: Command): void {
     .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
     .option('--dev <file>', 'held-out text: its masked-LM loss is reported after each epoch (first 2,000 sentences)')
     .requiredOption('--out <dir>', 'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)')
-    .option('--model <preset|dir>', 'tiny, mini, small, base, or a checkpoint folder to continue pretraining', 'mini')
+    .option('--model <preset|dir|ORG/NAME>', 'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] to continue pretraining', 'mini')
     .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
     .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
     .option('--epochs <n>', 'passes over the text (masks drawn afresh each epoch)', num('--epochs', { int: true, min: 1 }), 3)

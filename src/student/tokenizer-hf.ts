@@ -19,6 +19,7 @@ import { type Encoding, Tokenizer, type WordPieces } from './tokenizer.js';
 /** prepared words kept at most (a larger corpus is prepared in parts by its callers' batches) */
 const PREPARED_LIMIT = 500_000;
 
+// biome-ignore lint/suspicious/noExplicitAny: tokenizer.json and tokenizer_config.json are free-form JSON
 type Json = Record<string, any>;
 
 function tokenString(v: unknown): string | undefined {
