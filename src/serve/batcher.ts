@@ -13,7 +13,10 @@
  * - A request can be cancelled (its client went away) or pass its deadline: its items still queued are
  *   dropped at once; items already inside a model call finish (a call is bounded by `maxBatchTokens`)
  *   and their results are discarded.
- * - The model calls run `concurrency` at a time (one per model worker). The first queued item waits at
+ * - The model calls run `concurrency` at a time (one per model worker), plus one small call (items of
+ *   at most `smallTokens`) beside each running call bigger than that: a worker interleaves its calls pass by pass (ONNX
+ *   Runtime's node binding yields to the event loop before every forward pass), so a small request
+ *   waits for one forward pass of a big call, not for all of it. The first queued item waits at
  *   most `maxWaitMs` for company when a worker is free; while every worker is busy, requests gather for
  *   the next call, which starts as soon as one frees.
  * - `close(timeoutMs)`: refuse new work, let queued work finish until the deadline, then fail the rest
@@ -31,8 +34,14 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** most estimated tokens waiting at once; beyond it `submit` rejects with BusyError (the server answers 503) */
   maxQueueTokens: number;
-  /** model calls that may run at once (default 1) */
+  /** model calls that may run at once (default 1): one per model worker */
   concurrency?: number;
+  /**
+   * Small calls (every item at most this many estimated tokens, `maxBatchTokens / 8` by default) may run
+   * beside running calls bigger than that, one beside each: a worker interleaves concurrent calls forward
+   * pass by forward pass, so a small request waits for one pass of a big call, not for the whole call.
+   */
+  smallTokens?: number;
 }
 
 export interface BatcherStats {
@@ -131,6 +140,9 @@ export class MicroBatcher<I, O> {
   private queuedTokens = 0;
   private active = 0;
   private running = 0;
+  /** small calls running in the extra slots, and main-lane calls bigger than `smallTokens` */
+  private runningSmall = 0;
+  private runningBig = 0;
   private closing = false;
   private timer: NodeJS.Timeout | undefined;
   private rate = 0;
@@ -276,8 +288,9 @@ export class MicroBatcher<I, O> {
     return this.close(Infinity);
   }
 
+  /** a main-lane slot is free (small calls in the extra slots do not count) */
   private get idle(): boolean {
-    return this.running < (this.options.concurrency ?? 1);
+    return this.running - this.runningSmall < (this.options.concurrency ?? 1);
   }
 
   private fail(job: Job<I, O>, err: unknown): void {
@@ -313,7 +326,11 @@ export class MicroBatcher<I, O> {
   }
 
   private schedule(): void {
-    if (!this.idle || this.waiting.length === 0) return;
+    if (this.waiting.length === 0) return;
+    if (!this.idle) {
+      // every worker busy: beside each big call, a small request may go in an extra slot
+      if (this.runningSmall >= this.runningBig || !this.smallWaiting) return;
+    }
     if (this.queuedItems >= this.options.maxBatch || this.queuedTokens >= this.options.maxBatchTokens) {
       this.flush();
       return;
@@ -330,16 +347,38 @@ export class MicroBatcher<I, O> {
     );
   }
 
-  /** takes the next model call's items, one per waiting request in turn */
-  private take(): Array<{ job: Job<I, O>; index: number }> {
-    const { maxBatch, maxBatchTokens } = this.options;
+  private get smallLimit(): number {
+    return this.options.smallTokens ?? Math.max(1, Math.floor(this.options.maxBatchTokens / 8));
+  }
+
+  /** a waiting request whose next item is small (for the extra slots) */
+  private get smallWaiting(): boolean {
+    const limit = this.smallLimit;
+    return this.waiting.some((j) => j.costs[j.next]! <= limit);
+  }
+
+  /**
+   * Takes the next model call's items, one per waiting request in turn; `small`: only items of at most
+   * `smallTokens`, from requests whose next item is that small, and at most `smallTokens` in all.
+   */
+  private take(small: boolean): Array<{ job: Job<I, O>; index: number }> {
+    const { maxBatch } = this.options;
+    const maxTokens = small ? this.smallLimit : this.options.maxBatchTokens;
     const picked: Array<{ job: Job<I, O>; index: number }> = [];
     let tokens = 0;
-    while (this.waiting.length > 0 && picked.length < maxBatch) {
+    let skipped = 0;
+    while (this.waiting.length > 0 && picked.length < maxBatch && skipped < this.waiting.length) {
       if (this.rr >= this.waiting.length) this.rr = 0;
       const job = this.waiting[this.rr]!;
       const cost = job.costs[job.next]!;
-      if (picked.length > 0 && tokens + cost > maxBatchTokens) break;
+      if (small && cost > this.smallLimit) {
+        // not this one's turn in the small lane; the rotation of the main lane is unchanged
+        this.rr++;
+        skipped++;
+        continue;
+      }
+      if (picked.length > 0 && tokens + cost > maxTokens) break;
+      skipped = 0;
       picked.push({ job, index: job.next });
       tokens += cost;
       job.next++;
@@ -357,10 +396,19 @@ export class MicroBatcher<I, O> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (!this.idle || this.waiting.length === 0) return;
-    const picked = this.take();
+    if (this.waiting.length === 0) return;
+    let small = false;
+    if (!this.idle) {
+      if (this.runningSmall >= this.runningBig || !this.smallWaiting) return;
+      small = true;
+    }
+    const picked = this.take(small);
+    if (picked.length === 0) return;
     const tokens = picked.reduce((s, p) => s + p.job.costs[p.index]!, 0);
+    const bigCall = !small && tokens > this.smallLimit;
     this.running++;
+    if (small) this.runningSmall++;
+    if (bigCall) this.runningBig++;
     this.counts.batches++;
     this.counts.maxBatchSeen = Math.max(this.counts.maxBatchSeen, picked.length);
     const started = now();
@@ -390,6 +438,8 @@ export class MicroBatcher<I, O> {
         this.counts.modelMs += now() - started;
         this.counts.answeredItems += picked.length;
         this.running--;
+        if (small) this.runningSmall--;
+        if (bigCall) this.runningBig--;
         this.checkIdle();
         // whatever arrived meanwhile has already waited: run it now rather than waiting again
         if (this.waiting.length > 0) this.flush();

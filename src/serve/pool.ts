@@ -95,6 +95,12 @@ class ModelWorker {
     if (this.dead) return;
     this.onExit = undefined;
     const exited = new Promise((r) => this.worker.once('exit', r));
+    // a worker still computing (its requests were already answered 503 at the drain deadline) is stopped
+    // at once; an idle one releases its session first
+    if (this.pending.size > 0) {
+      await this.worker.terminate();
+      return;
+    }
     this.worker.postMessage({ id: 0, kind: 'close', items: [] });
     const timeout = setTimeout(() => void this.worker.terminate(), 2000);
     await exited;

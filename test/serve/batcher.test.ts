@@ -159,4 +159,30 @@ describe('MicroBatcher', () => {
     const idle = new MicroBatcher(run, { maxBatch: 1, maxBatchTokens: 1e9, maxWaitMs: 0, maxQueueTokens: 1000 });
     expect(await idle.close(10)).toBe(true);
   });
+
+  it('runs a small call beside a busy worker\'s big call (the extra small lane)', async () => {
+    const calls: number[][] = [];
+    let most = 0;
+    let running = 0;
+    const b = new MicroBatcher(
+      async (items: number[]) => {
+        calls.push(items);
+        most = Math.max(most, ++running);
+        await sleep(items[0]! >= 100 ? 200 : 5);
+        running--;
+        return items;
+      },
+      { maxBatch: 8, maxBatchTokens: 800, maxWaitMs: 0, maxQueueTokens: 1e6, concurrency: 1 },
+    );
+    const big = b.submit([100, 101, 102], { costs: [700, 700, 700] });
+    await sleep(20);
+    const t0 = Date.now();
+    const small = await b.submit([1], { costs: [10] });
+    expect(Date.now() - t0).toBeLessThan(150); // not behind the 200 ms big call
+    expect(small).toEqual([1]);
+    await big;
+    expect(most).toBe(2);
+    // a big item never takes the small lane
+    expect(calls).toEqual([[100], [1], [101], [102]]);
+  });
 });
