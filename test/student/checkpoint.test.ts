@@ -318,8 +318,8 @@ describe('loading Hugging Face checkpoints', () => {
     const nofield = hfFolder('no-field', (n) => n, { configExtra: { num_attention_heads: undefined } });
     await expectInputError(loadCheckpoint(nofield), path.join(nofield, 'config.json'), /num_attention_heads/);
     // another architecture
-    const roberta = hfFolder('roberta', (n) => n, { configExtra: { model_type: 'roberta' } });
-    await expectInputError(loadCheckpoint(roberta), path.join(roberta, 'config.json'), /model_type "roberta"/);
+    const gpt2 = hfFolder('gpt2', (n) => n, { configExtra: { model_type: 'gpt2' } });
+    await expectInputError(loadCheckpoint(gpt2), path.join(gpt2, 'config.json'), /model_type "gpt2" is not supported/);
     // config and weights disagree
     const wrongShape = hfFolder('wrong-shape', (n) => n, { configExtra: { intermediate_size: 32 } });
     await expectInputError(loadCheckpoint(wrongShape), path.join(wrongShape, 'model.safetensors'), /intermediate\.dense\.weight.*\[16,8\].*\[32,8\]/);
