@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { InputError } from './errors.js';
+import { VERSION } from './package-info.js';
 
 type Register = (program: Command) => void;
 
@@ -27,7 +28,7 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   program
     .name('nerd')
     .description("Distil an LLM's named-entity knowledge into a small BERT model that runs offline.")
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError();
   const sub = argv.slice(2).find((a) => !a.startsWith('-'));
   const needed = Object.values(STAGES).filter((s) => sub !== undefined && s.commands.includes(sub));

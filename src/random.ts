@@ -4,8 +4,10 @@
  * are derived from (seed, stream id) with splitmix32, so e.g. the dropout masks of step k depend only on the
  * seed and k — a resumed run reproduces them without replaying earlier steps.
  *
- * The one seeded generator of the project: weight initialisation and dropout (student), batch order and
- * data splits (trainer, distillation). (Math.random cannot be seeded; the algorithm is a few lines.)
+ * The seeded generator of training: weight initialisation and dropout (student), batch order and data
+ * splits (trainer, distillation). (Math.random cannot be seeded; the algorithm is a few lines.) The teacher
+ * simulator has its own keyed generator (teacher/sim/rng.ts), whose draws depend on a request's content,
+ * not on an order of calls.
  */
 function splitmix32(x: number): number {
   x = (x + 0x9e3779b9) | 0;

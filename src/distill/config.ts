@@ -7,6 +7,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { sharedDataPath } from '../package-info.js';
 import { readText } from '../files.js';
 
 /** How the teacher's share (or loss weight) falls over a phase, as a function of progress t in [0, 1]. */
@@ -83,7 +84,7 @@ export const StudentConfig = z
   .object({
     /** preset (tiny|mini|small|base) or a Hugging Face checkpoint folder */
     model: z.string().default('tiny'),
-    vocab: z.string().default('../shared/data/vocab/bert-base-cased-vocab.txt'),
+    vocab: z.string().default(sharedDataPath('vocab/bert-base-cased-vocab.txt')),
     batchSize: z.number().int().min(1).default(16),
     maxSeq: z.number().int().min(16).default(128),
     threads: z.number().int().min(1).default(2),
@@ -94,12 +95,12 @@ export const StudentConfig = z
 export const DataConfig = z
   .object({
     /** labelled training pool: the human budget is sampled from it, the rest becomes unlabelled text */
-    train: z.string().default('../shared/data/conll2003/train.txt'),
+    train: z.string().default(sharedDataPath('conll2003/train.txt')),
     /** alternatively, explicit human-labelled and unlabelled files (then `budget` is ignored) */
     human: z.string().optional(),
     unlabelled: z.string().optional(),
-    dev: z.string().default('../shared/data/conll2003/dev.txt'),
-    test: z.string().default('../shared/data/conll2003/test.txt'),
+    dev: z.string().default(sharedDataPath('conll2003/dev.txt')),
+    test: z.string().default(sharedDataPath('conll2003/test.txt')),
     /** cap on dev sentences used for model selection (speed); 0 = all */
     devLimit: z.number().int().min(0).default(0),
     /** cap on test sentences scored; 0 = all */

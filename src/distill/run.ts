@@ -11,7 +11,7 @@
  *
  * Every step resumes: the teacher from its cache, each phase from its own `last/` state.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../corpus/index.js';
 import type { Sentence } from '../corpus/types.js';
@@ -258,12 +258,4 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
   mkdirSync(config.out, { recursive: true });
   writeFileSync(path.join(config.out, 'report.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
   return outcome;
-}
-
-/** The report of a finished run, if `nerd distill` already wrote one for this exact config. */
-export function finishedRun(config: DistillConfig): DistillOutcome | undefined {
-  const file = path.join(config.out, 'report.json');
-  if (!existsSync(file)) return undefined;
-  const r = JSON.parse(readFileSync(file, 'utf8')) as DistillOutcome & { config: DistillConfig };
-  return JSON.stringify(r.config) === JSON.stringify(config) ? r : undefined;
 }

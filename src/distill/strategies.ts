@@ -34,11 +34,6 @@ export function usesTeacher(strategy: Strategy): boolean {
   return strategy !== 'human-only';
 }
 
-/** Does this strategy need human labels? */
-export function usesHuman(strategy: Strategy): boolean {
-  return strategy !== 'teacher-only';
-}
-
 export function planPhases(config: DistillConfig): PhasePlan[] {
   const { phase1, phase2, strategy } = config;
   const p1 = { name: 'phase1', epochs: phase1.epochs, lr: phase1.lr, warmup: phase1.warmup };

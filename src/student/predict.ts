@@ -10,8 +10,6 @@
  * `Predictor` wraps this around any logits function: the exported ONNX model in a checkpoint folder
  * (`Predictor.load(dir)`, used by `nerd predict` and the server) or a training engine (dev evaluation).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Span } from '../corpus/types.js';
 import { spansFromTags, splitTag } from '../corpus/tags.js';
@@ -264,13 +262,4 @@ export function labelsFromConfig(config: { id2label?: Record<string, string> }):
     if (k !== i) throw new Error(`id2label ids must be 0..n-1, found ${k} at position ${i}`);
   });
   return entries.map(([, v]) => v);
-}
-
-/** true when `dir` looks like a checkpoint folder */
-export function isCheckpointDir(dir: string): boolean {
-  return existsSync(path.join(dir, 'config.json'));
-}
-
-export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, 'utf8')) as T;
 }

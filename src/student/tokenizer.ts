@@ -58,7 +58,7 @@ export interface TokenizerSettings {
   maxInputCharsPerWord: number;
   continuingSubwordPrefix: string;
   special: SpecialTokens;
-  /** tokenizer_config.json model_max_length (informational; windows use the model's own maximum) */
+  /** tokenizer_config.json model_max_length; caps a prediction window's sub-words (as the model's maximum does) */
   modelMaxLength: number;
 }
 

@@ -25,6 +25,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sentence } from '../corpus/types.js';
 import { InputError } from '../errors.js';
+import { sharedDataPath } from '../package-info.js';
 import { Progress, formatNumber, type ProgressOptions } from '../progress.js';
 import { collate, planBatches, type Example } from './batches.js';
 import { encodeSentences, wordPieceOf, type EncodedWindow, type WordPieceLike } from './align.js';
@@ -70,7 +71,7 @@ export interface TrainOptions {
   dev?: Sentence[];
   /** a preset (tiny, mini, small, base) or a checkpoint folder (default "mini") */
   model?: string;
-  /** vocab.txt for a preset (default ../shared/data/vocab/bert-base-cased-vocab.txt) */
+  /** vocab.txt for a preset (default ../shared/data/vocab/bert-base-cased-vocab.txt beside the package root) */
   vocab?: string;
   /** lower-case input (uncased vocabularies); presets only, checkpoints carry their own setting */
   lowercase?: boolean;
@@ -92,7 +93,7 @@ export interface TrainOptions {
   seed?: number;
   /** stop after this many evaluations without a better dev F1 (0 = never; default 0) */
   patience?: number;
-  /** onnxruntime intra-op threads (default: all cores) */
+  /** onnxruntime intra-op threads (default 2: the engine's default, engine.ts) */
   threads?: number;
   /** continue from OUT/last if it exists */
   resume?: boolean;
@@ -183,7 +184,7 @@ export interface TrainerState {
   wallS: number;
 }
 
-export const DEFAULT_VOCAB = path.resolve(process.cwd(), '../shared/data/vocab/bert-base-cased-vocab.txt');
+export const DEFAULT_VOCAB = sharedDataPath('vocab/bert-base-cased-vocab.txt');
 
 /** BIO label set of some sentences: "O", then B-/I- for each entity type in sorted order */
 export function labelSetOf(...corpora: ReadonlyArray<readonly Sentence[]>): string[] {

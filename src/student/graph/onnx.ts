@@ -4,6 +4,7 @@
  * Shipping the full onnx.proto (or a generated package) would add ~4,000 lines for messages we never write.
  */
 import protobuf from 'protobufjs';
+import { VERSION } from '../../package-info.js';
 
 const ONNX_PROTO_SUBSET = `
 syntax = "proto3";
@@ -147,7 +148,7 @@ export function encodeModel(m: ModelInit): Uint8Array {
   const message = ModelProto.fromObject({
     ir_version: 8,
     producer_name: 'nerd',
-    producer_version: '0.1.0',
+    producer_version: VERSION,
     doc_string: m.docString ?? '',
     opset_import: [{ domain: '', version: m.opset }, ...(m.extraOpsets ?? [])],
     metadata_props: Object.entries(m.metadata ?? {}).map(([key, value]) => ({ key, value })),
