@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   add, div, dropout, embedding, gelu, layerNorm, linear, matmul, mul, neg, reshape, softmax,
-  softmaxCrossEntropy, sub, transpose,
+  softmaxCrossEntropy, sparseSoftmaxCrossEntropy, sub, transpose,
 } from '../../../src/student/graph/index.js';
+import { buildMlmLoss, mlmHeadSpecs } from '../../../src/student/mlm-head.js';
+import type { BertConfig } from '../../../src/student/types.js';
 import { gradCheck, rand } from './gradcheck.js';
 import type { Value } from '../../../src/student/graph/index.js';
 
@@ -144,5 +146,33 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
       ([z, y, w]) => softmaxCrossEntropy(z!, y!, w!),
     );
     expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('sparse softmax cross-entropy (the masked-LM loss over a large vocabulary), repeated labels included', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'z', shape: [4, 5], data: rand(20, 19, -2, 2) },
+        { name: 'labels', shape: [4], data: [2, 4, 0, 2], dtype: 'int64' },
+      ],
+      ([z, y]) => sparseSoftmaxCrossEntropy(z!, y!),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('the masked-LM head: gather masked rows, transform, tied decoder, loss (every parameter, the tied embedding too)', async () => {
+    const config = { hidden_size: 4, vocab_size: 6, layer_norm_eps: 1e-5 } as BertConfig;
+    const specs = mlmHeadSpecs(config);
+    const ins = [
+      { name: 'h', shape: [5, 4], data: rand(20, 40) },
+      { name: 'positions', shape: [3], data: [4, 1, 2], dtype: 'int64' as const },
+      { name: 'labels', shape: [3], data: [5, 0, 3], dtype: 'int64' as const },
+      { name: 'bert.embeddings.word_embeddings.weight', shape: [6, 4], data: rand(24, 41) },
+      ...specs.map((s, i) => ({ name: s.name, shape: s.shape, data: rand(s.shape.reduce((a, b) => a * b, 1), 50 + i, s.init === 'ones' ? 0.5 : -1, s.init === 'ones' ? 1.5 : 1) })),
+    ];
+    const r = await gradCheck(ins, ([h, pos, lab, ...params]) => {
+      const p = new Map(ins.slice(3).map((x, i) => [x.name, params[i]!]));
+      return buildMlmLoss(h!.graph, config, p, h!, pos!, lab!);
+    }, { dtype: 'float', eps: 1e-2 }); // float32: onnxruntime has no float64 Erf (GELU)
+    expect(r.maxRelErr, r.worst).toBeLessThan(2e-3);
   });
 });
