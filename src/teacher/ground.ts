@@ -198,7 +198,9 @@ export function groundEntities(
     const listing: Listing = { order, given, label, spans: found.spans };
     if (Number.isInteger(n) && n >= 1 && n <= found.spans.length) listing.occurrence = n;
     const key = found.spans.map(([s, t]) => `${s}:${t}`).join(',');
-    groups.set(key, [...(groups.get(key) ?? []), listing]);
+    const group = groups.get(key);
+    if (group) group.push(listing);
+    else groups.set(key, [listing]);
   });
   const push = (l: Listing, [start, end]: [number, number]): void => {
     candidates.push({ start, end, label: l.label, text: tokens.slice(start, end).join(' '), order: l.order, given: l.given });

@@ -85,8 +85,19 @@ interface StreamChar {
 
 type Form = 'cased' | 'caseless' | 'alnum';
 
+/** streams already built, per sentence (an answer's entities all search the same sentence) */
+const streams = new WeakMap<string[], Map<Form, StreamChar[]>>();
+
 /** The tokens as one whitespace-free string of folded characters, each knowing its token and position. */
 function stream(tokens: string[], form: Form): StreamChar[] {
+  let byForm = streams.get(tokens);
+  if (!byForm) streams.set(tokens, (byForm = new Map()));
+  let built = byForm.get(form);
+  if (!built) byForm.set(form, (built = buildStream(tokens, form)));
+  return built;
+}
+
+function buildStream(tokens: string[], form: Form): StreamChar[] {
   const out: StreamChar[] = [];
   tokens.forEach((tok, token) => {
     const chars = Array.from(fold(tok)).filter((c) => !/\s/u.test(c));
