@@ -122,9 +122,10 @@ export function* readCorpusChunks(file: string, opts: ChunkOptions = {}): Genera
     shiftLines(result, file, firstLine - 1);
     return result;
   };
+  let needMore = true; // read a block only when `pending` holds no whole chunk: it stays about one block
   try {
     for (;;) {
-      if (!eof) {
+      if (needMore && !eof) {
         const n = readSync(fd, buf, 0, buf.length, null);
         const bytes = buf.subarray(0, n);
         if (first && n >= 2) decodeUtf8(bytes.subarray(0, 2), file); // a UTF-16 byte-order mark: one clear message
@@ -184,9 +185,11 @@ export function* readCorpusChunks(file: string, opts: ChunkOptions = {}): Genera
         pending = pending.slice(cut);
         const firstLine = pendingLine;
         pendingLine += lineNo;
+        needMore = false;
         yield { result: parse(text, firstLine), last: false };
         continue;
       }
+      needMore = true;
       if (eof) {
         yield { result: parse(pending, pendingLine), last: true };
         return;
@@ -221,6 +224,8 @@ export interface PredictFileOptions {
   entities?: boolean;
   /** sentences per chunk (default 1024) */
   chunkSentences?: number;
+  /** bytes per read (default 1 MiB; see ChunkOptions) */
+  blockBytes?: number;
   /** called after each chunk with the sentences done so far */
   onProgress?: (done: number) => void;
   /** called once per repaired input problem count (first repair as an example) */
@@ -260,7 +265,12 @@ export async function predictFile(predictor: Predictor, input: string, out: stri
   let docStartLine: string | undefined;
   let ok = false;
   try {
-    for (const { result } of readCorpusChunks(input, { format, sentences: opts.chunkSentences, scheme: inputScheme })) {
+    for (const { result } of readCorpusChunks(input, {
+      format,
+      sentences: opts.chunkSentences,
+      scheme: inputScheme,
+      blockBytes: opts.blockBytes,
+    })) {
       const corpus: Corpus = result.corpus;
       repairs += result.repairs.length;
       firstRepair ??= result.repairs[0];
