@@ -78,5 +78,8 @@ describe('nerd teacher-sim (CLI)', () => {
     const r2 = await run(['--gold', DEV, '--miss-rate', '1.5']);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/missRate/);
+    const r3 = await run(['--gold', DEV, '--profile', 'claude']);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('--profile must be one of openai, reasoning, gemini, stream-only, got "claude"');
   });
 });
