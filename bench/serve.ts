@@ -8,8 +8,11 @@
  *   - tjs_batched: the pipeline called with C texts at a time (its own padding batch).
  * The ratio is taken against the better of the two. Both use onnxruntime-node with all cores; both return
  * entity groups (`aggregation_strategy: "simple"` for the pipeline). Also reported: the predictor called
- * directly (no HTTP) on one thread with all texts in one call, the per-core ceiling. `nerd serve` runs by
- * default two single-threaded model workers on a 2-core machine (see `--workers`, `--threads`).
+ * directly (no HTTP) on one thread with all texts in one call, the per-core ceiling. `nerd serve` picks
+ * its worker layout by calibration at start (cached; see src/serve/calibrate.ts) unless `--workers` or
+ * `--threads` are given. Rounds interleave the two (serve, then the pipeline, then serve again...) so
+ * load from other processes hits both alike; `ratio_median_of_rounds` is the figure to quote on a
+ * shared machine. `--quantized` runs onnx/model_quantized.onnx in both.
  *
  * Default model: a fresh `mini` checkpoint (H256/L4/A4, bert-base-cased vocabulary; untrained weights cost
  * the same as trained ones). Texts: the first N sentences of CoNLL-2003 dev, tokens joined by spaces.
@@ -17,11 +20,13 @@
  *   npm run bench -- serve [--model DIR] [--preset mini] [--sentences 512] [--clients 16] [--rounds 2]
  *                          [--workers N --threads N --max-wait-ms N]   (passed to `nerd serve`)
  *                          [--tjs-threads N]   (ONNX Runtime threads of the pipeline; default: its own)
+ *                          [--quantized] [--json]   (figures are always JSON)
  *   npx tsx bench/serve.ts --sentences 256
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -56,21 +61,54 @@ export interface ServeBenchFigures {
   /** median over rounds of that round's serve ÷ better transformers.js (robust to load from others) */
   ratio_median_of_rounds: number;
   ratios_by_round: number[];
+  /** the machine: lscpu's model name, cores Node may use, vector extensions */
+  cpu: string;
+  cores: number;
+  avx2: boolean;
+  avx512: boolean;
+  /** 1-minute load average at the start and end (other processes on the machine inflate every figure) */
+  load_average: [number, number];
+  /** sentences per second per core (the rates above ÷ cores) */
+  serve_sentences_per_s_per_core: number;
+  tjs_best_sentences_per_s_per_core: number;
+  /** the worker layout `nerd serve` used (calibrated unless --workers/--threads were given) */
+  serve_layout: string;
+  quantized: boolean;
+}
+
+function machine(): { cpu: string; avx2: boolean; avx512: boolean } {
+  let flags = '';
+  let cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    flags = /^flags\s*:(.*)$/m.exec(info)?.[1] ?? '';
+    cpu = /^model name\s*:(.*)$/m.exec(info)?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux: the model name from Node, vector flags unknown
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  return { cpu, avx2: has('avx2'), avx512: has('avx512f') };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function startServer(model: string, extra: string[]): Promise<{ child: ChildProcess; url: string }> {
+function startServer(model: string, extra: string[]): Promise<{ child: ChildProcess; url: string; layout: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0', ...extra], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+    process.stderr.write(d);
   });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
+      const layout = /layout ([^(]*)/.exec(err)?.[1]?.trim() ?? (extra.join(' ') || 'default');
+      if (m) resolve({ child, url: m[1]!, layout });
     });
     child.on('exit', (code) => reject(new Error(`nerd serve exited with ${code}: ${out}`)));
   });
@@ -128,6 +166,9 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
       threads: { type: 'string' },
       'max-wait-ms': { type: 'string' },
       'tjs-threads': { type: 'string' },
+      quantized: { type: 'boolean', default: false },
+      // the figures are always printed as JSON; accepted for `npm run bench -- serve --json`
+      json: { type: 'boolean', default: false },
     },
   });
   const n = Number(values.sentences);
@@ -143,7 +184,9 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   if (values.workers) extra.push('--workers', values.workers);
   if (values.threads) extra.push('--threads', values.threads);
   if (values['max-wait-ms']) extra.push('--max-wait-ms', values['max-wait-ms']);
-  const { child, url } = await startServer(model, extra);
+  if (values.quantized) extra.push('--quantized');
+  const load0 = os.loadavg()[0]!;
+  const { child, url, layout } = await startServer(model, extra);
   // the clients share the machine with the server: node:http with keep-alive costs them less CPU than fetch
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const target = new URL(`${url}/predict`);
@@ -170,7 +213,8 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   env.localModelPath = path.dirname(path.resolve(model));
   const tjsThreads = values['tjs-threads'] ? Number(values['tjs-threads']) : undefined;
   const ner = await pipeline('token-classification', path.basename(model), {
-    dtype: 'fp32',
+    // the same file as the server: onnx/model.onnx (fp32) or onnx/model_quantized.onnx (q8)
+    dtype: values.quantized ? 'q8' : 'fp32',
     ...(tjsThreads ? { session_options: { intraOpNumThreads: tjsThreads } } : {}),
   });
   const tjsOne = (text: string) => ner(text, { aggregation_strategy: 'simple' });
@@ -227,6 +271,8 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
   const serve = best(serveRates);
   const tjs = best(tjsRates);
   const tjsBatched = best(tjsBatchRates);
+  const m = machine();
+  const cores = os.availableParallelism();
   return {
     model,
     serve_flags: extra.join(' ') || '(defaults)',
@@ -246,6 +292,15 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
     tjs_concurrent_cpu_ms_per_sentence: round2((tjsCpu * 1000) / (rounds * n)),
     ratio_median_of_rounds: Math.round(median(byRound) * 100) / 100,
     ratios_by_round: byRound.map((r) => Math.round(r * 100) / 100),
+    cpu: m.cpu,
+    cores,
+    avx2: m.avx2,
+    avx512: m.avx512,
+    load_average: [round2(load0), round2(os.loadavg()[0]!)],
+    serve_sentences_per_s_per_core: round1(serve / cores),
+    tjs_best_sentences_per_s_per_core: round1(Math.max(tjs, tjsBatched) / cores),
+    serve_layout: layout,
+    quantized: values.quantized ?? false,
   };
 }
 
