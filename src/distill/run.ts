@@ -20,6 +20,7 @@ import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js'
 import { annotate, type AnnotateStats } from '../teacher/annotate.js';
 import { definitionsFor, typesFromLabelled } from '../teacher/definitions.js';
 import { diagnoseTeacher, scoreTeacher } from '../teacher/quality.js';
+import { conventionsFromLabelled } from '../teacher/spans.js';
 import { createProvider } from '../teacher/providers/index.js';
 import { OpenAIProvider } from '../teacher/providers/openai.js';
 import type { ChatProvider } from '../teacher/providers/types.js';
@@ -117,12 +118,15 @@ async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sente
   if (types.length === 0) throw new Error('teacher.types is not set and the human-labelled data has no entities to take the types from');
   if (!t.types) log(`distill: teacher types from the labelled data: ${types.join(', ')}`);
   const definitions = definitionsFor(types, { file: t.definitions, labelled: [...human, ...dev], log: (l) => log(`distill: ${l}`) });
+  // how an answer inside a token is aligned: as the labelled data does it (spans.ts)
+  const conventions = conventionsFromLabelled([...human, ...dev]);
   const handle = await openTeacher(config, log);
   try {
     mkdirSync(path.dirname(path.resolve(t.cache)), { recursive: true });
     const result = await annotate({
       sentences: unlabelled.map((s, i) => ({ id: s.id ?? `u${i}`, tokens: s.tokens, spans: [] })),
       definitions,
+      conventions,
       provider: handle.provider,
       demos: human,
       batch: t.batch,

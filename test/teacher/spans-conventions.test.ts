@@ -3,7 +3,10 @@
  * over every entity of CoNLL-2003 dev answered loosely (a leading "the", a trailing full stop, quotes).
  */
 import { describe, expect, it } from 'vitest';
-import { applyConventions, bareName, findText } from '../../src/teacher/spans.js';
+import { applyConventions, bareName, conventionsFromLabelled, findText } from '../../src/teacher/spans.js';
+import { readCorpus } from '../../src/corpus/index.js';
+import { DATA } from './helpers.js';
+import { join } from 'node:path';
 import { groundEntities } from '../../src/teacher/ground.js';
 import { answerEntities } from '../../src/teacher/prompt.js';
 import { devSentences } from './helpers.js';
@@ -75,6 +78,19 @@ describe('span conventions on CoNLL-2003 sentences', () => {
     // train: "... recomposed KSE-100 index" with KSE (ORG) elsewhere: KSE is not also found in KSE-100
     const kse = toks('The Karachi Stock Exchange ( KSE ) said on Monday it would introduce a new recomposed KSE-100 index');
     expect(spansOf(kse, 'KSE')).toEqual([[5, 6]]);
+  });
+
+  it('4. takes the alignment default from the labelled data: CoNLL-2003 expands, WNUT-17 train is strict', () => {
+    const conll = conventionsFromLabelled(devSentences());
+    expect(conll.alignment).toBe('expand');
+    expect(conll.evidence.covered * 2).toBeGreaterThan(conll.evidence.tokens);
+    const wnut = conventionsFromLabelled(readCorpus(join(DATA, 'wnut17/wnut17train.conll')).corpus.sentences);
+    expect(wnut.alignment).toBe('strict'); // "@user" and "#tag" tokens are mostly not entities there
+    expect(conventionsFromLabelled([{ tokens: ['ex-England'], spans: [] }]).alignment).toBe('expand'); // too few to tell
+    // grounding honours it
+    const nazi = toks('Defiant U.S. neo-Nazi jailed by German court .');
+    expect(groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES, { alignment: 'strict' }).rejected[0]?.reason).toBe('not-found');
+    expect(groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES).spans).toEqual([{ start: 2, end: 3, label: 'MISC', text: 'neo-Nazi' }]);
   });
 
   it('applyConventions leaves nothing of an answer that was only an article or punctuation', () => {
