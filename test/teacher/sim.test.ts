@@ -368,3 +368,44 @@ describe('noise settings', () => {
     }
   });
 });
+
+describe('teacher-sim answer-content noise: loose copies and batch id drift', () => {
+  const corpus = loadGold(DEV);
+  const started: TeacherSim[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.close()));
+  });
+  const raw = async (noiseOverrides: Record<string, number>, sentences: GoldSentence[]) => {
+    const sim = await startTeacherSim({ gold: corpus, noise: 'none', seed: 5, log: null, noiseOverrides });
+    started.push(sim);
+    const p = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-test' });
+    const r = await p.complete({ messages: messages(sentences), temperature: 0, maxTokens: 4000 });
+    return { sim, text: r.text };
+  };
+  const withEntities = corpus.sentences.filter((s) => s.entities.length >= 2).slice(0, 4);
+
+  it('writes "the" before names and punctuation around them at rate 1', async () => {
+    const { sim, text } = await raw({ articleRate: 1, edgePunctuationRate: 1 }, withEntities.slice(0, 1));
+    const ents = readAnswer(text, 1)!.get('1')!;
+    expect(ents.length).toBe(withEntities[0]!.entities.length);
+    for (const e of ents) expect(e.text).toMatch(/^"?the .*[.,"]$/);
+    expect(sim.stats.faults.article).toBe(ents.length);
+    expect(sim.stats.faults.edge_punctuation).toBe(ents.length);
+  });
+
+  it('numbers a batch from 0, duplicates an id, or leaves one out, each at rate 1', async () => {
+    const ids = async (o: Record<string, number>) => {
+      const { text } = await raw(o, withEntities);
+      const json = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(text)?.[1] ?? text.slice(text.indexOf('{', text.lastIndexOf('Final answer')))) as {
+        results: Array<{ id?: string }>;
+      };
+      return json.results.map((r) => r.id);
+    };
+    expect(await ids({})).toEqual(['1', '2', '3', '4']);
+    expect(await ids({ zeroBasedIdsRate: 1 })).toEqual(['0', '1', '2', '3']);
+    const dup = await ids({ duplicateIdRate: 1 });
+    expect(new Set(dup).size).toBe(3);
+    const missing = await ids({ missingIdRate: 1 });
+    expect(missing.filter((x) => x === undefined)).toHaveLength(1);
+  });
+});
