@@ -3,8 +3,8 @@
 
 DistilBERT is written out here module by module with exactly Hugging Face's DistilBertForTokenClassification
 names and maths (q_lin/k_lin/v_lin/out_lin, sa_layer_norm, ffn.lin1/lin2, output_layer_norm; no token
-types; LayerNorm eps 1e-12); ELECTRA's discriminator with embedding_size = hidden_size is BERT's encoder
-(scripts/parity_fixture.py) under the prefix `electra.`; RoBERTa is that encoder under `roberta.` with
+types; LayerNorm eps 1e-12); ELECTRA's discriminator is BERT's encoder (scripts/parity_fixture.py) under the prefix
+`electra.`, with `embeddings_project` when embedding_size < hidden_size (electra-small); RoBERTa is that encoder under `roberta.` with
 position ids counted from padding_idx + 1 (and a tiny byte-level BPE tokenizer.json). transformers is not
 needed.
 
@@ -31,7 +31,7 @@ from torch import nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parity_fixture import Bert, read_safetensors  # noqa: E402
+from parity_fixture import Bert, Embeddings, Encoder, read_safetensors  # noqa: E402
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -173,14 +173,32 @@ def roberta_tokenizer():
     return tok, config
 
 
+class Electra(nn.Module):
+    """ElectraModel: embeddings of embedding_size, projected to hidden_size when they differ, then BERT's encoder."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.embeddings = Embeddings({**c, "hidden_size": c["embedding_size"]})
+        if c["embedding_size"] != c["hidden_size"]:
+            self.embeddings_project = nn.Linear(c["embedding_size"], c["hidden_size"])
+        self.encoder = Encoder(c)
+
+    def forward(self, ids, mask):
+        h = self.embeddings(ids, torch.zeros_like(ids))
+        if hasattr(self, "embeddings_project"):
+            h = self.embeddings_project(h)
+        mask_bias = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(torch.float32).min
+        return self.encoder(h, mask_bias)
+
+
 class ElectraForTokenClassification(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.electra = Bert(c)
+        self.electra = Electra(c)
         self.classifier = nn.Linear(c["hidden_size"], len(c["id2label"]))
 
     def forward(self, ids, mask):
-        return self.classifier(self.electra(ids, mask, torch.zeros_like(ids)))
+        return self.classifier(self.electra(ids, mask))
 
 
 def label_maps():
@@ -203,6 +221,7 @@ def configs():
                "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "initializer_range": 0.02, "pad_token_id": 1,
                "bos_token_id": 0, "eos_token_id": 2, "position_embedding_type": "absolute", **label_maps()}
     return {"distilbert": (distil, DistilBertForTokenClassification), "electra": (electra, ElectraForTokenClassification),
+            "electra-small": ({**electra, "embedding_size": 8}, ElectraForTokenClassification),
             "roberta": (roberta, RobertaForTokenClassification)}
 
 
@@ -264,7 +283,8 @@ def make(out):
 def check(folder, ids):
     with open(os.path.join(folder, "config.json")) as f:
         c = json.load(f)
-    cls = configs()[c["model_type"]][1]
+    cls = {"distilbert": DistilBertForTokenClassification, "electra": ElectraForTokenClassification,
+           "roberta": RobertaForTokenClassification}[c["model_type"]]
     model = cls(c)
     state = read_safetensors(os.path.join(folder, "model.safetensors"))
     missing, unexpected = model.load_state_dict(state, strict=False)

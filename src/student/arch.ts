@@ -7,14 +7,13 @@
  *   (`distilbert.transformer.layer.N.attention.q_lin`, `sa_layer_norm`, `ffn.lin1`, ...) and no token
  *   types. Loaded as BERT with one token type whose embedding row is zero; a row that training moved
  *   is folded into the position embeddings on save (every token adds it, so the sum is unchanged).
- * - ELECTRA discriminator with `embedding_size` = `hidden_size` (electra-base, electra-large): BERT under
- *   the prefix `electra.`. A smaller embedding with a projection (electra-small) is refused with one line.
+ * - ELECTRA discriminators: BERT under the prefix `electra.`; a narrower `embedding_size` (electra-small)
+ *   adds the `embeddings_project` Linear that bert.ts builds when embedding_size ≠ hidden_size.
  *
  * - RoBERTa / XLM-RoBERTa: BERT under the prefix `roberta.` whose position ids start at padding_idx + 1;
  *   the position table is loaded without its first padding_idx + 1 rows and saved with them (zero) again.
  *   Their byte-level BPE / Unigram tokenizers run through Hugging Face's `tokenizers` (tokenizer-hf.ts).
- *
- * ELECTRA's embedding projection (embedding_size ≠ hidden_size) needs a graph change and is refused.
+
  */
 import { InputError } from '../errors.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
@@ -56,13 +55,9 @@ export function toBertFields<T extends Record<string, unknown>>(raw: T, file?: s
     return out as T;
   }
   if (arch === 'electra') {
-    const h = raw.hidden_size ?? 256;
-    const e = raw.embedding_size ?? h;
-    if (e !== h) {
-      throw new InputError(
-        `ELECTRA with embedding_size ${String(e)} ≠ hidden_size ${String(h)} (an embedding projection) is not supported yet; electra-base and electra-large discriminators are`,
-        file,
-      );
+    const e = raw.embedding_size;
+    if (e !== undefined && (typeof e !== 'number' || !Number.isInteger(e) || e <= 0)) {
+      throw new InputError(`"embedding_size" must be a positive integer, got ${JSON.stringify(e)}`, file);
     }
     return { ...raw };
   }
@@ -85,7 +80,7 @@ export function toBertName(arch: Arch, name: string): string | null {
     const n = name.startsWith(prefix) ? name.slice(prefix.length) : name;
     if (n === 'embeddings.token_type_ids') return null;
     if (n === 'embeddings.position_ids') return null;
-    return /^(embeddings|encoder)\./.test(n) ? `bert.${n}` : null;
+    return /^(embeddings|encoder|embeddings_project)\./.test(n) ? `bert.${n}` : null;
   }
   const n = name.startsWith('distilbert.') ? name.slice('distilbert.'.length) : name;
   if (n.startsWith('embeddings.')) return n === 'embeddings.position_ids' ? null : `bert.${n}`;
@@ -130,7 +125,7 @@ export function completeParams(arch: Arch, config: BertConfig, params: ParamMap)
 export function configForArch(arch: Arch, out: Record<string, unknown>): Record<string, unknown> {
   if (arch === 'bert') return out;
   if (arch === 'electra') {
-    return { ...out, model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: out.hidden_size };
+    return { ...out, model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: out.embedding_size ?? out.hidden_size };
   }
   if (arch === 'roberta') {
     const xlm = out.model_type === 'xlm-roberta';

@@ -21,6 +21,11 @@ export interface ParamSpec {
   decay: boolean;
 }
 
+/** width of the embeddings: ELECTRA's `embedding_size` when set, else hidden_size */
+export function embeddingSize(config: BertConfig): number {
+  return typeof config.embedding_size === 'number' ? config.embedding_size : config.hidden_size;
+}
+
 export function numLabels(config: BertConfig): number {
   return Object.keys(config.id2label).length;
 }
@@ -48,10 +53,14 @@ export function encoderParamSpecs(config: BertConfig): ParamSpec[] {
     w(`${prefix}.weight`, [out, inp]);
     b(`${prefix}.bias`, out);
   };
-  w('bert.embeddings.word_embeddings.weight', [config.vocab_size, H]);
-  w('bert.embeddings.position_embeddings.weight', [config.max_position_embeddings, H]);
-  w('bert.embeddings.token_type_embeddings.weight', [config.type_vocab_size, H]);
-  ln('bert.embeddings.LayerNorm');
+  // ELECTRA's embeddings may be narrower (embedding_size E) and projected to H
+  const E = embeddingSize(config);
+  w('bert.embeddings.word_embeddings.weight', [config.vocab_size, E]);
+  w('bert.embeddings.position_embeddings.weight', [config.max_position_embeddings, E]);
+  w('bert.embeddings.token_type_embeddings.weight', [config.type_vocab_size, E]);
+  specs.push({ name: 'bert.embeddings.LayerNorm.weight', shape: [E], init: 'ones', decay: false });
+  b('bert.embeddings.LayerNorm.bias', E);
+  if (E !== H) dense('bert.embeddings_project', H, E);
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const p = `bert.encoder.layer.${l}`;
     dense(`${p}.attention.self.query`, H, H);
@@ -80,7 +89,7 @@ export function initParams(config: BertConfig, seed: number, specs: ParamSpec[] 
   }
   const pad = config.pad_token_id;
   if (typeof pad === 'number' && pad >= 0 && pad < config.vocab_size) {
-    params.get('bert.embeddings.word_embeddings.weight')!.data.fill(0, pad * config.hidden_size, (pad + 1) * config.hidden_size);
+    params.get('bert.embeddings.word_embeddings.weight')!.data.fill(0, pad * embeddingSize(config), (pad + 1) * embeddingSize(config));
   }
   return params;
 }
@@ -222,7 +231,10 @@ export function buildEncoder(
     add(embedding(P('bert.embeddings.word_embeddings.weight'), x.inputIds), embedding(P('bert.embeddings.position_embeddings.weight'), positions)),
     embedding(P('bert.embeddings.token_type_embeddings.weight'), x.tokenTypeIds),
   );
-  e = layerNorm(reshape(e, [-1, H], [Nd, H]), P('bert.embeddings.LayerNorm.weight'), P('bert.embeddings.LayerNorm.bias'), eps);
+  const E = embeddingSize(config);
+  e = layerNorm(reshape(e, [-1, E], [Nd, E]), P('bert.embeddings.LayerNorm.weight'), P('bert.embeddings.LayerNorm.bias'), eps);
+  // ELECTRA with embedding_size < hidden_size: a projection (its dropout then acts on the projected states)
+  if (E !== H) e = linear(e, P('bert.embeddings_project.weight'), P('bert.embeddings_project.bias'));
   let h = drop('dropout.embeddings', e);
 
   for (let l = 0; l < config.num_hidden_layers; l++) {

@@ -72,13 +72,16 @@ export interface LoadedCheckpoint {
 export function bertParamShapes(config: BertConfig, numLabels: number): Array<[string, number[]]> {
   const H = config.hidden_size;
   const I = config.intermediate_size;
+  // ELECTRA: embeddings of embedding_size E, projected to H when E ≠ H
+  const E = typeof config.embedding_size === 'number' ? config.embedding_size : H;
   const out: Array<[string, number[]]> = [
-    ['bert.embeddings.word_embeddings.weight', [config.vocab_size, H]],
-    ['bert.embeddings.position_embeddings.weight', [config.max_position_embeddings, H]],
-    ['bert.embeddings.token_type_embeddings.weight', [config.type_vocab_size, H]],
-    ['bert.embeddings.LayerNorm.weight', [H]],
-    ['bert.embeddings.LayerNorm.bias', [H]],
+    ['bert.embeddings.word_embeddings.weight', [config.vocab_size, E]],
+    ['bert.embeddings.position_embeddings.weight', [config.max_position_embeddings, E]],
+    ['bert.embeddings.token_type_embeddings.weight', [config.type_vocab_size, E]],
+    ['bert.embeddings.LayerNorm.weight', [E]],
+    ['bert.embeddings.LayerNorm.bias', [E]],
   ];
+  if (E !== H) out.push(['bert.embeddings_project.weight', [H, E]], ['bert.embeddings_project.bias', [H]]);
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const p = `bert.encoder.layer.${l}`;
     for (const [name, o, i] of [
@@ -322,7 +325,7 @@ export function canonicalName(name: string): string | null {
   let n = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
   if (/^(embeddings|encoder|pooler)\./.test(n)) n = `bert.${n}`;
   if (n.startsWith('bert.pooler.') || n === 'bert.embeddings.position_ids') return null;
-  if (n.startsWith('bert.embeddings.') || n.startsWith('bert.encoder.')) return n;
+  if (n.startsWith('bert.embeddings.') || n.startsWith('bert.encoder.') || n.startsWith('bert.embeddings_project.')) return n;
   if (n === 'classifier.weight' || n === 'classifier.bias') return n;
   return null;
 }

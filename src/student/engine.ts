@@ -21,6 +21,7 @@ import {
   checkConfig,
   checkEncoderConfig,
   dropoutSites,
+  embeddingSize,
   encoderDropoutSites,
   encoderParamSpecs,
   numLabels,
@@ -193,7 +194,7 @@ export class BertEngine {
       if (!this.optimizer.v.has(s.name)) this.optimizer.v.set(s.name, new Float32Array(t.data.length));
     }
     const sparse = head === 'token-classification';
-    this.wordAdam = sparse ? new SparseRowsAdamW(config.vocab_size, config.hidden_size) : null;
+    this.wordAdam = sparse ? new SparseRowsAdamW(config.vocab_size, embeddingSize(config)) : null;
     this.rowIndex = sparse ? new RowIndex(config.vocab_size) : null;
   }
 
@@ -236,7 +237,7 @@ export class BertEngine {
     const wrt = specs.map((s) => p.get(s.name)!);
     if (sparse) {
       const rows = g.input('word_rows', ['U'], 'int64');
-      const [compact] = g.node('Gather', [p.get(WORD_EMBEDDINGS)!, rows], [{ shape: ['U', H] }], { axis: 0 }, true);
+      const [compact] = g.node('Gather', [p.get(WORD_EMBEDDINGS)!, rows], [{ shape: ['U', embeddingSize(config)] }], { axis: 0 }, true);
       p.set(WORD_EMBEDDINGS, compact!);
       wrt[specs.findIndex((s) => s.name === WORD_EMBEDDINGS)] = compact!;
     }
@@ -358,7 +359,7 @@ export class BertEngine {
     // Hugging Face's word embedding has padding_idx = pad_token_id: PyTorch never gives that row a gradient.
     const pad = this.config.pad_token_id;
     if (typeof pad === 'number' && pad >= 0 && pad < this.config.vocab_size) {
-      const H = this.config.hidden_size;
+      const H = embeddingSize(this.config);
       const at = wordRows ? wordRows.indexOf(pad) : pad;
       if (at >= 0) {
         const row = grads.get(WORD_EMBEDDINGS)!.subarray(at * H, (at + 1) * H);
@@ -374,7 +375,7 @@ export class BertEngine {
   async lossAndGradients(batch: Batch, opts: { dropout?: boolean } = {}): Promise<Gradients> {
     const r = await this.run(batch, opts.dropout ?? false);
     if (r.wordRows) {
-      const H = this.config.hidden_size;
+      const H = embeddingSize(this.config);
       const rowsGrad = r.grads.get(WORD_EMBEDDINGS)!;
       const dense = new Float32Array(this.config.vocab_size * H);
       r.wordRows.forEach((row, j) => dense.set(rowsGrad.subarray(j * H, (j + 1) * H), row * H));
