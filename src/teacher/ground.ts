@@ -21,8 +21,7 @@
  *   - `not-found`: the text is not in the sentence at any level (a hallucination);
  *   - `unknown-type`: the type is not one of the requested types (after case folding and the aliases
  *     PERSON→PER, ORGANIZATION/ORGANISATION→ORG, LOCATION→LOC, MISCELLANEOUS→MISC where those are requested);
- *   - `invalid` (empty text, not a string, nothing but punctuation or
- *     an article);
+ *   - `invalid`: empty text, not a string, or nothing but punctuation or an article;
  *   - `type-conflict`: the same tokens given two different types in one answer — both are rejected, since
  *     either could be the mistake;
  *   - `overlap`: spans that overlap (nested or crossing). Rule: the LONGER span wins (it is the whole name:
@@ -44,6 +43,7 @@ export interface GroundedSpan {
 export type RejectReason =
   | 'not-found'
   | 'unknown-type'
+  /** no longer given (a wrong occurrence now means every occurrence); kept so older output files type-check */
   | 'occurrence-out-of-range'
   | 'invalid'
   | 'type-conflict'
@@ -177,6 +177,8 @@ export function groundEntities(
   const candidates: Candidate[] = [];
   const matchedBy = { exact: 0, normalised: 0, punctuation: 0, article: 0 };
   const groups = new Map<string, Listing[]>();
+  /** an answer that repeats a text is searched once for it */
+  const seenTexts = new Map<string, ReturnType<typeof findText> | null>();
   entities.forEach((e, order) => {
     const given = { text: typeof e.text === 'string' ? e.text : String(e.text ?? ''), type: typeof e.type === 'string' ? e.type : String(e.type ?? '') };
     if (typeof e.text !== 'string' || e.text.trim() === '' || typeof e.type !== 'string') {
@@ -188,7 +190,8 @@ export function groundEntities(
       rejected.push({ ...given, reason: 'unknown-type' });
       return;
     }
-    const found = findText(tokens, e.text, conventions);
+    let found = seenTexts.get(e.text);
+    if (found === undefined) seenTexts.set(e.text, (found = findText(tokens, e.text, conventions) ?? null));
     if (!found) {
       rejected.push({ ...given, reason: /[\p{L}\p{N}]/u.test(e.text) ? 'not-found' : 'invalid' });
       return;
@@ -224,8 +227,11 @@ export function groundEntities(
       continue;
     }
     if (free.length > left.length) {
-      // more types than occurrences: a real disagreement, rejected below as a type conflict
-      for (const l of free) for (const i of left) push(l, spans[i]!);
+      // more types than occurrences: a real disagreement, rejected below as a type conflict (one listing
+      // per type is enough for that, and bounds the work whatever the answer repeats)
+      const seen = new Set<string>();
+      const perType = free.filter((l) => !seen.has(l.label) && seen.add(l.label));
+      for (const l of perType) for (const i of left) push(l, spans[i]!);
       continue;
     }
     // several types for one text without occurrences: in order of occurrence
