@@ -7,6 +7,7 @@ const benches: Record<string, string> = {
   train: './train.js',
   teacher: './teacher.js',
   serve: './serve.js',
+  int8: './int8.js',
 };
 
 async function main(): Promise<void> {
