@@ -143,6 +143,8 @@ export class MicroBatcher<I, O> {
   /** small calls running in the extra slots, and main-lane calls bigger than `smallTokens` */
   private runningSmall = 0;
   private runningBig = 0;
+  /** items inside running calls */
+  private runningItems = 0;
   private closing = false;
   private timer: NodeJS.Timeout | undefined;
   private rate = 0;
@@ -362,7 +364,11 @@ export class MicroBatcher<I, O> {
    * `smallTokens`, from requests whose next item is that small, and at most `smallTokens` in all.
    */
   private take(small: boolean): Array<{ job: Job<I, O>; index: number }> {
-    const { maxBatch } = this.options;
+    // with several workers, one call takes at most its share of the outstanding items: else the call
+    // that starts when a worker frees takes nearly everything and the other workers idle beside it
+    const workers = this.options.concurrency ?? 1;
+    const share = Math.ceil((this.queuedItems + this.runningItems) / workers);
+    const maxBatch = Math.max(1, Math.min(this.options.maxBatch, share));
     const maxTokens = small ? this.smallLimit : this.options.maxBatchTokens;
     const picked: Array<{ job: Job<I, O>; index: number }> = [];
     let tokens = 0;
@@ -407,6 +413,7 @@ export class MicroBatcher<I, O> {
     const tokens = picked.reduce((s, p) => s + p.job.costs[p.index]!, 0);
     const bigCall = !small && tokens > this.smallLimit;
     this.running++;
+    this.runningItems += picked.length;
     if (small) this.runningSmall++;
     if (bigCall) this.runningBig++;
     this.counts.batches++;
@@ -438,6 +445,7 @@ export class MicroBatcher<I, O> {
         this.counts.modelMs += now() - started;
         this.counts.answeredItems += picked.length;
         this.running--;
+        this.runningItems -= picked.length;
         if (small) this.runningSmall--;
         if (bigCall) this.runningBig--;
         this.checkIdle();
