@@ -39,7 +39,7 @@ function distinctBatches(n: number, batch: number): number {
 
 const N = 64;
 
-describe.each([
+const ENDPOINTS: Array<[string, Partial<TeacherSimOptions>]> = [
   ['reasoning', { profile: 'reasoning' as SimProfile }],
   ['gemini', { profile: 'gemini' as SimProfile }],
   ['stream-only', { profile: 'stream-only' as SimProfile }],
@@ -47,7 +47,9 @@ describe.each([
   ['finish_reason null', { finishReason: 'null' }],
   ['finish_reason eos_token', { finishReason: 'eos_token' }],
   ['finish_reason end', { finishReason: 'end' }],
-])('an endpoint with %s', (name, extra) => {
+];
+
+describe.each(ENDPOINTS)('an endpoint with %s', (name, extra) => {
   it.each([1, 8])(`annotates every sentence at batch %i, F1 = 1, each request paid once (${name})`, async (batch) => {
     const s = await sim(N, extra);
     const notes: string[] = [];

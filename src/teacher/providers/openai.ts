@@ -258,7 +258,9 @@ export class OpenAIProvider implements ChatProvider {
     if (err instanceof APIConnectionError) {
       const unreachable = unreachableCause(err);
       if (unreachable) return make(`cannot connect: ${unreachable}`, true, 'unreachable');
-      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      // the innermost cause says what happened ("fetch failed" says nothing)
+      const inner = causeChain(err).filter((e): e is Error => e instanceof Error && e !== err).at(-1);
+      const cause = inner ? `: ${inner.message}` : '';
       return make(`connection failed (${err.message}${cause})`, true, 'connection');
     }
     if (err instanceof APIError) {
