@@ -25,7 +25,8 @@
  *   - one sentence in the request:  `{"entities":[{"text":"EU","type":"ORG"}, ...]}`
  *   - several:                      `{"results":[{"id":"1","entities":[...]}, {"id":"2","entities":[]}]}`
  *   Each entity: `text` copied from the sentence, `type` one of the requested types, optional `occurrence`
- *   (1-based: which occurrence of `text` in the sentence is meant; absent or null = every occurrence).
+ *   (1-based: which occurrence of `text` in the sentence is meant; absent or null = every occurrence; how
+ *   grounding reads repeated texts, and `occurrence: 1` on a text's only listing, is in ground.ts).
  *   With structured output (the request's `jsonSchema` = `answerSchema(...)`), the whole message is the
  *   JSON object and the reasoning goes in its leading `"reasoning"` string field.
  * A simulator answering from gold should build each sentence's entity list with `answerEntities({tokens,
@@ -155,7 +156,7 @@ function systemMessage(types: string[], opts: PromptOptions, batched: boolean): 
     '- "text" is copied exactly from the sentence: the same words, spelling, capitalisation and punctuation. Never invent, translate or correct it.',
     `- "type" is one of: ${types.join(', ')}.`,
     '- Entities never nest or overlap: label the whole name once ("Bank of England" is ORG; do not also label "England").',
-    '- If a text occurs several times and every occurrence is an entity of the same type, list it once: it is labelled everywhere. If only some occurrences are entities, or their types differ, list it once per occurrence meant, with "occurrence": n (1 = its first occurrence in the sentence).',
+    '- If a text occurs several times with the same type, list it once: it is labelled everywhere. If its occurrences have different types, list it once per occurrence, with "occurrence": n (1 = its first occurrence in the sentence), and list the occurrences in order.',
     `- If there are no entities, answer with an empty list.`,
   ];
   if (batched) {
