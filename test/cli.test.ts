@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, STAGES } from '../src/cli.js';
+import { VERSION } from '../src/index.js';
+import { runNerd } from './helpers/cli.js';
+import { ROOT } from './helpers/data.js';
 
 describe('nerd cli', () => {
   it('lists every stage command in --help', async () => {
@@ -16,6 +21,13 @@ describe('nerd cli', () => {
       (await load()).register(program);
       expect(program.commands.map((c) => c.name()).sort(), stage).toEqual([...commands].sort());
     }
+  });
+
+  it("prints package.json's version, the one place it is written", async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await runNerd(['--version']);
+    expect([r.code, r.stdout]).toEqual([0, `${version}\n`]);
+    expect(VERSION).toBe(version);
   });
 
   it('loads only the stage a subcommand needs', async () => {

@@ -1,34 +1,19 @@
 /**
  * `nerd convert` and `nerd stats` through the real CLI: a spawned `node --import tsx src/cli.ts`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runCli } from '../helpers/cli.js';
 import { dataPath } from './shared-data.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nerd(...args: string[]): Promise<Run> {
+function nerd(...args: string[]): Promise<CliResult> {
   return nerdWithInput(undefined, ...args);
 }
 
-function nerdWithInput(input: string | undefined, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: process.cwd() });
-    child.stdin.end(input ?? '');
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function nerdWithInput(input: string | undefined, ...args: string[]): Promise<CliResult> {
+  return runCli(args, { input: input ?? '' });
 }
 
 let dir = '';

@@ -1,8 +1,8 @@
 /** The shared corpora (../shared/data beside the project root), with the counts the data README gives. */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { DATA, dataPath } from '../helpers/data.js';
 
-export const DATA = path.resolve(process.cwd(), '../shared/data');
+export { DATA, dataPath };
 
 export interface SharedFile {
   /** path relative to DATA */
@@ -35,10 +35,6 @@ export const SHARED_FILES: SharedFile[] = [
   { name: 'ncbi_disease/devel.tsv', scheme: 'iob2', delimiter: '\t', sentences: 923, tokens: 23969, entities: 787 },
   { name: 'ncbi_disease/test.tsv', scheme: 'iob2', delimiter: '\t', sentences: 940, tokens: 24497, entities: 960 },
 ];
-
-export function dataPath(name: string): string {
-  return path.join(DATA, name);
-}
 
 export function readShared(name: string): string {
   return readFileSync(dataPath(name), 'utf8');

@@ -3,14 +3,14 @@
  * scorer (small sizes). A run killed with SIGKILL after its first result and rerun must skip the finished
  * run and end with the same results and report as an uninterrupted run.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnCli } from '../helpers/cli.js';
+import { dataPath, VOCAB } from '../helpers/data.js';
 
-const root = path.resolve(__dirname, '../..');
-const data = path.resolve(root, '../shared/data/conll2003');
+const data = dataPath('conll2003');
 
 function config(out: string): string {
   const file = path.join(out, 'exp.json');
@@ -25,7 +25,7 @@ function config(out: string): string {
       base: {
         data: { train: `${data}/train.txt`, dev: `${data}/dev.txt`, test: `${data}/test.txt`, devLimit: 40, testLimit: 60, teacherLimit: 48 },
         teacher: { cache: path.join(out, 'cache.sqlite'), batch: 4 },
-        student: { model: 'tiny', batchSize: 8, maxSeq: 64, threads: 1, vocab: path.resolve(root, '../shared/data/vocab/bert-base-cased-vocab.txt') },
+        student: { model: 'tiny', batchSize: 8, maxSeq: 64, threads: 1, vocab: VOCAB.cased },
         phase1: { epochs: 1, lr: 0.002 },
         phase2: { epochs: 2, lr: 0.001 },
       },
@@ -36,11 +36,11 @@ function config(out: string): string {
 
 function nerd(args: string[], opts: { killWhen?: (stderr: string, out: string) => boolean; out: string }) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), ...args], { cwd: root });
+    const child = spawnCli(args);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => {
       stderr += d;
       if (opts.killWhen?.(stderr, opts.out)) child.kill('SIGKILL');
     });

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConllevalInput, sha256, type CaseSpec } from '../../scripts/score-perturb.js';
 import { conllevalSentences, scoreTagSequences } from '../../src/score/index.js';
-import { DATA, runNerd } from './helpers.js';
+import { DATA } from '../helpers/data.js';
+import { runNerd } from '../helpers/cli.js';
 
 interface Expected {
   tokens: number;

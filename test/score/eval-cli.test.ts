@@ -2,14 +2,14 @@
  * `nerd eval`: malformed input gives a one-line `file:line: message` and exit code 2; --gold/--pred scores two
  * corpus files (in any format) with conlleval's entity counts and refuses misaligned files.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConllevalInput } from '../../scripts/score-perturb.js';
 import { formatCorpus, parseCorpus } from '../../src/corpus/index.js';
-import { DATA, runNerd } from './helpers.js';
+import { runCli, runNerd } from '../helpers/cli.js';
+import { DATA } from '../helpers/data.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'nerd-eval-'));
 const write = (name: string, text: string): string => {
@@ -111,10 +111,10 @@ describe('nerd eval: malformed input', () => {
     expect(r.stderr).toMatch(new RegExp(`^nerd: ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2`));
   });
 
-  it('exits with code 2 and one stderr line as a real process', () => {
+  it('exits with code 2 and one stderr line as a real process', async () => {
     const f = write('proc.txt', 'a B-PER B-PER\nb B-PER\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'eval', '--conlleval', f], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
+    const r = await runCli(['eval', '--conlleval', f]);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`nerd: ${f}:2: expected 3 fields (as on line 1) but found 2: "b B-PER"\n`);
   });
