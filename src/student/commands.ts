@@ -14,6 +14,7 @@ import { OnnxLogits } from './onnx-logits.js';
 import { Predictor } from './predict.js';
 import { DEFAULT_VOCAB, evaluate, train, type TrainOptions } from './train.js';
 import { registerPretrain } from './pretrain-command.js';
+import { registerTokenizer } from './tokenizer-command.js';
 import type { Batch } from './types.js';
 
 const num = numberFlag;
@@ -68,6 +69,7 @@ interface PredictFlags {
 export function register(program: Command): void {
   registerExport(program);
   registerPretrain(program);
+  registerTokenizer(program);
   program
     .command('train')
     .description('train a BERT token classifier (fresh weights from a preset, or a checkpoint folder) on a corpus')
