@@ -188,7 +188,7 @@ function hubError(e: Error & { statusCode?: number }, label: string, endpoint: s
   const where = `${endpoint}/${label.split('@')[0]}`;
   if (e.statusCode === 404 || e.statusCode === 401) {
     const hint = hasToken ? '' : ' (a private or gated model needs HF_TOKEN)';
-    return new InputError(`no model ${label} on the hub${hint}`, where);
+    return new InputError(`no model ${label} on the hub, and no such local folder${hint}`, where);
   }
   if (e.statusCode === 403) return new InputError(`access to ${label} is refused (gated model: accept its terms, set HF_TOKEN)`, where);
   if (e.statusCode !== undefined) return new InputError(`the hub answered ${e.statusCode} for ${label}: ${e.message.split('\n')[0]}`, where);
