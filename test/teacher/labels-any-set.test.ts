@@ -111,7 +111,10 @@ describe('nerd annotate without --types', () => {
     const out = join(dir, 'out.jsonl');
     let stderr = '';
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((c: string | Uint8Array) => ((stderr += c.toString()), true)) as typeof process.stderr.write;
+    process.stderr.write = ((c: string | Uint8Array) => {
+      stderr += c.toString();
+      return true;
+    }) as typeof process.stderr.write;
     let code: number;
     try {
       code = await main(['node', 'nerd', 'annotate', '--input', input, '--demos', WNUT_TRAIN, '--out', out, '--base-url', sim.url, '--model', 'gpt-4o', '--no-progress']);
