@@ -210,6 +210,16 @@ describe('fail fast', () => {
     expect(res.stats.annotated + res.stats.pending).toBe(SENTENCES.length);
   });
 
+  it('a TLS failure (https to a plain-HTTP server) stops the job at once', async () => {
+    const m = await mock((_c, res) => completion(res, '{"entities": []}'));
+    const url = m.url.replace('http://', 'https://');
+    const res = await annotate(job(url));
+    expect(res.stoppedBy).toBe('fatal');
+    expect(res.fatalError).toContain(url);
+    expect(res.fatalError).toMatch(/TLS failure \(ERR_SSL_WRONG_VERSION_NUMBER\)/);
+    expect(m.calls).toHaveLength(0);
+  });
+
   it('a 404 (unknown model) stops the job at once', async () => {
     const m = await mock((_c, res) => {
       res.writeHead(404, { 'content-type': 'application/json' });
