@@ -9,6 +9,10 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { sharedDataPath } from '../package-info.js';
 import { readText } from '../files.js';
+import { SELECT_STRATEGIES } from '../teacher/select.js';
+
+/** how sentences are chosen for a label (teacher/select.ts): first, random, diversity, uncertainty */
+export const SelectStrategy = z.enum(SELECT_STRATEGIES);
 
 /** How the teacher's share (or loss weight) falls over a phase, as a function of progress t in [0, 1]. */
 export const Curve = z.enum(['constant', 'linear', 'exponential', 'sigmoid', 'power']);
@@ -77,6 +81,10 @@ export const TeacherConfig = z
     /** entity types; default: those of the human-labelled data (the human sentences and dev) */
     types: z.array(z.string()).min(1).optional(),
     definitions: z.string().optional(),
+    /** which unlabelled sentences the teacher gets within data.teacherLimit ('first': of the seeded shuffle, as always) */
+    select: SelectStrategy.default('first'),
+    /** for select 'uncertainty': a student checkpoint to score them with (default: one trained on the human sentences) */
+    selectModel: z.string().optional(),
   })
   .strict();
 
@@ -91,6 +99,26 @@ export const StudentConfig = z
     patience: z.number().int().min(0).default(0),
   })
   .strict();
+
+/**
+ * Masked-LM pretraining of the student before phase 1 (student/pretrain.ts), on unlabelled text: the whole
+ * training pool's text (labels unused; `data.unlabelled` when the human data is a file of its own) unless
+ * `pool: false`, plus `files` (any corpus format or plain text). Cached by a hash of its inputs, so every
+ * strategy and budget of an experiment shares one pretrained student (its own `seed`, not the run's).
+ */
+export const PretrainStageConfig = z
+  .object({
+    pool: z.boolean().default(true),
+    files: z.array(z.string()).default([]),
+    epochs: z.number().int().min(1).default(1),
+    /** time budget in minutes: stop with the weights reached (the schedule is planned for `epochs`) */
+    maxMinutes: z.number().positive().optional(),
+    lr: z.number().positive().default(5e-4),
+    batchSize: z.number().int().min(1).default(64),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+export type PretrainStageConfig = z.infer<typeof PretrainStageConfig>;
 
 export const DataConfig = z
   .object({
@@ -127,8 +155,18 @@ export const DistillConfig = z
     teacherShare: z.number().min(0).max(1).optional(),
     /** for the decay strategies: the curve's parameters (its `curve` is set by the strategy) */
     schedule: ScheduleConfig.prefault({}),
+    /** masked-LM pretraining of the student before phase 1 (omit: start from `student.model` as it is) */
+    pretrain: PretrainStageConfig.optional(),
+    /** which pool sentences the human budget labels (default 'random': the seeded sample it always was) */
+    humanSelect: SelectStrategy.default('random'),
+    /** for humanSelect 'uncertainty': the student checkpoint that scores the pool (required then) */
+    humanSelectModel: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.humanSelect === 'uncertainty' && !c.humanSelectModel)
+      ctx.addIssue({ code: 'custom', path: ['humanSelect'], message: "'uncertainty' needs humanSelectModel (a student checkpoint folder to score the pool with)" });
+  });
 export type DistillConfig = z.infer<typeof DistillConfig>;
 
 export const ExperimentConfig = z

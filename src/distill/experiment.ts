@@ -42,7 +42,8 @@ export function cellConfig(exp: ExperimentConfig, budget: number, strategy: Dist
 export function configHash(config: DistillConfig): string {
   const { cache: _cache, ...teacher } = config.teacher;
   const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
-  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases }).slice(0, 16);
+  const pretrain = config.pretrain ? { pretrain: config.pretrain } : {};
+  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases, ...pretrain }).slice(0, 16);
 }
 
 /** sha256 of a value's JSON with sorted keys (the same value always hashes the same) */

@@ -32,6 +32,7 @@ import { planBatches } from './mixing.js';
 import type { CurvePoint, RunResult, ScoreSummary } from './results.js';
 import { splitByBudget } from './split.js';
 import { planPhases, usesTeacher } from './strategies.js';
+import { pretrainedStudent } from './pretrain-stage.js';
 
 export interface DistillOptions {
   /**
@@ -186,7 +187,7 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
 
   // one label set for every phase, so phase 2 continues phase 1's classifier
   const labels = labelSetOf(human, teacherSentences, dev);
-  let model = config.student.model;
+  let model = await pretrainedStudent(config, { dir: opts.phaseDir ?? config.out, log, progress: opts.progress, signal: opts.signal });
   let bestDir = '';
   const curve: CurvePoint[] = [];
   // a phase's identity: its inputs and every phase before it (not the run's name, folder or strategy name)

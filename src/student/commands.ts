@@ -46,6 +46,7 @@ interface TrainFlags {
   patience: number;
   threads?: number;
   dropout?: number;
+  entityWeight?: number;
   resume?: boolean;
   saveEvery: number;
   maxTime?: number;
@@ -90,6 +91,7 @@ export function register(program: Command): void {
     .option('--patience <n>', 'stop after n evaluations without a better dev F1 (0 = never)', num('--patience', { int: true, min: 0 }), 0)
     .option('--threads <n>', 'onnxruntime threads (default 2)', num('--threads', { int: true, min: 1 }))
     .option('--dropout <x>', 'dropout probability (default: the model config, 0.1)', num('--dropout', { min: 0, max: 0.9 }))
+    .option('--entity-weight <x>', 'loss weight of entity sub-words relative to O (rare entities: e.g. 3)', num('--entity-weight', { min: 0 }))
     .option('--resume', 'continue from OUT/last after an interruption')
     .option('--save-every <n>', 'write OUT/last every n steps', num('--save-every', { int: true, min: 1 }), 200)
     .option('--max-time <minutes>', 'stop (resumably) after this much wall time, scoring the weights reached', num('--max-time', { min: 0 }))
@@ -125,6 +127,7 @@ export function register(program: Command): void {
         patience: flags.patience,
         threads: flags.threads,
         dropout: flags.dropout,
+        entityWeight: flags.entityWeight,
         resume: flags.resume,
         saveEvery: flags.saveEvery,
         maxTimeS: flags.maxTime !== undefined ? flags.maxTime * 60 : undefined,
@@ -195,6 +198,7 @@ export function register(program: Command): void {
           scheme,
           entities: flags.entities,
           chunkSentences: flags.chunk,
+          collectEachChunk: true,
           onProgress: (done) => bar.update(done),
           onRepairs: (n, r) => process.stderr.write(`nerd: ${flags.input}: repaired ${n} tag problem(s), e.g. ${r.line}: ${r.message}\n`),
         });

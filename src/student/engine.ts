@@ -8,8 +8,8 @@
  * pretraining (BertForMaskedLM, mlm-head.ts). A token classifier's word-embedding gradient is row-sparse: the
  * step feeds the batch's distinct token ids (`word_rows`) and each token's slot among them (`input_slots`),
  * the graph gathers those rows into a compact table and returns the gradient of that table only ([U, H]
- * instead of the whole [vocab, H]); SparseRowsAdamW updates those rows. The masked-LM head's decoder is tied
- * to the word embeddings, so its gradient there is dense.
+ * instead of the whole [vocab, H]); SparseRowsAdamW turns them into dense AdamW's exact update. The
+ * masked-LM head's decoder is tied to the word embeddings, so its gradient there is dense.
  *
  * Dropout masks are inputs of the training graph, generated from Rng(seed, step): a run resumed at step k
  * (optimizer.step = k) draws exactly the masks the uninterrupted run would have drawn.

@@ -104,7 +104,7 @@ export function registerPretrain(program: Command): void {
       }
       const last = result.history[result.history.length - 1];
       process.stderr.write(
-        `nerd: ${result.interrupted ? 'stopped' : 'finished'} after ${result.steps}/${result.totalSteps} steps in ${(result.wallS / 60).toFixed(1)} min` +
+        `nerd: ${result.interrupted ? 'stopped' : result.timeUp ? 'time budget reached' : 'finished'} after ${result.steps}/${result.totalSteps} steps in ${(result.wallS / 60).toFixed(1)} min` +
           (last ? `; masked-LM loss ${last.trainLoss.toFixed(3)}${last.devLoss !== undefined ? `, held-out ${last.devLoss.toFixed(3)}` : ''}` : '') +
           '\n' +
           (result.interrupted

@@ -101,6 +101,11 @@ export interface TrainOptions {
   saveEvery?: number;
   /** override the config's dropout (hidden and attention) */
   dropout?: number;
+  /**
+   * loss weight of the sub-words that carry an entity label (B-/I-), relative to O (default 1): > 1 keeps a
+   * student on data with rare entities from collapsing to all-O
+   */
+  entityWeight?: number;
   /** the caller's own step plan (mixing schedules); default: length-bucketed epochs over all sources */
   plan?: PlanFn;
   /** evaluate every this many steps (default: once per epoch; with `plan`, steps / epochs) */
@@ -232,6 +237,7 @@ function prepare(
   wp: WordPieceLike,
   label2id: Map<string, number>,
   maxSeq: number,
+  entityWeight = 1,
 ): Prepared {
   const out: Prepared = { sources: [], examples: [], offsets: [] };
   for (const src of sources) {
@@ -251,6 +257,14 @@ function prepare(
       wp,
       { maxSeq, labels, wordWeights: weights },
     );
+    if (entityWeight !== 1) {
+      const o = label2id.get('O');
+      for (const w of windows) {
+        if (!w.labels) continue;
+        w.tokenWeights ??= new Float32Array(w.labels.length).fill(1);
+        for (let t = 0; t < w.labels.length; t++) if (w.labels[t]! >= 0 && w.labels[t] !== o) w.tokenWeights[t]! *= entityWeight;
+      }
+    }
     const bySentence: number[][] = src.sentences.map(() => []);
     out.offsets.push(out.examples.length);
     windows.forEach((w, k) => {
@@ -388,7 +402,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // ---- data and plan
   await wp.prepare?.(sources.flatMap((src) => src.sentences.flatMap((s) => s.tokens)));
-  const prepared = prepare(sources, wp, label2id, maxSeq);
+  const prepared = prepare(sources, wp, label2id, maxSeq, options.entityWeight);
   if (prepared.examples.length === 0) throw new InputError('no training sentences');
   const runPlan = makeRunPlan(prepared, { ...options, epochs, batchSize, seed });
   const totalSteps = runPlan.steps.length;
@@ -412,6 +426,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       maxSeq,
       lr: opt.lr,
       warmup,
+      ...(options.entityWeight !== undefined && options.entityWeight !== 1 ? { entityWeight: options.entityWeight } : {}),
       n: prepared.examples.length,
       h: prepared.examples.reduce((h, e) => hashString(String(e.inputIds.length) + ',' + e.inputIds[1], h), 0),
     }),
@@ -499,6 +514,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let interrupted = false;
   let stepsThisCall = 0;
 
+  let collapseWarned = false; // said once per call
   const runEval = async (): Promise<void> => {
     const at = Math.max(state.step - 1, 0);
     const rec: EvalRecord = {
@@ -512,6 +528,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     state.lossCount = 0;
     if (dev.length) {
       rec.dev = await evaluate(predictor, dev);
+      const gold = Object.values(rec.dev.types).reduce((n, t) => n + t.gold, 0);
+      const found = Object.values(rec.dev.types).reduce((n, t) => n + t.found, 0);
+      if (gold > 0 && found === 0 && !collapseWarned) {
+        collapseWarned = true;
+        say(
+          `warning: at step ${state.step} the student predicts no entity on dev (${gold} gold entities, 0 found, F1 0.00): ` +
+            'it has collapsed to all-O, as students do when entities are rare; train longer, raise --entity-weight (e.g. 3), or add data with entities',
+        );
+      }
       if (state.bestF1 === null || rec.dev.f1 > state.bestF1) {
         state.bestF1 = rec.dev.f1;
         state.bestStep = state.step;

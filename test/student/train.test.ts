@@ -107,4 +107,25 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
     expect(result.history[1]!.trainLoss).toBeGreaterThan(0.1);
     expect(existsSync(path.join(result.bestDir, 'config.json'))).toBe(true); // no dev: final weights shipped
   }, 300_000);
+
+  it('warns with the dev figures when the student collapses to all-O (entity weight 0 teaches only O)', async () => {
+    const lines: string[] = [];
+    const r = await train({
+      out: path.join(tmp, 'collapse'),
+      train: trainAll.slice(0, 48),
+      dev: devAll.slice(0, 30),
+      model: 'tiny',
+      vocab: VOCAB,
+      epochs: 1,
+      lr: 5e-3,
+      batchSize: 16,
+      maxSeq: 48,
+      entityWeight: 0,
+      progress: false,
+      log: (l) => lines.push(l),
+    });
+    expect(r.bestF1).toBe(0);
+    expect(lines.join('\n')).toMatch(/predicts no entity on dev \(\d+ gold entities, 0 found, F1 0\.00\).*--entity-weight/);
+  }, 120_000);
 });
+
