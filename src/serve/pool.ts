@@ -4,7 +4,7 @@
  * only accepts, parses, queues and answers requests while the workers compute.
  *
  * Each call goes to the worker with the fewest calls in flight. A worker that dies (an uncaught error, an
- * out-of-memory abort, `terminate()`) fails the calls it held — their requests are answered 500, not lost
+ * out-of-memory abort, process.exit in the worker) fails the calls it held — their requests are answered 500, not lost
  * — and is replaced by a fresh one; `/health` shows the restarts. A worker that cannot even load the
  * model fails start-up with that error. (A native crash inside onnxruntime takes the whole process down,
  * as it would with any in-process library: run the server under a supervisor that restarts it.)
@@ -95,12 +95,8 @@ class ModelWorker {
     if (this.dead) return;
     this.onExit = undefined;
     const exited = new Promise((r) => this.worker.once('exit', r));
-    // a worker still computing (its requests were already answered 503 at the drain deadline) is stopped
-    // at once; an idle one releases its session first
-    if (this.pending.size > 0) {
-      await this.worker.terminate();
-      return;
-    }
+    // the worker handles this between two forward passes (never inside one: terminating a thread while
+    // onnxruntime's native code runs aborts the whole process), releases its session and exits
     this.worker.postMessage({ id: 0, kind: 'close', items: [] });
     const timeout = setTimeout(() => void this.worker.terminate(), 2000);
     await exited;

@@ -14,7 +14,14 @@ const { dir, options } = workerData as { dir: string; options: LoadOptions };
 try {
   const predictor = await loadPredictor(dir, options);
   port.postMessage({ type: 'ready', types: predictor.types, info: predictor.info });
-  port.on('message', (msg: { id: number; kind: 'texts' | 'sentences' | 'close'; items: unknown[] }) => {
+  port.on('message', (msg: { id: number; kind: 'texts' | 'sentences' | 'close' | 'crash'; items: unknown[] }) => {
+    if (msg.kind === 'crash') {
+      // diagnostics: die the way a crashing worker does (an uncaught error), between two forward passes
+      setImmediate(() => {
+        throw new Error('model worker crashed on request (diagnostics)');
+      });
+      return;
+    }
     if (msg.kind === 'close') {
       void Promise.resolve(predictor.close?.()).then(() => port.close());
       return;

@@ -7,8 +7,8 @@
  *   - the server's RSS (VmRSS of the whole process, worker threads included), sampled every 100 ms,
  *     stays under RSS_BOUND_MB (see README: 600 MB for the tiny model, the documented bound);
  *   - after the big clients are gone their work is cancelled: nothing stays queued;
- *   - SIGTERM with a request queued exits (code 0) within the drain deadline (2 s) plus start-up slack
- *     of the exit path, and the queued request is answered 503 or its connection closed.
+ *   - SIGTERM with a request queued exits (code 0) within the drain deadline (2 s) plus the workers'
+ *     last forward pass (asserted < 8 s), and the queued request is answered 503 or its connection closed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -142,13 +142,14 @@ describe('nerd serve under abusive load', () => {
     await new Promise((r) => setTimeout(r, 500));
     const t0 = performance.now();
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
     const exitMs = performance.now() - t0;
     const answers = await Promise.all(waiting);
-    process.stderr.write(`serve-load: exit ${code} after ${exitMs.toFixed(0)} ms; statuses ${answers.map((a) => a.status)}\n`);
+    process.stderr.write(`serve-load: exit ${code ?? signal} after ${exitMs.toFixed(0)} ms; statuses ${answers.map((a) => a.status)}\n${stderr}\n`);
     expect(code).toBe(0);
-    // drain deadline 2 s, plus closing the workers
-    expect(exitMs).toBeLessThan(6000);
+    // drain deadline 2 s, then each worker stops after its current forward pass (the command's own
+    // backstop exits 1 at deadline + 5 s, which would fail the exit-code check above)
+    expect(exitMs).toBeLessThan(8000);
     for (const a of answers) expect([200, 503, -1]).toContain(a.status);
     expect(answers.some((a) => a.status === 503 && /shutting_down|shut down/.test(a.body))).toBe(true);
     expect(stderr).toMatch(/drain deadline reached/);
