@@ -14,6 +14,8 @@
  */
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   decodeUtf8,
   detectFormat,
@@ -230,6 +232,19 @@ export interface PredictFileOptions {
   onProgress?: (done: number) => void;
   /** called once per repaired input problem count (first repair as an example) */
   onRepairs?: (count: number, first: Repair) => void;
+  /**
+   * a full garbage collection after each chunk (the CLI sets it). Each chunk's data outlives several
+   * model calls, so V8 moves it to the old generation, where it waits for a major collection that V8 runs
+   * late: RSS then grows with the corpus although live data does not (measured: 426 MB at 70k sentences
+   * vs 262 MB at 2k without it, live heap flat at ~45 MB). One collection per chunk costs a few ms.
+   */
+  collectEachChunk?: boolean;
+}
+
+/** V8's full collection, reachable without starting node with --expose-gc */
+function fullGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
 }
 
 export interface PredictFileResult {
@@ -264,6 +279,7 @@ export async function predictFile(predictor: Predictor, input: string, out: stri
   let firstRepair: Repair | undefined;
   let docStartLine: string | undefined;
   let ok = false;
+  const gc = opts.collectEachChunk ? fullGc() : undefined;
   try {
     for (const { result } of readCorpusChunks(input, {
       format,
@@ -292,6 +308,7 @@ export async function predictFile(predictor: Predictor, input: string, out: stri
       writeAll(fd, text);
       sentences += sents.length;
       opts.onProgress?.(sentences);
+      gc?.();
     }
     ok = true;
   } finally {
