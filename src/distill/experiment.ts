@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DistillConfig, ExperimentConfig } from './config.js';
 import { planPhases } from './strategies.js';
+import { selectionKey } from './select-stage.js';
 import { formatTable, renderHtml, summarise } from './report.js';
 import { appendResult, readResults, runKey, type RunResult } from './results.js';
 
@@ -40,10 +41,10 @@ export function cellConfig(exp: ExperimentConfig, budget: number, strategy: Dist
  * use (so adding `teacherShare` for `mix` does not rerun `human-only`).
  */
 export function configHash(config: DistillConfig): string {
-  const { cache: _cache, ...teacher } = config.teacher;
+  const { cache: _cache, select: _sel, selectModel: _selm, ...teacher } = config.teacher;
   const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
   const pretrain = config.pretrain ? { pretrain: config.pretrain } : {};
-  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases, ...pretrain }).slice(0, 16);
+  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases, ...pretrain, ...selectionKey(config) }).slice(0, 16);
 }
 
 /** sha256 of a value's JSON with sorted keys (the same value always hashes the same) */

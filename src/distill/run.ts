@@ -30,7 +30,7 @@ import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';
 import { planBatches } from './mixing.js';
 import type { CurvePoint, RunResult, ScoreSummary } from './results.js';
-import { splitByBudget } from './split.js';
+import { selectData, selectionKey } from './select-stage.js';
 import { planPhases, usesTeacher } from './strategies.js';
 import { pretrainedStudent } from './pretrain-stage.js';
 
@@ -72,18 +72,19 @@ export function toSummary(s: DevScore): ScoreSummary {
   return { precision: s.precision, recall: s.recall, f1: s.f1, types: s.types };
 }
 
-/** The data of a run: human-labelled sentences and the (gold-carrying, where known) unlabelled ones. */
-export function runData(config: DistillConfig): { human: Sentence[]; unlabelled: Sentence[]; dev: Sentence[]; test: Sentence[] } {
+/**
+ * The data of a run: human-labelled sentences and the (gold-carrying, where known) unlabelled ones, chosen
+ * by `humanSelect` and `teacher.select` (select-stage.ts; the defaults pick what split.ts always picked).
+ */
+export async function runData(config: DistillConfig, opts: DistillOptions = {}): Promise<{ human: Sentence[]; unlabelled: Sentence[]; dev: Sentence[]; test: Sentence[] }> {
   const d = config.data;
-  let human: Sentence[];
-  let unlabelled: Sentence[];
-  if (d.human) {
-    human = loadSentences(d.human);
-    unlabelled = head(d.unlabelled ? loadSentences(d.unlabelled) : [], d.teacherLimit);
-  } else {
-    ({ human, unlabelled } = splitByBudget(loadSentences(d.train), config.budget, config.seed, d.teacherLimit));
-  }
-  return { human, unlabelled, dev: head(loadSentences(d.dev), d.devLimit), test: head(loadSentences(d.test), d.testLimit) };
+  const dev = head(loadSentences(d.dev), d.devLimit);
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const stage = { dir: opts.phaseDir ?? config.out, log, ...(opts.progress !== undefined ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const { human, unlabelled } = d.human
+    ? await selectData(config, { human: loadSentences(d.human), candidates: d.unlabelled ? loadSentences(d.unlabelled) : [], dev }, stage)
+    : await selectData(config, { pool: loadSentences(d.train), dev }, stage);
+  return { human, unlabelled, dev, test: head(loadSentences(d.test), d.testLimit) };
 }
 
 interface TeacherHandle {
@@ -164,7 +165,7 @@ async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sente
 export async function runDistill(config: DistillConfig, opts: DistillOptions = {}): Promise<DistillOutcome> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const started = Date.now();
-  const { human, unlabelled: pool, dev, test } = runData(config);
+  const { human, unlabelled: pool, dev, test } = await runData(config, { ...opts, log });
   const phases = planPhases(config);
   let unlabelled = pool;
   if (usesTeacher(config.strategy) && unlabelled.length === 0) {
@@ -191,9 +192,10 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
   let bestDir = '';
   const curve: CurvePoint[] = [];
   // a phase's identity: its inputs and every phase before it (not the run's name, folder or strategy name)
-  const { out: _out, name: _name, strategy: _strategy, phase1: _p1, phase2: _p2, schedule: _sch, teacherShare: _ts, teacher: teacherConfig, ...shared } = config;
-  const { cache: _cache, ...teacherInputs } = teacherConfig;
-  let lineage = stableHash({ ...shared, teacher: teacherInputs, labels });
+  const { out: _out, name: _name, strategy: _strategy, phase1: _p1, phase2: _p2, schedule: _sch, teacherShare: _ts, teacher: teacherConfig, humanSelect: _hs, humanSelectModel: _hsm, ...shared } = config;
+  const { cache: _cache, select: _sel, selectModel: _selm, ...teacherInputs } = teacherConfig;
+  // selection joins the identity only when it is not the default, so the phases of older runs stay cached
+  let lineage = stableHash({ ...shared, teacher: teacherInputs, labels, ...selectionKey(config) });
   for (const [i, phase] of phases.entries()) {
     const { name: _phaseName, ...phaseInputs } = phase;
     lineage = stableHash({ lineage, i, phaseInputs });
