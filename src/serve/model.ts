@@ -69,7 +69,6 @@ export async function loadPredictor(spec: string, opts: LoadOptions = {}): Promi
       const preds = await word.predictTexts(texts);
       return preds.map((p) => ({
         tokens: p.tokens,
-        tokenOffsets: p.tokenOffsets,
         entities: p.spans.map((s) => ({
           start: s.start,
           end: s.end,

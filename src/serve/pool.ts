@@ -22,7 +22,8 @@ interface Meta {
   info: Record<string, unknown>;
 }
 
-type Pending = { resolve: (v: SentencePrediction[]) => void; reject: (e: Error) => void };
+type Pending = { resolve: (v: any) => void; reject: (e: Error) => void };
+type Kind = 'texts' | 'sentences' | 'texts-json' | 'sentences-json';
 
 /** one worker thread holding one model session */
 class ModelWorker {
@@ -57,7 +58,7 @@ class ModelWorker {
           const p = w.pending.get(msg.id);
           if (!p) return;
           w.pending.delete(msg.id);
-          if (msg.type === 'result') p.resolve(msg.out as SentencePrediction[]);
+          if (msg.type === 'result') p.resolve(msg.out);
           else p.reject(new Error(msg.message));
         }
       });
@@ -82,7 +83,7 @@ class ModelWorker {
     return this.pending.size;
   }
 
-  call(kind: 'texts' | 'sentences', items: unknown[]): Promise<SentencePrediction[]> {
+  call<T>(kind: Kind, items: unknown[]): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
@@ -174,13 +175,14 @@ export async function loadPredictorPool(spec: string, workers: number, opts: Loa
       await new Promise<void>((r) => waiters.push(r));
     }
   };
-  const call = async (kind: 'texts' | 'sentences', items: unknown[]) => (await pick()).call(kind, items);
+  const call = async <T>(kind: Kind, items: unknown[]): Promise<T> => (await pick()).call<T>(kind, items);
 
   return {
     types: first.meta.types,
     info: { ...first.meta.info, thread: 'worker', workers: n, threadsPerWorker: opts.threads ?? 'all cores' },
-    predictSentences: (s) => call('sentences', s),
-    predictTexts: (t) => call('texts', t),
+    predictSentences: (s) => call<SentencePrediction[]>('sentences', s),
+    predictTexts: (t) => call<SentencePrediction[]>('texts', t),
+    predictJson: (kind, items) => call<string[]>(`${kind}-json`, items),
     // a pool that is replacing workers still answers: only "no worker at all" is a failure
     failure: () => (slots.every((w) => !w || w.dead) ? (lastFailure ?? 'no model worker running') : undefined),
     workers: () => slots.filter((w): w is ModelWorker => !!w && !w.dead).map((w) => w.worker),

@@ -31,6 +31,8 @@ export interface Predictor {
   readonly info: Record<string, unknown>;
   predictSentences(sentences: string[][]): Promise<SentencePrediction[]>;
   predictTexts(texts: string[]): Promise<SentencePrediction[]>;
+  /** the same predictions as their API JSON texts (api-json.ts), made where the model runs; optional */
+  predictJson?(kind: 'texts' | 'sentences', items: unknown[]): Promise<string[]>;
   close?(): Promise<void> | void;
   /** why the model can no longer answer (e.g. its worker died); undefined while it is fine */
   failure?(): string | undefined;

@@ -17,7 +17,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BusyError, CancelledError, DeadlineError, MicroBatcher, ShutdownError, type BatcherOptions } from './batcher.js';
 import { HttpError, setupHttp } from './http.js';
-import type { PredictedEntity, Predictor, SentencePrediction } from './predictor.js';
+import { EMPTY_RESULT_JSON, toApiJson } from './api-json.js';
+import type { Predictor } from './predictor.js';
 
 export interface ServeLimits {
   /** bytes per request body */
@@ -64,21 +65,7 @@ export interface ServeOptions {
 
 type Item = { kind: 'text'; text: string } | { kind: 'tokens'; tokens: string[] };
 
-/** one entity in a response; `start`/`end` count tokens, `charStart`/`charEnd` count UTF-16 characters */
-export interface ApiEntity {
-  text: string;
-  label: string;
-  score: number;
-  start: number;
-  end: number;
-  charStart?: number;
-  charEnd?: number;
-}
-
-export interface ApiResult {
-  tokens: string[];
-  entities: ApiEntity[];
-}
+export type { ApiEntity, ApiResult } from './api-json.js';
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -125,44 +112,39 @@ export function parsePredictBody(body: unknown, limits: ServeLimits): Item[] {
   });
 }
 
-function toApi(p: SentencePrediction): ApiResult {
-  return {
-    tokens: p.tokens,
-    entities: p.entities.map((e: PredictedEntity) => {
-      const out: ApiEntity = { text: e.text, label: e.label, score: Math.round(e.score * 1e4) / 1e4, start: e.start, end: e.end };
-      if (e.charStart !== undefined) out.charStart = e.charStart;
-      if (e.charEnd !== undefined) out.charEnd = e.charEnd;
-      return out;
-    }),
-  };
-}
-
-/** one model call for a micro-batch: texts and pre-tokenised sentences go to their predictor methods */
-async function runItems(predictor: Predictor, items: Item[]): Promise<ApiResult[]> {
-  const out = new Array<ApiResult>(items.length);
+/**
+ * One model call for a micro-batch: texts and pre-tokenised sentences go to their predictor methods. Each
+ * result comes back as its JSON text (from the worker when the predictor runs in one; see api-json.ts).
+ */
+async function runItems(predictor: Predictor, items: Item[]): Promise<string[]> {
+  const out = new Array<string>(items.length);
   const textIdx: number[] = [];
   const tokIdx: number[] = [];
   items.forEach((it, i) => {
     if (it.kind === 'text') {
-      if (it.text.trim() === '') out[i] = { tokens: [], entities: [] };
+      if (it.text.trim() === '') out[i] = EMPTY_RESULT_JSON;
       else textIdx.push(i);
-    } else if (it.tokens.length === 0) out[i] = { tokens: [], entities: [] };
+    } else if (it.tokens.length === 0) out[i] = EMPTY_RESULT_JSON;
     else tokIdx.push(i);
   });
+  const json = async (kind: 'texts' | 'sentences', list: unknown[]): Promise<string[]> => {
+    if (predictor.predictJson) return predictor.predictJson(kind, list);
+    return toApiJson(kind === 'texts' ? await predictor.predictTexts(list as string[]) : await predictor.predictSentences(list as string[][]));
+  };
   if (textIdx.length > 0) {
-    const preds = await predictor.predictTexts(textIdx.map((i) => (items[i] as { text: string }).text));
-    textIdx.forEach((i, k) => (out[i] = toApi(preds[k]!)));
+    const got = await json('texts', textIdx.map((i) => (items[i] as { text: string }).text));
+    textIdx.forEach((i, k) => (out[i] = got[k]!));
   }
   if (tokIdx.length > 0) {
-    const preds = await predictor.predictSentences(tokIdx.map((i) => (items[i] as { tokens: string[] }).tokens));
-    tokIdx.forEach((i, k) => (out[i] = toApi(preds[k]!)));
+    const got = await json('sentences', tokIdx.map((i) => (items[i] as { tokens: string[] }).tokens));
+    tokIdx.forEach((i, k) => (out[i] = got[k]!));
   }
   return out;
 }
 
 export interface ServeApp {
   app: FastifyInstance;
-  batcher: MicroBatcher<Item, ApiResult>;
+  batcher: MicroBatcher<Item, string>;
 }
 
 function retryAfter(reply: { header(k: string, v: string): unknown }, seconds: number): void {
@@ -177,7 +159,7 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
   // requestTimeout bounds a slow upload; the answer's own deadline is limits.requestTimeoutMs
   const app = Fastify({ bodyLimit: limits.bodyLimit, logger: false, requestTimeout: 60_000, return503OnClosing: true });
   setupHttp(app, { host, token: options.token });
-  const batcher = new MicroBatcher<Item, ApiResult>((items) => runItems(predictor, items), batching);
+  const batcher = new MicroBatcher<Item, string>((items) => runItems(predictor, items), batching);
   const started = Date.now();
 
   /** saturated: the queue is nearly full, or the oldest request has used half its deadline */
@@ -226,7 +208,8 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     try {
       const results = await batcher.submit(items, { costs, deadlineMs: limits.requestTimeoutMs, signal: gone.signal });
       void reply.header('server-timing', `queue-and-model;dur=${(performance.now() - t0).toFixed(1)}`);
-      return { results };
+      // each result is already JSON text: join, do not parse and serialise again
+      return reply.type('application/json; charset=utf-8').send(`{"results":[${results.join(',')}]}`);
     } catch (err) {
       if (err instanceof BusyError) {
         retryAfter(reply, err.retryAfterS);
