@@ -259,7 +259,7 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
     await ner.dispose();
   }
   // per-core ceiling: the predictor in this thread, one ONNX Runtime thread, all texts in one call
-  const direct = await loadPredictor(model, { threads: 1 });
+  const direct = await loadPredictor(model, { threads: 1, quantized: values.quantized });
   await direct.predictTexts(warm);
   const t0 = performance.now();
   await direct.predictTexts(work);
