@@ -1,15 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit`, the fast in-process tests (`npm run test:unit`, about a minute), and `slow`, the ones
- * that spawn the CLI, train or run models, start servers or drive a browser. `npm test` runs both.
- * A new test file is `unit` unless its name matches SLOW.
+ * Two projects: `unit`, the fast in-process tests (`npm run test:unit`), and `slow`, the ones that spawn
+ * the CLI, train, pre-train or run models, start servers under load, drive a browser or sweep whole corpora.
+ * `npm test` runs both. A new test file is `unit` unless its name matches SLOW.
  */
 const SLOW = [
-  'test/**/*cli*.test.ts',
-  'test/student/{train,train-resume,engine,engine-transformersjs,parity,checkpoint-pipeline,quantize-int8}.test.ts',
-  'test/serve/{api,review-page,review-page-stale,review-concurrency}.test.ts',
-  'test/teacher/{llamacpp,conll-dev}.test.ts',
+  'test/*/**/*cli*.test.ts',
+  'test/**/*{parity,load,concurrency,resume,pretrain}*.test.ts',
+  'test/student/{train,engine,engine-transformersjs,checkpoint-pipeline,tokenizer,tokenizers-train,quantize-int8}.test.ts',
+  'test/serve/{api,review-page,review-page-stale}.test.ts',
+  'test/teacher/{llamacpp,conll-dev,sim,spans-sim}.test.ts',
+  'test/corpus/roundtrip.test.ts',
   'test/distill/experiment.test.ts',
 ];
 
