@@ -28,8 +28,6 @@ export interface WordPieceLike {
   readonly clsId: number;
   readonly sepId: number;
   readonly padId: number;
-  /** words of raw text with character offsets (BERT's basic tokenizer); default `splitWords` in predict.ts */
-  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
   /** encodes words ahead, for tokenizers that only encode asynchronously (tokenizer-hf.ts); await before encoding */
   prepare?(words: string[]): Promise<void>;
 }
@@ -37,7 +35,6 @@ export interface WordPieceLike {
 /** adapts a tokenizer object (tokenizer.ts) to what the encoder needs, with its methods bound */
 export function wordPieceOf(tok: {
   wordIds(w: string): number[];
-  splitWords?(text: string): Array<{ word: string; start: number; end: number }>;
   prepareWords?(words: Iterable<string>): Promise<void>;
   clsId: number;
   sepId: number;
@@ -48,7 +45,6 @@ export function wordPieceOf(tok: {
     sepId: tok.sepId,
     padId: tok.padId,
     wordIds: (w) => tok.wordIds(w),
-    splitWords: tok.splitWords ? (text) => tok.splitWords!(text) : undefined,
     prepare: tok.prepareWords ? (words) => tok.prepareWords!(words) : undefined,
   };
 }

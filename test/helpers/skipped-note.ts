@@ -9,7 +9,7 @@ export default class SkippedNote implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     if (!skipBrowser) return;
     const skipped = modules
-      .filter((m) => m.moduleId.endsWith('review-page.test.ts'))
+      .filter((m) => /review-page(-stale)?\.test\.ts$/.test(m.moduleId))
       .reduce((n, m) => n + [...m.children.allTests()].filter((t) => t.result().state === 'skipped').length, 0);
     if (skipped === 0) return;
     process.stdout.write(
