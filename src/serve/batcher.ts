@@ -180,8 +180,7 @@ export class MicroBatcher<I, O> {
     const total = costs.reduce((a, b) => a + b, 0);
     // an empty queue always admits (else a request larger than the whole budget could never run); a
     // request larger than one model call may fill only 80% of the budget, so small requests still get in
-    const cap = total > this.options.maxBatchTokens ? 0.8 * this.options.maxQueueTokens : this.options.maxQueueTokens;
-    if (this.queuedTokens > 0 && this.queuedTokens + total > cap) {
+    if (!this.admits(total)) {
       this.counts.rejectedBusy++;
       return Promise.reject(
         new BusyError(
@@ -231,6 +230,13 @@ export class MicroBatcher<I, O> {
       this.counts.items += items.length;
       this.schedule();
     });
+  }
+
+  /** whether a request of `tokens` estimated tokens would be admitted now (false: BusyError) */
+  admits(tokens: number): boolean {
+    if (this.closing) return false;
+    const cap = tokens > this.options.maxBatchTokens ? 0.8 * this.options.maxQueueTokens : this.options.maxQueueTokens;
+    return this.queuedTokens === 0 || this.queuedTokens + tokens <= cap;
   }
 
   /** seconds a refused client should wait: the queued work at the measured rate, 1..60 */

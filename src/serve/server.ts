@@ -195,6 +195,17 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     };
   });
   app.get('/stats', async () => batcher.stats());
+  // refuse from the headers alone a body that cannot fit, before the HTTP thread reads and parses it: a
+  // body of B bytes holds at least B/24 estimated tokens (B/6 characters if every one were a \uXXXX escape)
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'POST' || request.url.split('?')[0] !== '/predict') return;
+    const bytes = Number(request.headers['content-length'] ?? 0);
+    if (bytes > 0 && !batcher.admits(Math.floor(bytes / 24))) {
+      retryAfter(reply, batcher.retryAfterS());
+      void reply.header('connection', 'close');
+      throw new HttpError(503, 'busy', `server busy: ${batcher.stats().queuedTokens} tokens of work already queued, a ${bytes}-byte body adds at least ${Math.floor(bytes / 24)}; retry shortly`);
+    }
+  });
   app.post('/predict', async (request, reply) => {
     const items = parsePredictBody(request.body, limits);
     const costs = items.map(estimateTokens);
