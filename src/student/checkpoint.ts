@@ -22,10 +22,11 @@
  * and a note says so.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { adaptTensor, archOf, configForArch, paramsForArch, toBertFields, toBertName } from './arch.js';
+import { recoverDir, swapDir, tempPath } from '../files.js';
 import { Rng } from '../random.js';
 import { readSafetensors, writeSafetensors, type ReadTensor } from './safetensors.js';
 import { readTorchFile } from './torch-file.js';
@@ -143,7 +144,7 @@ export async function saveCheckpoint(dir: string, ck: CheckpointToSave): Promise
     }
   }
 
-  const tmp = `${target}.saving-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = tempPath(target);
   await mkdir(tmp, { recursive: true });
   try {
     const arch = archOf(config);
@@ -175,19 +176,12 @@ export async function saveCheckpoint(dir: string, ck: CheckpointToSave): Promise
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  const old = `${target}.replaced`;
-  if (existsSync(target)) await rename(target, old);
-  await rename(tmp, target);
-  await rm(old, { recursive: true, force: true });
+  await swapDir(tmp, target);
 }
 
 /** Puts back `<dir>.replaced` if a save was interrupted between its two renames; removes it otherwise. */
 export async function recoverCheckpointDir(dir: string): Promise<void> {
-  const target = path.resolve(dir);
-  const old = `${target}.replaced`;
-  if (!existsSync(old)) return;
-  if (existsSync(target)) await rm(old, { recursive: true, force: true });
-  else await rename(old, target);
+  await recoverDir(dir);
 }
 
 function configForSave(config: BertConfig, labels: string[]): Record<string, unknown> {
