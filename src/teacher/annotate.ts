@@ -9,7 +9,7 @@
  *
  * The job's reactions to an answer (deterministic, so a rerun replays them from the cache for free):
  *   1. `finish_reason: length` is a failure, never an answer: ask again with twice the max-tokens (up to
- *      `maxTokensCap`), then give up on the task. A content-filter refusal is an unusable answer. Any other
+ *      `maxTokensCap`), then at the cap as a re-ask with feedback (up to `maxRetries`), then give up. A content-filter refusal is an unusable answer. Any other
  *      finish reason — `stop`, missing, null or unknown — is an answer when its JSON is complete.
  *   2. An unusable answer (no readable JSON, cut off, ...) is asked again as attempt n+1 (new seed) with
  *      feedback (requests.ts: what was wrong), up to `maxRetries` times.
@@ -266,6 +266,13 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
         stats.truncated++;
         if (task.maxTokens * 2 <= maxTokensCap(task.members.length)) {
           task = { ...task, maxTokens: task.maxTokens * 2 };
+          continue;
+        }
+        if (task.attempt < maxRetries) {
+          // at the cap: ask again (new seed) saying so, rather than drop a sentence for one long answer
+          stats.feedbackReasks++;
+          const problem = `it was cut off at the limit of ${task.maxTokens} tokens: keep the reasoning short and end with the complete JSON answer`;
+          task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem } };
           continue;
         }
         giveUp(task, `answer cut off by the token limit even at max-tokens ${task.maxTokens}`);

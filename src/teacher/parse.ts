@@ -244,13 +244,37 @@ const LIST_KEYS = ['results', 'sentences', 'answers', 'annotations', 'items'];
 /** reads an answer's value into per-id entity lists; undefined when it is not an answer */
 type Results = { results: Map<string, AnswerEntity[]>; unknownIds: string[]; duplicateIds: string[] };
 
+/**
+ * An answer about ONE sentence that names it with another id (`{"id": "0", "entities": [...]}`) cannot
+ * credit the wrong sentence: its entities are the asked sentence's. (In a batch an unknown id makes every
+ * credit doubtful; the job asks those sentences again alone.)
+ */
 function toResults(value: unknown, ids: string[]): Results | undefined {
+  const r = readResults(value, ids);
+  if (!r || ids.length !== 1) return r;
+  const stray = r.results.get(UNKNOWN);
+  r.results.delete(UNKNOWN);
+  if (stray && !r.results.has(ids[0]!) && r.unknownIds.length === 1) {
+    r.results.set(ids[0]!, stray);
+    r.unknownIds = [];
+  }
+  return r;
+}
+
+/** the slot of a single-sentence answer's entities under an id that was not asked */
+const UNKNOWN = '\u0000unknown';
+
+function readResults(value: unknown, ids: string[]): Results | undefined {
   const results = new Map<string, AnswerEntity[]>();
   const unknownIds: string[] = [];
   const duplicateIds: string[] = [];
+  const single = ids.length === 1;
   const add = (id: string, entities: AnswerEntity[]): void => {
-    if (!ids.includes(id)) unknownIds.push(id);
-    else if (results.has(id)) {
+    if (!ids.includes(id)) {
+      unknownIds.push(id);
+      // a single-sentence request: keep the stray entities (toResults decides)
+      if (single && !results.has(UNKNOWN)) results.set(UNKNOWN, entities);
+    } else if (results.has(id)) {
       if (!duplicateIds.includes(id)) duplicateIds.push(id);
       results.set(id, [...results.get(id)!, ...entities]);
     } else results.set(id, entities);

@@ -13,7 +13,7 @@
  *     before any request has succeeded: connection refused, DNS failure or TLS failure — the address is
  *       wrong or the server is down, and retrying per sentence would take minutes to say so;
  *     the first FAIL_FAST_FAILURES calls all failing the same way (same kind and HTTP status), with no
- *       success among them.
+ *       success among them (429s aside: a burst at the start is throttled, not broken).
  *   After a success, a refused connection is taken as a server restarting and retried like a reset.
  * Answers paid for are put in the cache at once (the job's journal, see cache.ts).
  */
@@ -177,6 +177,7 @@ export class Transport {
     if (pe.code === 'not_found') throw new FatalError(pe.message);
     if (this.succeeded) return;
     if (pe.code === 'unreachable') throw new FatalError(pe.message);
+    if (pe.code === 'rate_limit' || pe.status === 429) return; // a burst at the start is throttled, not broken
     this.earlyFailures.push(`${pe.code ?? 'other'}:${pe.status ?? ''}`);
     const n = this.earlyFailures.length;
     if (n >= FAIL_FAST_FAILURES && this.earlyFailures.every((k) => k === this.earlyFailures[0])) {

@@ -152,10 +152,12 @@ describe('annotate against teacher-sim with faults on', () => {
         return { text: 'Step 1: EU is', finishReason: 'length', usage: { promptTokens: 10, completionTokens: 5 }, model: 'scripted' };
       },
     };
-    const res = await annotate({ sentences: [{ id: 's1', tokens: ['EU'], spans: [] }], definitions, provider, maxTokens: 100, log: () => {} });
+    const res = await annotate({ sentences: [{ id: 's1', tokens: ['EU'], spans: [] }], definitions, provider, maxTokens: 100, maxRetries: 2, log: () => {} });
     expect(res.sentences).toEqual([]);
     expect(res.failed).toEqual([{ id: 's1', index: 0, reason: expect.stringContaining('cut off') }]);
-    expect(res.stats.truncated).toBe(3); // 100, 200, 400 (cap 4×)
+    // 100, 200, 400 (cap 4×), then at the cap re-asked with feedback maxRetries times
+    expect(res.stats.truncated).toBe(3 + 2);
+    expect(res.stats.feedbackReasks).toBe(2);
   });
 
   it('labels an entity that occurs twice at both places, and gives every span its vote share with --samples', async () => {

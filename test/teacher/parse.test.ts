@@ -67,6 +67,13 @@ describe('parseAnswer: shapes', () => {
     expect(r.duplicateIds).toEqual([]);
   });
 
+  it('credits a single-sentence answer under another id to the one sentence asked (nothing else it could be)', () => {
+    expect(parseAnswer('{"id":"0","entities":[["EU","ORG"]]}', ['1'])).toMatchObject({ unknownIds: [] });
+    expect(parseAnswer('{"results":[{"id":"s1","entities":[["EU","ORG"]]}]}', ['1']).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+    // two lists for one sentence: doubtful, reported
+    expect(parseAnswer('{"results":[{"id":"0","entities":[]},{"id":"1","entities":[]}]}', ['1']).unknownIds).toEqual(['0']);
+  });
+
   it('reports an id given twice', () => {
     const r = parseAnswer('{"results":[{"id":"1","entities":[]},{"id":"1","entities":[["EU","ORG"]]},{"id":"2","entities":[]}]}', ['1', '2']);
     expect(r.duplicateIds).toEqual(['1']);
