@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCorpus, readCorpus, type CorpusFormat } from '../../src/corpus/index.js';
-import { InputError } from '../../src/errors.js';
+import type { InputError } from '../../src/errors.js';
 import { Predictor } from '../../src/student/predict.js';
 import { predictFile, readCorpusChunks } from '../../src/student/predict-stream.js';
 import { Tokenizer } from '../../src/student/tokenizer.js';

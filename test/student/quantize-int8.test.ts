@@ -29,7 +29,12 @@ async function run(model: Uint8Array | string, ids: number[][]): Promise<{ logit
   const T = Math.max(...ids.map((r) => r.length));
   const input = new BigInt64Array(B * T);
   const mask = new BigInt64Array(B * T);
-  ids.forEach((r, b) => r.forEach((x, t) => ((input[b * T + t] = BigInt(x)), (mask[b * T + t] = 1n))));
+  ids.forEach((r, b) =>
+    r.forEach((x, t) => {
+      input[b * T + t] = BigInt(x);
+      mask[b * T + t] = 1n;
+    }),
+  );
   const session = await ort.InferenceSession.create(model as Uint8Array, { intraOpNumThreads: 1 });
   try {
     const out = await session.run({

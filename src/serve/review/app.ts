@@ -20,7 +20,7 @@ import { ActionError, parseAction } from './actions.js';
 import { exportReviewed, type ExportFormat } from './export.js';
 import { HttpError, setupHttp } from '../http.js';
 import { pageFile } from './page/index.js';
-import { ReviewStore, VersionConflict, keyOf } from './store.js';
+import { type ReviewStore, VersionConflict, keyOf } from './store.js';
 
 /** colours for entity types, in the order types appear (dark text stays readable on all of them) */
 export const PALETTE = ['#f6a5a5', '#8fc9f9', '#a8e6a1', '#ffd27f', '#d3b0f5', '#f7e98e', '#9fe3dc', '#f5b3de', '#c9c9c9'];
