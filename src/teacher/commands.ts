@@ -26,6 +26,7 @@ import { loadPrices, priceFor, unknownPriceHint, type Price } from './pricing.js
 import { annotateStream, AnnotationWriter, type AnnotateStreamResult, type FailedSentence } from './annotate.js';
 import { countSentences, readSentences } from './input.js';
 import type { Demo } from './prompt.js';
+import { SELECT_STRATEGIES, selectFromFile, type SelectStrategy } from './select.js';
 
 /** Registers this stage's `nerd` subcommands. */
 export function register(program: Command): void {
@@ -64,6 +65,10 @@ interface AnnotateFlags {
   cache?: string;
   structured: boolean;
   progress: boolean;
+  select?: SelectStrategy;
+  selectCount?: number;
+  selectModel?: string;
+  seed: number;
 }
 
 /** Sentences of a corpus file (any format readCorpus knows: CoNLL, JSONL, token JSONL). */
@@ -127,6 +132,10 @@ function registerAnnotateCommand(program: Command): void {
     .option('--cache <file>', 'SQLite response cache (default: <out>.cache.sqlite); reruns reuse it and pay nothing twice')
     .addOption(new Option('--no-structured', 'do not ask for JSON-schema structured output'))
     .addOption(new Option('--no-progress', 'no progress bar'))
+    .option('--select <strategy>', 'annotate only --select-count sentences of the input, chosen by: first, random, diversity (vocabulary coverage), uncertainty (a student\'s doubt; --select-model)')
+    .option('--select-count <n>', 'with --select: how many sentences to annotate', num('select-count', { min: 1, integer: true }))
+    .option('--select-model <dir>', 'with --select uncertainty: the student checkpoint that scores the input')
+    .option('--seed <n>', 'with --select: the seed of its random choices and tie-breaks', num('seed', { integer: true }), 1)
     .addHelpText(
       'after',
       `
@@ -148,7 +157,13 @@ budget stop are not written; rerun the same command to finish them (cached answe
       if ((flags.priceIn === undefined) !== (flags.priceOut === undefined)) {
         throw new InputError('give both --price-in and --price-out (USD per 1M tokens)');
       }
-      const total = await countSentences(flags.input);
+      if (flags.select !== undefined && !SELECT_STRATEGIES.includes(flags.select)) throw new InputError(`--select: unknown strategy "${flags.select}" (one of ${SELECT_STRATEGIES.join(', ')})`);
+      if ((flags.select === undefined) !== (flags.selectCount === undefined)) throw new InputError('give both --select and --select-count (how many sentences to choose)');
+      if (flags.select === 'uncertainty' && !flags.selectModel) throw new InputError('--select uncertainty needs --select-model (a student checkpoint to score the input with)');
+      const chosen = flags.select
+        ? await selectFromFile(flags.input, { strategy: flags.select, count: flags.selectCount!, seed: flags.seed, ...(flags.selectModel ? { model: flags.selectModel } : {}), threads: flags.threads, log: (l) => process.stderr.write(`${l}\n`) })
+        : undefined;
+      const total = chosen ? chosen.length : await countSentences(flags.input);
       if (total === 0) throw new InputError('no sentences in the input', flags.input);
       const demos = flags.demos ? loadDemos(flags.demos) : undefined;
       const prices = flags.prices ? loadPrices(flags.prices) : undefined;
@@ -178,7 +193,7 @@ budget stop are not written; rerun the same command to finish them (cached answe
       try {
         const result = await annotateStream({
           signal: stop.signal,
-          input: readSentences(flags.input),
+          input: chosen ?? readSentences(flags.input),
           total,
           onSentence: (a) => writer?.write(a),
           onFailed: (f) => {
