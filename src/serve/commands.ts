@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'checkpoint folder (config.json, vocab.txt or tokenizer.json, onnx/model.onnx)')
     .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
-    .option('--token <t>', 'bearer token required on every request, at least 16 characters (better: set NERD_TOKEN, since command lines are visible to other users)')
+    .option('--token <t>', 'bearer token required on every request: 16+ printable characters, spaces and non-ASCII allowed (better: set NERD_TOKEN, since command lines are visible to other users)')
     .option('--max-batch <n>', 'most sentences per model call when micro-batching', int('--max-batch', 1, 4096), DEFAULT_BATCHING.maxBatch)
     .option('--max-batch-tokens <n>', 'most (estimated) sub-word tokens per model call: bounds how long a small request waits behind a big one', int('--max-batch-tokens', 64), DEFAULT_BATCHING.maxBatchTokens)
     .option('--max-wait-ms <n>', 'longest a request waits for others to share its model call', int('--max-wait-ms', 0, 1000), DEFAULT_BATCHING.maxWaitMs)
