@@ -317,7 +317,7 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
       const redo: number[] = [];
       task.members.forEach((i, j) => {
         if (doubtful(j)) redo.push(i);
-        else grounded.push([i, groundEntities(assembler.sentence(i).tokens, parsed.results.get(ids[j]!)!, types)]);
+        else grounded.push([i, groundEntities(assembler.sentence(i).tokens, parsed.results.get(ids[j]!)!, types, options.conventions)]);
       });
       const problems = task.attempt === 0 ? typeProblems(grounded, task, types) : undefined;
       if (problems) {

@@ -21,7 +21,8 @@ import type { Sentence } from '../corpus/types.js';
 import { registerSimCommand } from './sim/command.js';
 import { createProvider } from './providers/index.js';
 import { apiKeyFromEnv, scrubSecrets } from './providers/secrets.js';
-import { parseTypes, resolveDefinitions } from './definitions.js';
+import { definitionsFor, parseTypes, typesFromLabelled } from './definitions.js';
+import { conventionsFromLabelled } from './spans.js';
 import { loadPrices, priceFor, unknownPriceHint, type Price } from './pricing.js';
 import { annotateStream, AnnotationWriter, type AnnotateStreamResult, type FailedSentence } from './annotate.js';
 import { countSentences, readSentences } from './input.js';
@@ -40,7 +41,7 @@ function num(flag: string, { min, integer }: { min?: number; integer?: boolean }
 
 interface AnnotateFlags {
   input: string;
-  types: string;
+  types?: string;
   definitions?: string;
   demos?: string;
   shots: number;
@@ -107,9 +108,9 @@ function registerAnnotateCommand(program: Command): void {
     .command('annotate')
     .description('Annotate sentences with an LLM teacher (Chain-of-Thought prompt, grounding, voting, cache, budget)')
     .requiredOption('--input <file>', 'sentences to annotate: CoNLL, JSONL or token JSONL (labels in it are ignored)')
-    .requiredOption('--types <list>', 'entity types, comma-separated, e.g. PER,ORG,LOC,MISC')
+    .option('--types <list>', 'entity types, comma-separated, e.g. PER,ORG,LOC,MISC (default: the types labelled in --demos)')
     .requiredOption('--out <file>', 'output JSONL, one line per annotated sentence in input order (written atomically at the end)')
-    .option('--definitions <file>', 'YAML/JSON entity type definitions (default: CoNLL-2003 definitions for PER, ORG, LOC, MISC)')
+    .option('--definitions <file>', 'YAML/JSON entity type definitions (default: CoNLL-2003 definitions for PER, ORG, LOC, MISC; other types get one written from their name and --demos examples)')
     .option('--demos <file>', 'human-labelled corpus to draw few-shot demonstrations from (by similarity to each sentence)')
     .option('--shots <n>', 'demonstrations per request', num('shots', { min: 0, integer: true }), 4)
     .option('--base-url <url>', 'OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:8080/v1 (key from NERD_API_KEY or OPENAI_API_KEY)')
@@ -150,8 +151,13 @@ overlap (the longer span wins), below-confidence (--samples). Sentences that fai
 budget stop are not written; rerun the same command to finish them (cached answers are free).`,
     )
     .action(async (flags: AnnotateFlags) => {
-      const types = parseTypes(flags.types);
-      const definitions = resolveDefinitions(types, flags.definitions);
+      const demos = flags.demos ? loadDemos(flags.demos) : undefined;
+      const types = flags.types ? parseTypes(flags.types) : typesFromLabelled(demos ?? []);
+      if (types.length === 0) throw new InputError(demos ? '--types is needed: --demos has no labelled entities to take the types from' : '--types is needed (or --demos with labelled entities to take them from)', flags.demos);
+      if (!flags.types) process.stderr.write(`annotate: types from --demos: ${types.join(', ')}\n`);
+      const definitions = definitionsFor(types, { file: flags.definitions, labelled: demos, log: (l) => process.stderr.write(`annotate: ${l}\n`) });
+      // answers inside a token are aligned as the labelled data does it (spans.ts); default without --demos
+      const conventions = demos ? conventionsFromLabelled(demos) : undefined;
       if (flags.minConfidence !== undefined && flags.minConfidence > 1) throw new InputError('--min-confidence is a share of votes, between 0 and 1');
       if (flags.samples > 1 && flags.temperature === 0) throw new InputError('--samples > 1 needs --temperature above 0 (identical greedy answers cannot vote)');
       if ((flags.priceIn === undefined) !== (flags.priceOut === undefined)) {
@@ -165,7 +171,6 @@ budget stop are not written; rerun the same command to finish them (cached answe
         : undefined;
       const total = chosen ? chosen.length : await countSentences(flags.input);
       if (total === 0) throw new InputError('no sentences in the input', flags.input);
-      const demos = flags.demos ? loadDemos(flags.demos) : undefined;
       const prices = flags.prices ? loadPrices(flags.prices) : undefined;
       const price: Price | undefined = flags.priceIn !== undefined ? { input: flags.priceIn, output: flags.priceOut! } : undefined;
       const provider = await createProvider(flags);
@@ -202,6 +207,7 @@ budget stop are not written; rerun the same command to finish them (cached answe
           definitions,
           provider,
           ...(demos ? { demos } : {}),
+          ...(conventions ? { conventions } : {}),
           shots: flags.shots,
           batch: flags.batch,
           samples: flags.samples,

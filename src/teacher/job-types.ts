@@ -5,6 +5,7 @@ import type { Sentence } from '../corpus/types.js';
 import type { ChatProvider } from './providers/types.js';
 import type { TypeDefinition } from './definitions.js';
 import type { Demo } from './prompt.js';
+import type { SpanConventions } from './spans.js';
 import type { ResponseCache } from './cache.js';
 import type { Price } from './pricing.js';
 import type { AnnotatedSentence, FailedSentence } from './assembly.js';
@@ -25,6 +26,8 @@ export interface AnnotateCommonOptions {
   temperature?: number;
   /** keep spans with at least this share of votes (default: strict majority) */
   minConfidence?: number;
+  /** span conventions for grounding (spans.ts; default DEFAULT_CONVENTIONS, or conventionsFromLabelled(demos)) */
+  conventions?: SpanConventions;
   /** requests in flight at once (default 4) */
   concurrency?: number;
   /** the most sentences read and not yet handed on (default and minimum: max(64, 4 × concurrency × batch)) */

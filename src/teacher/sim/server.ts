@@ -363,7 +363,7 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     let content: string;
     let finishReason: 'stop' | 'length';
     if (structured) {
-      content = JSON.stringify(answerObject(answers, plan, reasoning));
+      content = JSON.stringify(answerObject(answers, plan, reasoning, { noise, rng, count }));
       finishReason = 'stop';
       if (rng.chance(noise.lengthCutoffRate)) {
         count('length_cutoff');
@@ -372,7 +372,7 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       }
       stats.structuredAnswers++;
     } else {
-      ({ content, finishReason } = formatPlain(reasoning, answerObject(answers, plan), answers, noise, rng, count));
+      ({ content, finishReason } = formatPlain(reasoning, answerObject(answers, plan, undefined, { noise, rng, count }), answers, noise, rng, count));
     }
     const promptTokens = approxTokens(promptText) + 4 * messages.length;
     // the reasoning profile thinks first, out of the same completion budget
