@@ -4,7 +4,8 @@
  * killed experiment resumes where it stopped and produces the same report.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../files.js';
 import path from 'node:path';
 import type { DistillConfig, ExperimentConfig } from './config.js';
 import { planPhases } from './strategies.js';
@@ -109,8 +110,8 @@ export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: 
 function writeReport(exp: ExperimentConfig, results: RunResult[]): string {
   const file = path.join(exp.out, 'report.html');
   const html = renderHtml(results, { title: `nerd experiment: ${exp.name}`, notes: reportNotes(exp), config: exp }, exp.strategies);
-  writeFileSync(file, html);
-  writeFileSync(path.join(exp.out, 'summary.txt'), `${formatTable(summarise(results, exp.strategies))}\n`);
+  writeFileAtomic(file, html);
+  writeFileAtomic(path.join(exp.out, 'summary.txt'), `${formatTable(summarise(results, exp.strategies))}\n`);
   return file;
 }
 

@@ -11,9 +11,10 @@
  *
  * Every step resumes: the teacher from its cache, each phase from its own `last/` state.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../corpus/index.js';
+import { writeFileAtomic } from '../files.js';
 import type { Sentence } from '../corpus/types.js';
 import { Predictor } from '../student/predict.js';
 import { evaluate, labelSetOf, train, type DevScore } from '../student/train.js';
@@ -263,6 +264,6 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     ...(teacherStats ? { teacherStats } : {}),
   };
   mkdirSync(config.out, { recursive: true });
-  writeFileSync(path.join(config.out, 'report.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
+  writeFileAtomic(path.join(config.out, 'report.json'), `${JSON.stringify({ config, ...outcome }, null, 2)}\n`);
   return outcome;
 }

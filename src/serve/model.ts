@@ -6,9 +6,9 @@
  * onnx/model.onnx is exported on the fly by the student's loader.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { readJsonFile } from '../files.js';
 import { resolveModelDir } from '../student/model-folder.js';
 import { Predictor as WordPredictor } from '../student/predict.js';
 import type { Predictor, SentencePrediction } from './predictor.js';
@@ -29,12 +29,7 @@ export async function loadPredictor(spec: string, opts: LoadOptions = {}): Promi
   const dir = await resolveModelDir(spec);
   const configFile = path.join(dir, 'config.json');
   if (!existsSync(configFile)) throw new InputError('not a model folder: config.json is missing', dir);
-  let config: { hidden_size?: number; num_hidden_layers?: number; max_position_embeddings?: number };
-  try {
-    config = JSON.parse(await readFile(configFile, 'utf8'));
-  } catch (err) {
-    throw new InputError(`config.json is not valid JSON: ${(err as Error).message}`, configFile);
-  }
+  const config = (await readJsonFile(configFile, 'config.json')) as { hidden_size?: number; num_hidden_layers?: number; max_position_embeddings?: number };
   if (opts.quantized && !existsSync(path.join(dir, QUANTIZED_FILE))) {
     throw new InputError('no int8 model here: run `nerd export --quantize int8` on this folder first, or drop --quantized', path.join(dir, QUANTIZED_FILE));
   }

@@ -8,9 +8,9 @@
  * weights.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { readJsonFile } from '../files.js';
 import { type HubOptions, parseHubName, resolveHubModel } from './hub.js';
 
 /** The local folder `spec` names: an existing folder, or a hub model fetched into (or found in) the cache. */
@@ -43,12 +43,7 @@ export async function openModelFolder(
   const dir = await resolveModelDir(spec, opts.hub);
   const configFile = path.join(dir, 'config.json');
   if (!existsSync(configFile)) throw new InputError('not a model folder: config.json is missing', dir);
-  let config: OpenedModel['config'];
-  try {
-    config = JSON.parse(await readFile(configFile, 'utf8'));
-  } catch (err) {
-    throw new InputError(`config.json is not valid JSON: ${(err as Error).message}`, configFile);
-  }
+  const config = (await readJsonFile(configFile, 'config.json')) as OpenedModel['config'];
   const labels = labelsOfConfig(config, configFile);
   if (labels.length === 0) throw new InputError('config.json has no id2label: not a token classifier', configFile);
   if (opts.quantized) {

@@ -16,10 +16,10 @@
  *      dates the table does not list itself, so snapshots priced differently (gpt-4o-2024-05-13) are listed.
  * There is no other prefix matching: "gpt-4-0125-preview" is not "gpt-4", "o3-pro" is not "o3".
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { readText } from '../files.js';
 import { SIM_MODEL_PREFIX, type Usage } from './providers/types.js';
 
 export interface Price {
@@ -95,9 +95,10 @@ const priceFileSchema = z.record(
 );
 
 export function loadPrices(file: string): Record<string, Price> {
+  const text = readText(file, 'price table');
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(text);
   } catch (err) {
     throw new InputError(`cannot read price table: ${(err as Error).message.split('\n')[0]}`, file);
   }
