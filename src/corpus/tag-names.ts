@@ -3,11 +3,12 @@
  * a comma-separated list (`O,B-PER,I-PER`) or a file: a JSON array, a model's config.json (`id2label`), a
  * dataset_info.json (`features.<column>.feature.names`), a JSON object of id → name, or one name per line.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { readText } from '../files.js';
 
 export function loadTagNames(spec: string): string[] {
-  if (existsSync(spec) && statSync(spec).isFile()) return tagNamesFromText(readFileSync(spec, 'utf8'), spec);
+  if (existsSync(spec) && statSync(spec).isFile()) return tagNamesFromText(readText(spec, 'tag names'), spec);
   const names = spec.split(',').map((x) => x.trim());
   if (names.some((x) => x === '')) throw new InputError(`--tag-names: empty name in "${spec}" (give a comma-separated list or a file)`);
   return names;

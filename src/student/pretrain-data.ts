@@ -13,9 +13,9 @@
  * each epoch from Rng.derive(seed, epoch, example): a pure function, so a resumed run masks exactly as the
  * uninterrupted one.
  */
-import { readFileSync } from 'node:fs';
 import { parseCorpus } from '../corpus/index.js';
 import { InputError } from '../errors.js';
+import { readText } from '../files.js';
 import { Rng } from '../random.js';
 import type { EncodedWindow } from './align.js';
 import type { MaskedBatch } from './engine.js';
@@ -47,12 +47,7 @@ export function readTextFile(
   format: TextFormat,
   splitWords: (text: string) => Array<{ word: string }>,
 ): string[][] {
-  let content: string;
-  try {
-    content = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read text: ${(err as Error).message}`, file);
-  }
+  const content = readText(file, 'text');
   const f = format === 'auto' ? detectTextFormat(content, file) : format;
   if (f === 'text') {
     const out: string[][] = [];
