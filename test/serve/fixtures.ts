@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const DATA_DIR = path.resolve(process.cwd(), '../shared/data');
+import { DATA as DATA_DIR } from '../helpers/data.js';
+
+export { DATA_DIR };
 export const VOCAB_CASED = path.join(DATA_DIR, 'vocab', 'bert-base-cased-vocab.txt');
 
 export interface GoldSentence {

@@ -2,13 +2,15 @@
 import { scoreTeacher } from '../../src/teacher/quality.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readCorpus } from '../../src/corpus/index.js';
 import type { Sentence } from '../../src/corpus/types.js';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/teacher/providers/types.js';
 import type { AnnotatedSentence } from '../../src/teacher/annotate.js';
 
-export const DATA = resolve(process.cwd(), '../shared/data');
+import { DATA } from '../helpers/data.js';
+
+export { DATA };
 export const DEV = join(DATA, 'conll2003/dev.txt');
 export const TRAIN = join(DATA, 'conll2003/train.txt');
 
