@@ -226,3 +226,19 @@ export async function selectWithModel(pool: readonly (readonly string[])[], k: n
     await predictor.close();
   }
 }
+
+/**
+ * `nerd annotate --select`: the `count` sentences of a corpus file to annotate, in file order. Selection
+ * needs the whole pool, so the file is read into memory (without --select the job streams it).
+ */
+export async function selectFromFile(file: string, o: { strategy: SelectStrategy; count: number; seed: number; model?: string; threads?: number; log?: (line: string) => void }) {
+  const { readCorpus } = await import('../corpus/index.js');
+  const pool = readCorpus(file).corpus.sentences;
+  const picked = await selectWithModel(
+    pool.map((s) => s.tokens),
+    o.count,
+    o,
+  );
+  o.log?.(`annotate: ${picked.length} of ${pool.length} sentences chosen by '${o.strategy}' (seed ${o.seed})`);
+  return picked.map((i) => pool[i]!);
+}
