@@ -40,7 +40,7 @@ function oldSplit(pool: readonly Sentence[], budget: number, seed: number, teach
 
 describe('selection strategies', () => {
   it('each strategy is deterministic for a seed and returns k distinct indices in pool order', () => {
-    const scores = tokens.map((t, i) => (i * 7919) % 101);
+    const scores = tokens.map((_t, i) => (i * 7919) % 101);
     for (const strategy of SELECT_STRATEGIES) {
       const a = selectIndices(tokens, 100, { strategy, seed: 3, scores });
       expect(selectIndices(tokens, 100, { strategy, seed: 3, scores })).toEqual(a);
