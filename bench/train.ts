@@ -8,6 +8,12 @@
  *
  * With --rounds N, ours and PyTorch alternate N times (the machine may be shared: each round's ratio is
  * measured back to back, and the median ratio is reported). With --interleave, they alternate every step.
+ *
+ * The machine's own yardstick: after each of our steps, the step's matrix products alone (same shapes,
+ * transposes, runtime and threads: src/student/graph/gemm-probe.ts) run once. `step_gflops` is their FLOPs
+ * over the whole step's time, `gemm_gflops` over their own time, and `gemm_fraction` the median per-step
+ * ratio: 1 would mean everything but the products (element-wise ops, copies, feeds, the optimizer) is free.
+ * `sgemm_2048_gflops` is one square 2048² MatMul through the same runtime, for reference.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
