@@ -20,6 +20,7 @@ import { readReviewData } from './review/data.js';
 import { exportToFile, type ExportFormat } from './review/export.js';
 import type { StudentEntity } from './review/model.js';
 import { ReviewStore } from './review/store.js';
+import { orderWithModel, SELECT_STRATEGIES, type SelectStrategy } from '../teacher/select.js';
 
 function int(name: string, min: number, max?: number) {
   return numberFlag(name, { int: true, min, max });
@@ -68,6 +69,8 @@ interface ReviewFlags {
   export?: string;
   format?: ExportFormat;
   types?: string;
+  order: string;
+  seed: number;
 }
 
 /** the store beside the data file unless --store says otherwise: data.jsonl → data.review.sqlite */
@@ -192,7 +195,11 @@ export function register(program: Command): void {
     .option('--types <list>', 'entity types offered besides those in the data, comma-separated (e.g. PER,ORG,LOC,MISC)')
     .option('--export <file>', 'write the reviewed sentences as human-labelled data and exit (.conll/.txt → CoNLL, else JSONL)')
     .option('--format <fmt>', 'export format: jsonl or conll (default: from the file name)')
+    .option('--order <strategy>', 'queue order: doubt, or a selection strategy: first, random, diversity (vocabulary coverage), uncertainty (the --model student\'s doubt)', 'doubt')
+    .option('--seed <n>', 'with --order: the seed of its random choices and tie-breaks', int('--seed', 0, 2 ** 31 - 1), 1)
     .action(async (flags: ReviewFlags) => {
+      if (flags.order !== 'doubt' && !(SELECT_STRATEGIES as readonly string[]).includes(flags.order)) throw new InputError(`--order: unknown order "${flags.order}" (doubt, ${SELECT_STRATEGIES.join(', ')})`);
+      if (flags.order === 'uncertainty' && !flags.model) throw new InputError('--order uncertainty needs --model (a student checkpoint to score the sentences with)');
       if (flags.format && flags.format !== 'jsonl' && flags.format !== 'conll') {
         throw new InputError(`--format must be jsonl or conll, got ${JSON.stringify(flags.format)}`);
       }
@@ -221,6 +228,12 @@ export function register(program: Command): void {
         }
         if (flags.types) store.addTypes(flags.types.split(',').map((t) => t.trim()).filter(Boolean));
         if (flags.model) await predictForReview(store, flags.model);
+        if (flags.order !== 'doubt') {
+          const all = store.allSentences();
+          const ranked = await orderWithModel(all.map((s) => s.tokens), { strategy: flags.order as SelectStrategy, seed: flags.seed, ...(flags.model ? { model: flags.model } : {}) });
+          store.order = new Map(ranked.map((i, rank) => [all[i]!.id, rank]));
+          process.stderr.write(`nerd review: queue ordered by '${flags.order}' (seed ${flags.seed})\n`);
+        }
         const app = await buildReviewApp({ store, host: flags.host, token, title: flags.data ? path.basename(flags.data) : undefined });
         await app.listen({ host: flags.host, port: flags.port });
         const addr = app.server.address();

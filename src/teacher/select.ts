@@ -42,9 +42,22 @@ export interface SelectOptions {
 
 /** The indices (in pool order) of the `k` sentences to label; k ≥ pool size returns every index. */
 export function selectIndices(pool: readonly (readonly string[])[], k: number, o: SelectOptions): number[] {
+  const want = Math.max(0, Math.min(pool.length, Math.floor(k)));
+  if (want === pool.length) return Array.from({ length: pool.length }, (_, i) => i);
+  return ranked(pool, want, o).sort((a, b) => a - b);
+}
+
+/**
+ * Every index of the pool, best first, in the strategy's order of picking (`nerd review --order`): its
+ * first k are exactly `selectIndices(pool, k)` (greedy coverage picks the same prefix whatever k).
+ */
+export function orderIndices(pool: readonly (readonly string[])[], o: SelectOptions): number[] {
+  return ranked(pool, pool.length, o);
+}
+
+/** the first `want` picks of a strategy, in the order picked */
+function ranked(pool: readonly (readonly string[])[], want: number, o: SelectOptions): number[] {
   const n = pool.length;
-  const want = Math.max(0, Math.min(n, Math.floor(k)));
-  if (want === n) return Array.from({ length: n }, (_, i) => i);
   let picked: number[];
   switch (o.strategy) {
     case 'first':
@@ -68,7 +81,7 @@ export function selectIndices(pool: readonly (readonly string[])[], k: number, o
     default:
       throw new Error(`unknown selection strategy "${String(o.strategy)}" (one of ${SELECT_STRATEGIES.join(', ')})`);
   }
-  return picked.sort((a, b) => a - b);
+  return picked;
 }
 
 function randomOrder(n: number, seed: number): number[] {
@@ -241,4 +254,17 @@ export async function selectFromFile(file: string, o: { strategy: SelectStrategy
   );
   o.log?.(`annotate: ${picked.length} of ${pool.length} sentences chosen by '${o.strategy}' (seed ${o.seed})`);
   return picked.map((i) => pool[i]!);
+}
+
+/** `nerd review --order`: the pool's indices best first, scored with `model` for `uncertainty` */
+export async function orderWithModel(pool: readonly (readonly string[])[], o: { strategy: SelectStrategy; seed: number; model?: string; threads?: number }): Promise<number[]> {
+  if (o.strategy !== 'uncertainty') return orderIndices(pool, o);
+  if (!o.model) throw new Error('order "uncertainty" needs a student model to score the sentences with');
+  const { Predictor } = await import('../student/predict.js');
+  const predictor = await Predictor.load(o.model, { threads: o.threads });
+  try {
+    return orderIndices(pool, { ...o, scores: await uncertaintyScores(predictorSource(predictor), pool) });
+  } finally {
+    await predictor.close();
+  }
 }

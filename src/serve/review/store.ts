@@ -285,7 +285,10 @@ export class ReviewStore {
     return { status: r.status, spans: JSON.parse(r.spans) as ReviewSpan[], version: r.version, updatedAt: r.updated_at };
   }
 
-  /** sentences by doubt (most doubtful first), with their review status */
+  /** `nerd review --order`: a rank per sentence id (teacher/select.ts) that replaces the doubt order of the queue */
+  order?: ReadonlyMap<string, number>;
+
+  /** sentences by doubt (most doubtful first), or by `order` when set, with their review status */
   queue(filter: 'all' | 'todo' | 'done' = 'all'): QueueEntry[] {
     const rows = this.db
       .prepare(
@@ -294,6 +297,8 @@ export class ReviewStore {
          ORDER BY s.doubt DESC, s.ord`,
       )
       .all() as Array<{ id: string; ord: number; doubt: number; reasons: string; tokens: string; status: SentenceStatus }>;
+    const order = this.order;
+    if (order) rows.sort((a, b) => (order.get(a.id) ?? Number.MAX_SAFE_INTEGER) - (order.get(b.id) ?? Number.MAX_SAFE_INTEGER) || a.ord - b.ord);
     return rows
       .filter((r) => filter === 'all' || r.status === filter)
       .map((r) => {
