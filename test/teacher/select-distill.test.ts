@@ -57,5 +57,19 @@ describe('teacher.select uncertainty in distill', () => {
     const again = await runData(config, { phaseDir: dir, progress: false, log: () => {} });
     expect(again.unlabelled).toEqual(data.unlabelled);
     expect(readdirSync(dir).filter((f) => f.startsWith('select-'))).toEqual(selector);
+
+    // the human budget by the same student's doubt (humanSelectModel): the pool's 20 least certain sentences
+    const model = path.join(dir, selector[0]!, 'best');
+    const humanCfg = DistillConfig.parse({ ...config, teacher: { ...config.teacher, select: 'first' }, humanSelect: 'uncertainty', humanSelectModel: model });
+    const byDoubt = await runData(humanCfg, { phaseDir: dir, progress: false, log: () => {} });
+    const scorer = await Predictor.load(model, { threads: 1 });
+    try {
+      const scores = await uncertaintyScores(predictorSource(scorer), all.map((s) => s.tokens));
+      expect(byDoubt.human).toEqual(selectIndices(all.map((s) => s.tokens), 20, { strategy: 'uncertainty', seed: 4, scores }).map((i) => all[i]!));
+    } finally {
+      await scorer.close();
+    }
+    expect(byDoubt.unlabelled).toHaveLength(12);
+    expect(byDoubt.unlabelled.some((s) => byDoubt.human.includes(s))).toBe(false);
   });
 });
