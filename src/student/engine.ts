@@ -249,7 +249,7 @@ export class BertEngine {
     let loss: Value;
     if (head === 'masked-lm') {
       const { h } = buildEncoder(g, config, p, x, masks);
-      loss = buildMlmLoss(g, config, p, h, g.input('mlm_positions', ['M'], 'int64'), g.input('mlm_labels', ['M'], 'int64'));
+      loss = buildMlmLoss(config, p, h, g.input('mlm_positions', ['M'], 'int64'), g.input('mlm_labels', ['M'], 'int64'));
     } else {
       const labels = g.input('labels', dims, 'int64');
       const weights = g.input('weights', dims, 'float');

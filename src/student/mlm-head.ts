@@ -8,7 +8,7 @@
  *   logits = t Eᵀ + cls.predictions.bias                    [M, V], E = the word embeddings (tied decoder)
  *   loss   = mean cross-entropy against the original tokens
  */
-import { embedding, gelu, layerNorm, linear, sparseSoftmaxCrossEntropy, type Graph, type Value } from './graph/index.js';
+import { embedding, gelu, layerNorm, linear, sparseSoftmaxCrossEntropy, type Value } from './graph/index.js';
 import type { ParamSpec } from './bert.js';
 import type { BertConfig } from './types.js';
 
@@ -27,7 +27,7 @@ export function mlmHeadSpecs(config: BertConfig): ParamSpec[] {
 }
 
 /** Masked-LM loss of hidden states h [N, H] at flat `positions` (int64 [M], into N) against `labels` (int64 [M]). */
-export function buildMlmLoss(g: Graph, config: BertConfig, p: Map<string, Value>, h: Value, positions: Value, labels: Value): Value {
+export function buildMlmLoss(config: BertConfig, p: Map<string, Value>, h: Value, positions: Value, labels: Value): Value {
   const P = (name: string) => {
     const v = p.get(name);
     if (!v) throw new Error(`missing parameter ${name}`);

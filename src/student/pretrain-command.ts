@@ -75,7 +75,7 @@ export function registerPretrain(program: Command): void {
         abort.abort();
       };
       process.on('SIGINT', onSigint);
-      let result;
+      let result: Awaited<ReturnType<typeof pretrain>>;
       try {
         result = await pretrain({
           out: flags.out,

@@ -14,7 +14,6 @@
  * uninterrupted one.
  */
 import { parseCorpus } from '../corpus/index.js';
-import { InputError } from '../errors.js';
 import { readText } from '../files.js';
 import { Rng } from '../random.js';
 import type { EncodedWindow } from './align.js';
