@@ -18,7 +18,7 @@ import { resolveModelDir } from './model-folder.js';
 import { mlmHeadSpecs } from './mlm-head.js';
 import { isPresetName, presetConfig, PRESETS } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
-import { recoverDir, writeDirAtomically } from './train-state.js';
+import { readOptimizerState, recoverDir, writeDirAtomically, writeOptimizerState } from './train-state.js';
 import { InputError } from '../errors.js';
 import type { BertConfig, NamedTensor, OptimizerState, ParamMap } from './types.js';
 
@@ -132,14 +132,7 @@ export async function saveMlmCheckpoint(dir: string, m: Omit<MlmModel, 'notes'>,
 export async function savePretrainState(dir: string, m: Omit<MlmModel, 'notes'>, optimizer: OptimizerState, state: object): Promise<void> {
   await writeDirAtomically(dir, async (tmp) => {
     await fillMlmFolder(path.join(tmp, 'model'), m);
-    const moments = new Map<string, NamedTensor>();
-    for (const [name, p] of m.params) {
-      const mm = optimizer.m.get(name);
-      const vv = optimizer.v.get(name);
-      if (mm) moments.set(`m.${name}`, { shape: p.shape, data: mm });
-      if (vv) moments.set(`v.${name}`, { shape: p.shape, data: vv });
-    }
-    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(optimizer.step) });
+    await writeOptimizerState(tmp, m.params, optimizer);
     await writeFile(path.join(tmp, 'pretrainer_state.json'), `${JSON.stringify(state)}\n`);
   });
 }
@@ -149,11 +142,5 @@ export async function loadPretrainState<S>(dir: string): Promise<{ state: S; opt
   const stateFile = path.join(dir, 'pretrainer_state.json');
   if (!existsSync(stateFile)) return null;
   const state = JSON.parse(await readFile(stateFile, 'utf8')) as S;
-  const { tensors, metadata } = await readSafetensors(path.join(dir, 'optimizer.safetensors'));
-  const optimizer: OptimizerState = { step: Number(metadata?.step ?? 0), m: new Map(), v: new Map() };
-  for (const [key, t] of tensors) {
-    if (key.startsWith('m.')) optimizer.m.set(key.slice(2), t.data);
-    else if (key.startsWith('v.')) optimizer.v.set(key.slice(2), t.data);
-  }
-  return { state, optimizer };
+  return { state, optimizer: await readOptimizerState(dir) };
 }

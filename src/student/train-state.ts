@@ -116,14 +116,7 @@ export async function saveModel(dir: string, m: ModelToSave, info: Record<string
 export async function saveTrainingState(dir: string, m: ModelToSave, optimizer: OptimizerState, state: TrainerState): Promise<void> {
   await writeDirAtomically(dir, async (tmp) => {
     await saveCheckpoint(path.join(tmp, 'model'), { config: m.config, params: m.params, tokenizer: m.tokenizer });
-    const moments = new Map<string, NamedTensor>();
-    for (const [name, p] of m.params) {
-      const mm = optimizer.m.get(name);
-      const vv = optimizer.v.get(name);
-      if (mm) moments.set(`m.${name}`, { shape: p.shape, data: mm });
-      if (vv) moments.set(`v.${name}`, { shape: p.shape, data: vv });
-    }
-    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(optimizer.step) });
+    await writeOptimizerState(tmp, m.params, optimizer);
     await writeFile(path.join(tmp, 'trainer_state.json'), `${JSON.stringify(state)}\n`);
   });
 }
@@ -136,11 +129,32 @@ export function lastModelDir(lastDir: string): string {
 export async function loadTrainingState(dir: string): Promise<{ state: TrainerState; optimizer: OptimizerState }> {
   await recoverDir(dir);
   const state = JSON.parse(await readFile(path.join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  return { state, optimizer: await readOptimizerState(dir) };
+}
+
+/** DIR/optimizer.safetensors: the AdamW moments as m.NAME and v.NAME tensors, the step in the metadata
+ * (one format for the resumable states of nerd train and nerd pretrain) */
+export async function writeOptimizerState(
+  dir: string,
+  params: ReadonlyMap<string, { shape: number[] }>,
+  optimizer: OptimizerState,
+): Promise<void> {
+  const moments = new Map<string, NamedTensor>();
+  for (const [name, p] of params) {
+    const mm = optimizer.m.get(name);
+    const vv = optimizer.v.get(name);
+    if (mm) moments.set(`m.${name}`, { shape: p.shape, data: mm });
+    if (vv) moments.set(`v.${name}`, { shape: p.shape, data: vv });
+  }
+  await writeSafetensors(path.join(dir, 'optimizer.safetensors'), moments, { step: String(optimizer.step) });
+}
+
+export async function readOptimizerState(dir: string): Promise<OptimizerState> {
   const { tensors, metadata } = await readSafetensors(path.join(dir, 'optimizer.safetensors'));
   const optimizer: OptimizerState = { step: Number(metadata?.step ?? 0), m: new Map(), v: new Map() };
   for (const [key, t] of tensors) {
     if (key.startsWith('m.')) optimizer.m.set(key.slice(2), t.data);
     else if (key.startsWith('v.')) optimizer.v.set(key.slice(2), t.data);
   }
-  return { state, optimizer };
+  return optimizer;
 }
