@@ -126,7 +126,7 @@ export class DemoSelector {
       for (let k = 0; k < docs.length; k++) {
         const doc = docs[k]!;
         if (scores[doc] === 0) touched.push(doc);
-        scores[doc] += w * ws[k]!;
+        scores[doc] = scores[doc]! + w * ws[k]!;
       }
     }
     const self = tokens.join('\u0000');

@@ -26,7 +26,8 @@ async function fakeLogits(batch: Batch): Promise<Float32Array> {
   for (let i = 0; i < batch.batchSize * batch.seqLen; i++) {
     const id = batch.inputIds[i]!;
     out[i * L + (id % 5 === 0 ? (id * 7) % L : 0)] = 3;
-    out[i * L + ((id * 3) % L)] += 1;
+    const j = i * L + ((id * 3) % L);
+    out[j] = out[j]! + 1;
   }
   return out;
 }
