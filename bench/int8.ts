@@ -18,7 +18,8 @@ function flag(args: string[], name: string, dflt?: string): string | undefined {
 
 export async function run(args: string[]): Promise<unknown> {
   const model = path.resolve(flag(args, '--model') ?? '');
-  if (!flag(args, '--model')) throw new Error('usage: npm run bench -- int8 --model DIR [--sentences N] [--rounds R] [--threads T]');
+  if (!flag(args, '--model'))
+    throw new Error('usage: npm run bench -- int8 --model DIR [--sentences N] [--rounds R] [--threads T]');
   const n = Number(flag(args, '--sentences', '1000'));
   const rounds = Number(flag(args, '--rounds', '2'));
   const threads = Number(flag(args, '--threads', '1'));
@@ -29,7 +30,12 @@ export async function run(args: string[]): Promise<unknown> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-bench-int8-'));
   const input = path.join(tmp, 'in.conll');
   writeFileSync(input, `${blocks.join('\n\n')}\n\n`);
-  const texts = blocks.map((b) => b.split('\n').map((l) => l.split(' ')[0]).join(' '));
+  const texts = blocks.map((b) =>
+    b
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .join(' '),
+  );
 
   const fp32 = await Predictor.load(model, { threads });
   const int8 = await Predictor.load(model, { threads, quantized: true });

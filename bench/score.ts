@@ -59,7 +59,10 @@ export async function run(args: string[]): Promise<ScoreBenchFigures> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const data = values.data ?? path.resolve(root, '../shared/data');
   const source = readFileSync(path.join(data, 'conll2003/test.txt'), 'utf8');
-  const text = buildConllevalInput({ name: 'conll2003/test.txt:mixed', source: 'conll2003/test.txt', kind: 'mixed', rate: 0.2 }, source);
+  const text = buildConllevalInput(
+    { name: 'conll2003/test.txt:mixed', source: 'conll2003/test.txt', kind: 'mixed', rate: 0.2 },
+    source,
+  );
 
   const { gold, pred } = conllevalSentences(text);
   const goldText = gold.map((s, i) => s.map((t, j) => `w${i}_${j} ${t}`).join('\n')).join('\n\n') + '\n';

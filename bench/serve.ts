@@ -93,10 +93,14 @@ function machine(): { cpu: string; avx2: boolean; avx512: boolean } {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function startServer(model: string, extra: string[]): Promise<{ child: ChildProcess; url: string; layout: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0', ...extra], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'serve', '--model', model, '--port', '0', ...extra],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => {
     err += d;
@@ -115,7 +119,11 @@ function startServer(model: string, extra: string[]): Promise<{ child: ChildProc
 }
 
 /** runs `texts` through `call` with `clients` concurrent loops; returns items per second */
-async function concurrently(texts: string[], clients: number, call: (text: string) => Promise<unknown>): Promise<number> {
+async function concurrently(
+  texts: string[],
+  clients: number,
+  call: (text: string) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -137,7 +145,9 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 function procCpuS(pid: number): number | undefined {
   const file = `/proc/${pid}/stat`;
   if (!existsSync(file)) return undefined;
-  const fields = readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(file, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // after "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based) at clock ticks of 100 Hz
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -194,7 +204,14 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
     new Promise<unknown>((resolve, reject) => {
       const body = JSON.stringify({ texts: [text] });
       const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -250,7 +267,8 @@ export async function run(args: string[]): Promise<ServeBenchFigures> {
       tjsRates.push(await concurrently(work, clients, tjsOne));
       tjsCpu += selfCpuS() - t0c;
       const t0 = performance.now();
-      for (let i = 0; i < work.length; i += clients) await ner(work.slice(i, i + clients), { aggregation_strategy: 'simple' });
+      for (let i = 0; i < work.length; i += clients)
+        await ner(work.slice(i, i + clients), { aggregation_strategy: 'simple' });
       tjsBatchRates.push(work.length / ((performance.now() - t0) / 1000));
     }
   } finally {

@@ -41,12 +41,29 @@ export async function run(args: string[] = []): Promise<Record<string, unknown>>
   const dev = readCorpus(resolve(DATA, 'dev.txt')).corpus.sentences;
   const demos = readCorpus(resolve(DATA, 'train.txt')).corpus.sentences.slice(0, 3000);
   const definitions = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
-  const gold = dev.map((s, index) => ({ index, tokens: s.tokens, entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })) }));
+  const gold = dev.map((s, index) => ({
+    index,
+    tokens: s.tokens,
+    entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+  }));
   const sim = await startTeacherSim({ gold, noise, seed: 0, log: null, noiseOverrides: { latencyMs } });
   const provider = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o' });
-  process.stderr.write(`bench teacher: against nerd teacher-sim (SIMULATED teacher), noise ${noise}, latency ${latencyMs} ms\n`);
+  process.stderr.write(
+    `bench teacher: against nerd teacher-sim (SIMULATED teacher), noise ${noise}, latency ${latencyMs} ms\n`,
+  );
   const job = (sentences: Sentence[], o: { batch: number; concurrency: number; samples?: number }) =>
-    annotate({ sentences, definitions, provider, demos, shots, batch: o.batch, concurrency: o.concurrency, samples: o.samples ?? 1, maxRetries: 8, log: () => {} });
+    annotate({
+      sentences,
+      definitions,
+      provider,
+      demos,
+      shots,
+      batch: o.batch,
+      concurrency: o.concurrency,
+      samples: o.samples ?? 1,
+      maxRetries: 8,
+      log: () => {},
+    });
   const out: Record<string, unknown> = {};
   try {
     if (args.includes('--f1')) {
@@ -114,7 +131,8 @@ export async function run(args: string[] = []): Promise<Record<string, unknown>>
   } finally {
     await sim.close();
   }
-  for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
+  for (const [k, v] of Object.entries(out))
+    process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);
   return out;
 }
 

@@ -86,7 +86,9 @@ async function main(): Promise<void> {
         if (JSON.stringify(mine) !== JSON.stringify(theirs)) wordDiff++;
       });
     }
-    console.log(`${name}: sentences whose ids differ ${idDiff}, offsets differ ${offDiff} (after code points → UTF-16), pre-split word ids differ ${wordDiff} (of ${texts.length})`);
+    console.log(
+      `${name}: sentences whose ids differ ${idDiff}, offsets differ ${offDiff} (after code points → UTF-16), pre-split word ids differ ${wordDiff} (of ${texts.length})`,
+    );
 
     // speed: whole sentences, fresh tokenizers (no word cache carried over), best of `rounds`
     let bestOurs = Infinity;

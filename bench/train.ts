@@ -67,7 +67,12 @@ interface GemmProbe {
   release(): Promise<void>;
 }
 
-async function gemmProbe(config: Parameters<typeof BertEngine.trainingGraph>[0], B: number, T: number, threads: number): Promise<GemmProbe> {
+async function gemmProbe(
+  config: Parameters<typeof BertEngine.trainingGraph>[0],
+  B: number,
+  T: number,
+  threads: number,
+): Promise<GemmProbe> {
   const probe = matmulProbe(BertEngine.trainingGraph(config), { B, T, N: B * T });
   const session = await ort.InferenceSession.create(probe.model, sessionOptions(threads));
   const rng = new Rng(11, 0);
@@ -188,7 +193,19 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   const probeS: number[] = [];
   const fractions: number[] = [];
   if (values.interleave && withTorch) {
-    return interleaved(engine, batch, { python: python!, script, config, B, T, steps, warmup, threads, model, log, probe });
+    return interleaved(engine, batch, {
+      python: python!,
+      script,
+      config,
+      B,
+      T,
+      steps,
+      warmup,
+      threads,
+      model,
+      log,
+      probe,
+    });
   }
   for (let r = 0; r < rounds; r++) {
     const times: number[] = [];
@@ -206,17 +223,25 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
       }
     }
     ours.push(times);
-    log(`round ${r + 1}/${rounds} nerd (onnxruntime): ${median(times).toFixed(3)} s/step, ${(n / median(times)).toFixed(0)} tokens/s`);
+    log(
+      `round ${r + 1}/${rounds} nerd (onnxruntime): ${median(times).toFixed(3)} s/step, ${(n / median(times)).toFixed(0)} tokens/s`,
+    );
     if (withTorch && !torchError) {
       try {
-        const out = execFileSync(python!, [script, JSON.stringify({ config, batch: B, seq: T, steps, warmup, threads })], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const out = execFileSync(
+          python!,
+          [script, JSON.stringify({ config, batch: B, seq: T, steps, warmup, threads })],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         const t = JSON.parse(out.trim().split('\n').pop()!) as { step_s_all: number[]; torch: string };
         torchSteps.push(t.step_s_all);
         torchVersion = t.torch;
-        log(`round ${r + 1}/${rounds} PyTorch ${t.torch}: ${median(t.step_s_all).toFixed(3)} s/step → nerd is ${(median(t.step_s_all) / median(times)).toFixed(2)}×`);
+        log(
+          `round ${r + 1}/${rounds} PyTorch ${t.torch}: ${median(t.step_s_all).toFixed(3)} s/step → nerd is ${(median(t.step_s_all) / median(times)).toFixed(2)}×`,
+        );
       } catch (e) {
         torchError = String(e);
       }
@@ -226,7 +251,12 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   await probe.release();
   const all = ours.flat();
   const figures: TrainBenchFigures = {
-    model, batch: B, seq: T, threads, steps, rounds,
+    model,
+    batch: B,
+    seq: T,
+    threads,
+    steps,
+    rounds,
     step_s: median(all),
     train_tokens_per_s: n / median(all),
     step_s_all: all,
@@ -238,10 +268,17 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   if (torchError) figures.torch = { error: torchError };
   else if (torchSteps.length > 0) {
     const tAll = torchSteps.flat();
-    figures.torch = { step_s: median(tAll), train_tokens_per_s: n / median(tAll), version: torchVersion, step_s_all: tAll };
+    figures.torch = {
+      step_s: median(tAll),
+      train_tokens_per_s: n / median(tAll),
+      version: torchVersion,
+      step_s_all: tAll,
+    };
     figures.speedup_per_round = torchSteps.map((t, i) => median(t) / median(ours[i]!));
     figures.speedup_vs_torch = median(figures.speedup_per_round);
-    log(`nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${figures.torch.step_s.toFixed(3)} s/step (${figures.torch.train_tokens_per_s.toFixed(0)} tokens/s): ${figures.speedup_vs_torch.toFixed(2)}× (median of ${rounds} rounds)`);
+    log(
+      `nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${figures.torch.step_s.toFixed(3)} s/step (${figures.torch.train_tokens_per_s.toFixed(0)} tokens/s): ${figures.speedup_vs_torch.toFixed(2)}× (median of ${rounds} rounds)`,
+    );
   }
   return figures;
 }
@@ -254,11 +291,38 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
 async function interleaved(
   engine: BertEngine,
   batch: Batch,
-  o: { python: string; script: string; config: unknown; B: number; T: number; steps: number; warmup: number; threads: number; model: string; log: (s: string) => void; probe: GemmProbe },
+  o: {
+    python: string;
+    script: string;
+    config: unknown;
+    B: number;
+    T: number;
+    steps: number;
+    warmup: number;
+    threads: number;
+    model: string;
+    log: (s: string) => void;
+    probe: GemmProbe;
+  },
 ): Promise<TrainBenchFigures> {
-  const child = spawn(o.python, [o.script, JSON.stringify({ config: o.config, batch: o.B, seq: o.T, steps: 0, warmup: 0, threads: o.threads, interleave: true })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    o.python,
+    [
+      o.script,
+      JSON.stringify({
+        config: o.config,
+        batch: o.B,
+        seq: o.T,
+        steps: 0,
+        warmup: 0,
+        threads: o.threads,
+        interleave: true,
+      }),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => JSON.parse(String((await lines.next()).value)) as { step_s?: number; torch?: string };
   const hello = await next();
@@ -283,7 +347,9 @@ async function interleaved(
     theirs.push(tt);
     feedsMs.push(engine.lastTimings.feeds);
     optMs.push(engine.lastTimings.optimizer);
-    o.log(`step ${i + 1 - o.warmup}/${o.steps}: nerd ${dt.toFixed(3)} s, PyTorch ${tt.toFixed(3)} s (${(tt / dt).toFixed(2)}×)`);
+    o.log(
+      `step ${i + 1 - o.warmup}/${o.steps}: nerd ${dt.toFixed(3)} s, PyTorch ${tt.toFixed(3)} s (${(tt / dt).toFixed(2)}×)`,
+    );
   }
   child.stdin.end();
   await engine.release();
@@ -291,19 +357,36 @@ async function interleaved(
   const n = o.B * o.T;
   const pairs = theirs.map((t, i) => t / ours[i]!);
   const figures: TrainBenchFigures = {
-    model: o.model, batch: o.B, seq: o.T, threads: o.threads, steps: o.steps, rounds: 1,
+    model: o.model,
+    batch: o.B,
+    seq: o.T,
+    threads: o.threads,
+    steps: o.steps,
+    rounds: 1,
     step_s: median(ours),
     train_tokens_per_s: n / median(ours),
     step_s_all: ours,
     js_ms: { feeds: median(feedsMs), optimizer: median(optMs) },
-    torch: { step_s: median(theirs), train_tokens_per_s: n / median(theirs), version: hello.torch ?? '', step_s_all: theirs },
+    torch: {
+      step_s: median(theirs),
+      train_tokens_per_s: n / median(theirs),
+      version: hello.torch ?? '',
+      step_s_all: theirs,
+    },
     speedup_per_round: pairs,
     speedup_vs_torch: median(pairs),
-    ...gemmFigures(o.probe.flops, ours, probeS, probeS.map((p, i) => p / ours[i]!)),
+    ...gemmFigures(
+      o.probe.flops,
+      ours,
+      probeS,
+      probeS.map((p, i) => p / ours[i]!),
+    ),
     sgemm_2048_gflops: await sgemmRate(o.threads),
   };
   o.log(gemmLine(figures));
-  o.log(`nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${median(theirs).toFixed(3)} s/step (${(n / median(theirs)).toFixed(0)} tokens/s): ${figures.speedup_vs_torch!.toFixed(2)}× (median of ${pairs.length} interleaved pairs)`);
+  o.log(
+    `nerd ${figures.step_s.toFixed(3)} s/step (${figures.train_tokens_per_s.toFixed(0)} tokens/s) vs PyTorch ${median(theirs).toFixed(3)} s/step (${(n / median(theirs)).toFixed(0)} tokens/s): ${figures.speedup_vs_torch!.toFixed(2)}× (median of ${pairs.length} interleaved pairs)`,
+  );
   return figures;
 }
 

@@ -166,7 +166,16 @@ export function tinyVocab(): TinyVocab {
 function outputBias(token: string, type: number): number {
   if (token === '</s>') return 6;
   if (type === TokenType.BYTE || type === TokenType.UNKNOWN || type === TokenType.CONTROL) return -4;
-  const table: Record<string, number> = { '"': 4, ']': 3.5, '}': 3, ',': 1, '{': 0.5, '[': 0.5, ':': 0.5, '\u2581': -2 };
+  const table: Record<string, number> = {
+    '"': 4,
+    ']': 3.5,
+    '}': 3,
+    ',': 1,
+    '{': 0.5,
+    '[': 0.5,
+    ':': 0.5,
+    '\u2581': -2,
+  };
   return table[token] ?? 0;
 }
 
@@ -187,7 +196,8 @@ export function makeTinyGguf(options: TinyGgufOptions = {}): Buffer {
   for (let i = 0; i < nEmbd; i++) u[i]! /= norm;
 
   const tensors: Array<{ name: string; dims: number[]; data: Float32Array }> = [];
-  const random = (dims: number[], std: number) => Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => randn() * std);
+  const random = (dims: number[], std: number) =>
+    Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => randn() * std);
   const ones = (n: number) => new Float32Array(n).fill(1);
 
   const embd = random([nEmbd, nVocab], 0.3);

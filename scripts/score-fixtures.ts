@@ -42,17 +42,31 @@ for (const spec of allCases()) {
   if (!sources.has(spec.source)) sources.set(spec.source, readFileSync(path.join(data, spec.source), 'utf8'));
   const input = buildConllevalInput(spec, sources.get(spec.source)!);
   const args = spec.args ?? [];
-  const report = execFileSync('perl', [script, ...args], { input, maxBuffer: 1 << 26, stdio: ['pipe', 'pipe', 'ignore'] }).toString('utf8');
+  const report = execFileSync('perl', [script, ...args], {
+    input,
+    maxBuffer: 1 << 26,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  }).toString('utf8');
   const run = spawnSync('perl', [instrumented, ...args], { input, maxBuffer: 1 << 26 });
   const stderr = run.stderr.toString('utf8');
-  const counts = stderr.split('\n').find((l) => l.startsWith('NERD-COUNTS\t'))!.split('\t').slice(1).map(Number);
+  const counts = stderr
+    .split('\n')
+    .find((l) => l.startsWith('NERD-COUNTS\t'))!
+    .split('\t')
+    .slice(1)
+    .map(Number);
   const types: Record<string, { gold: number; found: number; correct: number }> = {};
   for (const l of stderr.split('\n').filter((l) => l.startsWith('NERD-TYPE\t'))) {
     const [, name, gold, found, correct] = l.split('\t');
     types[name!] = { gold: Number(gold), found: Number(found), correct: Number(correct) };
   }
   const [tokens, correctTags, gold, found, correct] = counts as [number, number, number, number, number];
-  cases.push({ ...spec, sha256: sha256(input), expected: { tokens, correctTags, gold, found, correct, types }, report });
+  cases.push({
+    ...spec,
+    sha256: sha256(input),
+    expected: { tokens, correctTags, gold, found, correct, types },
+    report,
+  });
   process.stderr.write(`${spec.name}: ${report.split('\n')[0]}\n`);
 }
 const out = path.join(root, 'test/score/fixtures/conlleval-expected.json');

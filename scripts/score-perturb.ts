@@ -105,8 +105,36 @@ export const TYPES = ['PER', 'ORG', 'LOC', 'MISC'] as const;
 
 /** Tags conlleval treats in unusual ways: no type, unknown prefixes, hyphenated types, "0", brackets, dots. */
 const WEIRD_TAGS = [
-  'B', 'I', 'O', 'E', 'S', 'Z', '.', '[', ']', 'B-', 'I-', 'I-0', 'B-0', 'E-PER', 'S-LOC', 'S-PER', 'E-ORG',
-  '[-PER', ']-ORG', '.-LOC', 'O-PER', 'X-MISC', 'B-PER-X', 'I-PER-X', 'BI-PER', 'B-per', 'I-Ü', 'B-Ü', '-', '--',
+  'B',
+  'I',
+  'O',
+  'E',
+  'S',
+  'Z',
+  '.',
+  '[',
+  ']',
+  'B-',
+  'I-',
+  'I-0',
+  'B-0',
+  'E-PER',
+  'S-LOC',
+  'S-PER',
+  'E-ORG',
+  '[-PER',
+  ']-ORG',
+  '.-LOC',
+  'O-PER',
+  'X-MISC',
+  'B-PER-X',
+  'I-PER-X',
+  'BI-PER',
+  'B-per',
+  'I-Ü',
+  'B-Ü',
+  '-',
+  '--',
 ];
 
 export type Kind =
@@ -131,7 +159,11 @@ export type Kind =
 export function perturb(gold: readonly string[], kind: Kind, rate: number, r: Rand): string[] {
   const n = gold.length;
   const spans = decode(gold);
-  const otherType = (t: string): string => pick(r, TYPES.filter((x) => x !== t));
+  const otherType = (t: string): string =>
+    pick(
+      r,
+      TYPES.filter((x) => x !== t),
+    );
   switch (kind) {
     case 'identity':
       return [...gold];
@@ -146,11 +178,23 @@ export function perturb(gold: readonly string[], kind: Kind, rate: number, r: Ra
     case 'render-io':
       return render(n, spans, 'io');
     case 'wrong-type':
-      return render(n, spans.map((s) => (r() < rate ? { ...s, type: otherType(s.type) } : s)), 'iob2');
+      return render(
+        n,
+        spans.map((s) => (r() < rate ? { ...s, type: otherType(s.type) } : s)),
+        'iob2',
+      );
     case 'drop':
-      return render(n, spans.filter(() => r() >= rate), 'iob2');
+      return render(
+        n,
+        spans.filter(() => r() >= rate),
+        'iob2',
+      );
     case 'shift':
-      return render(n, spans.map((s) => (r() < rate ? shifted(s, n, r) : s)), 'iob2');
+      return render(
+        n,
+        spans.map((s) => (r() < rate ? shifted(s, n, r) : s)),
+        'iob2',
+      );
     case 'invent':
       return render(n, [...spans, ...invented(gold, rate, r)], 'iob2');
     case 'b-to-i':
@@ -283,7 +327,8 @@ export function buildConllevalInput(spec: CaseSpec, sourceText: string): string 
     if (fields[0] === '-DOCSTART-') {
       flush();
       // conlleval reads a -DOCSTART- line as a token; chaos may even tag it
-      const pred = spec.kind === 'random-tags' || spec.kind === 'chaos-both' ? perturb(['O'], spec.kind, spec.rate, r)[0]! : 'O';
+      const pred =
+        spec.kind === 'random-tags' || spec.kind === 'chaos-both' ? perturb(['O'], spec.kind, spec.rate, r)[0]! : 'O';
       emit(fields, fields[fields.length - 1]!, pred);
       continue;
     }
@@ -336,15 +381,46 @@ export function allCases(): CaseSpec[] {
   cases.push(
     { name: `${test}:mixed:two-column`, source: test, kind: 'mixed', rate: 0.2, layout: 'two-column' },
     { name: `${test}:mixed:tab`, source: test, kind: 'mixed', rate: 0.2, layout: 'tab', args: ['-d', '\t'] },
-    { name: `conll2003/dev.txt:mixed:x-boundary`, source: 'conll2003/dev.txt', kind: 'mixed', rate: 0.2, layout: 'x-boundary' },
+    {
+      name: `conll2003/dev.txt:mixed:x-boundary`,
+      source: 'conll2003/dev.txt',
+      kind: 'mixed',
+      rate: 0.2,
+      layout: 'x-boundary',
+    },
     { name: `${test}:wrong-type:raw`, source: test, kind: 'wrong-type', rate: 0.3, layout: 'raw', args: ['-r'] },
-    { name: `${test}:mixed:raw-outside`, source: test, kind: 'mixed', rate: 0.2, layout: 'raw-outside', args: ['-r', '-o', 'OUT'] },
+    {
+      name: `${test}:mixed:raw-outside`,
+      source: test,
+      kind: 'mixed',
+      rate: 0.2,
+      layout: 'raw-outside',
+      args: ['-r', '-o', 'OUT'],
+    },
     { name: `${test}:mixed:raw-flag-on-prefixed-tags`, source: test, kind: 'mixed', rate: 0.2, args: ['-r'] },
-    { name: 'conll2003-iob1/eng.testb:random-tags:x-boundary', source: 'conll2003-iob1/eng.testb', kind: 'random-tags', rate: 0.2, layout: 'x-boundary' },
+    {
+      name: 'conll2003-iob1/eng.testb:random-tags:x-boundary',
+      source: 'conll2003-iob1/eng.testb',
+      kind: 'random-tags',
+      rate: 0.2,
+      layout: 'x-boundary',
+    },
   );
   for (const seed of [1, 2, 3]) {
-    cases.push({ name: `conll2003/dev.txt:chaos-both:${seed}`, source: 'conll2003/dev.txt', kind: 'chaos-both', rate: 0.3, sentences: 400 });
+    cases.push({
+      name: `conll2003/dev.txt:chaos-both:${seed}`,
+      source: 'conll2003/dev.txt',
+      kind: 'chaos-both',
+      rate: 0.3,
+      sentences: 400,
+    });
   }
-  cases.push({ name: 'conll2003-iob1/eng.testa:chaos-both', source: 'conll2003-iob1/eng.testa', kind: 'chaos-both', rate: 0.5, sentences: 300 });
+  cases.push({
+    name: 'conll2003-iob1/eng.testa:chaos-both',
+    source: 'conll2003-iob1/eng.testa',
+    kind: 'chaos-both',
+    rate: 0.5,
+    sentences: 300,
+  });
   return cases;
 }

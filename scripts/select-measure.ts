@@ -12,7 +12,13 @@ import { DistillConfig } from '../src/distill/config.js';
 import { runData, runDistill } from '../src/distill/run.js';
 import { sharedDataPath } from '../src/package-info.js';
 
-const [list = 'first,random,diversity,uncertainty', seedArg = '1', limitArg = '500', out = 'runs/select-measure', epochsArg = '20'] = process.argv.slice(2);
+const [
+  list = 'first,random,diversity,uncertainty',
+  seedArg = '1',
+  limitArg = '500',
+  out = 'runs/select-measure',
+  epochsArg = '20',
+] = process.argv.slice(2);
 const seed = Number(seedArg);
 const limit = Number(limitArg);
 const epochs = Number(epochsArg);
@@ -24,15 +30,32 @@ for (const select of list.split(',')) {
     seed,
     budget: 0.01,
     strategy: 'teacher-only',
-    data: { train: sharedDataPath('conll2003/train.txt'), dev: sharedDataPath('conll2003/dev.txt'), test: sharedDataPath('conll2003/test.txt'), devLimit: 300, teacherLimit: limit },
-    teacher: { provider: 'sim', noise: 'default', batch: 8, concurrency: 8, cache: path.join(out, 'teacher-cache.sqlite'), select },
+    data: {
+      train: sharedDataPath('conll2003/train.txt'),
+      dev: sharedDataPath('conll2003/dev.txt'),
+      test: sharedDataPath('conll2003/test.txt'),
+      devLimit: 300,
+      teacherLimit: limit,
+    },
+    teacher: {
+      provider: 'sim',
+      noise: 'default',
+      batch: 8,
+      concurrency: 8,
+      cache: path.join(out, 'teacher-cache.sqlite'),
+      select,
+    },
     student: { model: 'tiny', threads: 1 },
     // phase 2's settings also train the human-only student that scores the candidates for `uncertainty`
     phase1: { epochs, lr: 0.002 },
     phase2: { epochs, lr: 0.001 },
   });
   const started = Date.now();
-  const opts = { phaseDir: path.join(out, 'phases'), progress: false, log: (l: string) => (/chosen|teacher F1|human-only student/.test(l) ? process.stderr.write(`${l}\n`) : undefined) };
+  const opts = {
+    phaseDir: path.join(out, 'phases'),
+    progress: false,
+    log: (l: string) => (/chosen|teacher F1|human-only student/.test(l) ? process.stderr.write(`${l}\n`) : undefined),
+  };
   const r = await runDistill(config, opts);
   const data = await runData(config, { ...opts, log: () => {} });
   console.log(

@@ -17,7 +17,10 @@ export const STAGES: Record<string, { commands: string[]; load: () => Promise<{ 
   corpus: { commands: ['convert', 'stats'], load: () => import('./corpus/commands.js') },
   score: { commands: ['eval'], load: () => import('./score/commands.js') },
   teacher: { commands: ['annotate', 'teacher-sim'], load: () => import('./teacher/commands.js') },
-  student: { commands: ['train', 'pretrain', 'predict', 'forward', 'tokenizer', 'export'], load: () => import('./student/commands.js') },
+  student: {
+    commands: ['train', 'pretrain', 'predict', 'forward', 'tokenizer', 'export'],
+    load: () => import('./student/commands.js'),
+  },
   distill: { commands: ['distill', 'experiment', 'demo'], load: () => import('./distill/commands.js') },
   serve: { commands: ['serve', 'review'], load: () => import('./serve/commands.js') },
 };

@@ -11,7 +11,17 @@
  *    (same file system, so the rename is atomic; hidden, so globs skip it). A folder being replaced is moved
  *    aside to `NAME.replaced` for the instant between two renames; `recoverDir` undoes an interrupted swap.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from './errors.js';
@@ -100,7 +110,11 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
       try {
         decoder.decode(bytes.subarray(from, to));
       } catch {
-        throw new InputError('the file is not UTF-8 (is it Latin-1 or Windows-1252? convert it with iconv)', file, line);
+        throw new InputError(
+          'the file is not UTF-8 (is it Latin-1 or Windows-1252? convert it with iconv)',
+          file,
+          line,
+        );
       }
       from = to + 1;
     }
@@ -123,7 +137,8 @@ export function tempPath(target: string): string {
 
 function writeProblem(err: unknown, file: string): InputError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  const why =
+    code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
   return new InputError(`cannot write: ${why}`, file);
 }
 

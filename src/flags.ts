@@ -20,7 +20,9 @@ export function numberFlag(flag: string, opts: NumberFlagOptions = {}): (value: 
       const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : '']
         .filter(Boolean)
         .join(' and ');
-      throw new InputError(`${flag}: expected ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`);
+      throw new InputError(
+        `${flag}: expected ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}"`,
+      );
     }
     return x;
   };

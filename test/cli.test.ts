@@ -12,10 +12,14 @@ describe('nerd cli', () => {
     const program = await buildProgram(['node', 'nerd', '--help']);
     expect(program.name()).toBe('nerd');
     const names = program.commands.map((c) => c.name()).sort();
-    expect(names).toEqual(Object.values(STAGES).flatMap((s) => s.commands).sort());
+    expect(names).toEqual(
+      Object.values(STAGES)
+        .flatMap((s) => s.commands)
+        .sort(),
+    );
   });
 
-  it("names exactly the commands each stage registers (the lazy-loading table is true)", async () => {
+  it('names exactly the commands each stage registers (the lazy-loading table is true)', async () => {
     for (const [stage, { commands, load }] of Object.entries(STAGES)) {
       const program = new Command();
       (await load()).register(program);

@@ -70,10 +70,13 @@ describe('atomic writes', () => {
     mkdirSync(dir);
     const file = path.join(dir, 'out.txt');
     writeFileAtomic(file, 'one');
-    writeFileAtomic(file, (function* () {
-      yield 'a\n';
-      yield 'b\n';
-    })());
+    writeFileAtomic(
+      file,
+      (function* () {
+        yield 'a\n';
+        yield 'b\n';
+      })(),
+    );
     expect(readFileSync(file, 'utf8')).toBe('a\nb\n');
     await writeFileAtomicAsync(file, async (fh) => void (await fh.write(new Uint8Array([0x68, 0x69]))));
     expect(readFileSync(file, 'utf8')).toBe('hi');
@@ -93,7 +96,9 @@ describe('atomic writes', () => {
     expect(readFileSync(file, 'utf8')).toBe('old');
     expect(readdirSync(dir)).toEqual(['out.txt']);
     const nowhere = path.join(root, 'no', 'such', 'dir', 'x');
-    expect(inputError(() => writeFileAtomic(nowhere, 'x')).format()).toBe(`${nowhere}: cannot write: no such directory`);
+    expect(inputError(() => writeFileAtomic(nowhere, 'x')).format()).toBe(
+      `${nowhere}: cannot write: no such directory`,
+    );
   });
 
   it('use one temporary name beside the target', () => {
@@ -127,6 +132,8 @@ describe('numberFlag', () => {
     for (const bad of ['', ' ', '3.5', '0', 'x', 'Infinity']) {
       expect(() => numberFlag('--epochs', { int: true, min: 1 })(bad)).toThrow(InputError);
     }
-    expect(() => numberFlag('--dropout', { min: 0, max: 0.9 })('1')).toThrow('--dropout: expected a number ≥ 0 and ≤ 0.9, got "1"');
+    expect(() => numberFlag('--dropout', { min: 0, max: 0.9 })('1')).toThrow(
+      '--dropout: expected a number ≥ 0 and ≤ 0.9, got "1"',
+    );
   });
 });

@@ -40,7 +40,10 @@ function schemeOption(value: string | undefined, flag: string, allowAuto: boolea
   if (value === undefined) return undefined;
   if (allowAuto && value.trim().toLowerCase() === 'auto') return 'auto';
   const s = parseScheme(value);
-  if (!s) throw new InputError(`${flag}: unknown tag scheme "${value}" (use iob1, iob2 (bio) or bioes (iobes)${allowAuto ? ', or auto' : ''})`);
+  if (!s)
+    throw new InputError(
+      `${flag}: unknown tag scheme "${value}" (use iob1, iob2 (bio) or bioes (iobes)${allowAuto ? ', or auto' : ''})`,
+    );
   return s;
 }
 
@@ -53,7 +56,9 @@ function readOptions(flags: ReadFlags): ReadOptions {
   if (flags.tagColumn !== undefined) {
     const n = Number(flags.tagColumn);
     if (!Number.isInteger(n) || n === 0) {
-      throw new InputError(`--tag-column: expected a column number (1 is the first, -1 the last), got "${flags.tagColumn}"`);
+      throw new InputError(
+        `--tag-column: expected a column number (1 is the first, -1 the last), got "${flags.tagColumn}"`,
+      );
     }
     opts.tagColumn = n;
   }
@@ -65,7 +70,9 @@ function readOptions(flags: ReadFlags): ReadOptions {
 /** Tells the user on stderr what a lenient read repaired. */
 function reportRepairs(repairs: Repair[], shown = 5): void {
   if (repairs.length === 0) return;
-  const lines = [`nerd: repaired ${repairs.length} problem${repairs.length === 1 ? '' : 's'} (use --strict to refuse them instead):`];
+  const lines = [
+    `nerd: repaired ${repairs.length} problem${repairs.length === 1 ? '' : 's'} (use --strict to refuse them instead):`,
+  ];
   for (const r of repairs.slice(0, shown)) {
     lines.push(`  ${[r.file, r.line, r.column].filter((x) => x !== undefined).join(':')}: ${r.message}`);
   }
@@ -85,13 +92,20 @@ function addReadFlags(cmd: Command): Command {
     );
 }
 
-function outputFormat(out: string, to: CorpusFormat | undefined, input: ReadResult, inputFormat: CorpusFormat): CorpusFormat {
+function outputFormat(
+  out: string,
+  to: CorpusFormat | undefined,
+  input: ReadResult,
+  inputFormat: CorpusFormat,
+): CorpusFormat {
   if (to) return to;
   const byExt = formatFromExtension(out);
   if (byExt) return byExt;
   if (isJsonExtension(out)) {
     // character offsets when every sentence has its own text, else token JSONL
-    return input.corpus.sentences.length > 0 && input.corpus.sentences.every((s) => s.text !== undefined) ? 'jsonl' : 'tokens-jsonl';
+    return input.corpus.sentences.length > 0 && input.corpus.sentences.every((s) => s.text !== undefined)
+      ? 'jsonl'
+      : 'tokens-jsonl';
   }
   return inputFormat;
 }
@@ -106,48 +120,60 @@ export function register(program: Command): void {
   )
     .option(
       '--to <format>',
-      'output format: conll, jsonl or tokens-jsonl (default: by the extension of OUT: .conll/.txt/.tsv/.iob/.bio → conll, .jsonl/.json → jsonl when the input has text, else tokens-jsonl; otherwise the input\'s format)',
+      "output format: conll, jsonl or tokens-jsonl (default: by the extension of OUT: .conll/.txt/.tsv/.iob/.bio → conll, .jsonl/.json → jsonl when the input has text, else tokens-jsonl; otherwise the input's format)",
     )
-    .option('--scheme <scheme>', 'tag scheme to write: iob1, iob2 (bio) or bioes (iobes) (default: the input\'s)')
-    .option('--delimiter <d>', 'CoNLL output field delimiter: space or tab (default: the input\'s, else space)')
+    .option('--scheme <scheme>', "tag scheme to write: iob1, iob2 (bio) or bioes (iobes) (default: the input's)")
+    .option('--delimiter <d>', "CoNLL output field delimiter: space or tab (default: the input's, else space)")
     .option('--entities', 'tokens-jsonl output: write token-offset "entities" (with confidence) instead of "tags"')
-    .action((input: string, out: string, flags: ReadFlags & { to?: string; scheme?: string; delimiter?: string; entities?: boolean }) => {
-      const opts = readOptions(flags);
-      const to = formatOption(flags.to, '--to');
-      const scheme = schemeOption(flags.scheme, '--scheme', false) as TagScheme | undefined;
-      let delimiter: ' ' | '\t' | undefined;
-      if (flags.delimiter !== undefined) {
-        const d = flags.delimiter.toLowerCase();
-        if (d === 'space' || d === ' ') delimiter = ' ';
-        else if (d === 'tab' || d === '\t' || d === '\\t') delimiter = '\t';
-        else throw new InputError(`--delimiter: expected space or tab, got "${flags.delimiter}"`);
-      }
-      const result = input === '-' ? parseCorpus(decodeUtf8(readFileSync(0), '<stdin>'), '<stdin>', opts) : readCorpus(input, opts);
-      reportRepairs(result.repairs);
-      const inputFormat = result.format;
-      const format = outputFormat(out, to, result, inputFormat);
-      const outScheme = scheme ?? result.scheme;
-      const text = formatCorpus(result.corpus, {
-        format,
-        scheme: outScheme,
-        ...(delimiter ? { delimiter } : {}),
-        ...(flags.entities ? { entities: true } : {}),
-      });
-      const confidences = result.corpus.sentences.reduce((a, s) => a + s.spans.filter((x) => x.confidence !== undefined).length, 0);
-      if (confidences > 0 && (format === 'conll' || (format === 'tokens-jsonl' && !flags.entities))) {
-        process.stderr.write(
-          `nerd: note: ${confidences.toLocaleString('en-US')} entity confidences are not written to ${format === 'conll' ? 'CoNLL' : 'tags'}${format === 'conll' ? '' : ' (use --entities to keep them)'}\n`,
+    .action(
+      (
+        input: string,
+        out: string,
+        flags: ReadFlags & { to?: string; scheme?: string; delimiter?: string; entities?: boolean },
+      ) => {
+        const opts = readOptions(flags);
+        const to = formatOption(flags.to, '--to');
+        const scheme = schemeOption(flags.scheme, '--scheme', false) as TagScheme | undefined;
+        let delimiter: ' ' | '\t' | undefined;
+        if (flags.delimiter !== undefined) {
+          const d = flags.delimiter.toLowerCase();
+          if (d === 'space' || d === ' ') delimiter = ' ';
+          else if (d === 'tab' || d === '\t' || d === '\\t') delimiter = '\t';
+          else throw new InputError(`--delimiter: expected space or tab, got "${flags.delimiter}"`);
+        }
+        const result =
+          input === '-'
+            ? parseCorpus(decodeUtf8(readFileSync(0), '<stdin>'), '<stdin>', opts)
+            : readCorpus(input, opts);
+        reportRepairs(result.repairs);
+        const inputFormat = result.format;
+        const format = outputFormat(out, to, result, inputFormat);
+        const outScheme = scheme ?? result.scheme;
+        const text = formatCorpus(result.corpus, {
+          format,
+          scheme: outScheme,
+          ...(delimiter ? { delimiter } : {}),
+          ...(flags.entities ? { entities: true } : {}),
+        });
+        const confidences = result.corpus.sentences.reduce(
+          (a, s) => a + s.spans.filter((x) => x.confidence !== undefined).length,
+          0,
         );
-      }
-      if (out === '-') process.stdout.write(text);
-      else writeFileAtomic(out, text);
-      const c = result.corpus.sentences;
-      const entities = c.reduce((a, s) => a + s.spans.length, 0);
-      const tagged = format !== 'jsonl' && !(format === 'tokens-jsonl' && flags.entities);
-      process.stderr.write(
-        `nerd: wrote ${out === '-' ? 'standard output' : out}: ${count(c.length, 'sentence')}, ${count(entities, 'entity', 'entities')} (${format}${tagged ? `, ${outScheme.toUpperCase()}` : ''})\n`,
-      );
-    });
+        if (confidences > 0 && (format === 'conll' || (format === 'tokens-jsonl' && !flags.entities))) {
+          process.stderr.write(
+            `nerd: note: ${confidences.toLocaleString('en-US')} entity confidences are not written to ${format === 'conll' ? 'CoNLL' : 'tags'}${format === 'conll' ? '' : ' (use --entities to keep them)'}\n`,
+          );
+        }
+        if (out === '-') process.stdout.write(text);
+        else writeFileAtomic(out, text);
+        const c = result.corpus.sentences;
+        const entities = c.reduce((a, s) => a + s.spans.length, 0);
+        const tagged = format !== 'jsonl' && !(format === 'tokens-jsonl' && flags.entities);
+        process.stderr.write(
+          `nerd: wrote ${out === '-' ? 'standard output' : out}: ${count(c.length, 'sentence')}, ${count(entities, 'entity', 'entities')} (${format}${tagged ? `, ${outScheme.toUpperCase()}` : ''})\n`,
+        );
+      },
+    );
 
   addReadFlags(
     program
@@ -163,11 +189,19 @@ export function register(program: Command): void {
       const stats = corpusStats(result.corpus);
       const format = result.format;
       if (flags.json) {
-        const json = { file, format, scheme: result.scheme, repairs: result.repairs.length, ...(statsJson(stats) as object) };
+        const json = {
+          file,
+          format,
+          scheme: result.scheme,
+          repairs: result.repairs.length,
+          ...(statsJson(stats) as object),
+        };
         process.stdout.write(JSON.stringify(json, null, 2) + '\n');
       } else {
         const tagged = format !== 'jsonl';
-        process.stdout.write(formatStats(stats, `${file} (${format}${tagged ? `, ${result.scheme.toUpperCase()}` : ''})`));
+        process.stdout.write(
+          formatStats(stats, `${file} (${format}${tagged ? `, ${result.scheme.toUpperCase()}` : ''})`),
+        );
       }
     });
 }

@@ -25,7 +25,6 @@ import type { ConllLayout, Corpus, ReadOptions, ReadResult, Sentence, TagScheme 
 import { tagsFromSpans } from './tags.js';
 import { decodeTagged } from './validate.js';
 
-
 export const DOCSTART = '-DOCSTART-';
 
 interface RawSentence {
@@ -43,7 +42,9 @@ export function parseConll(text: string, file: string, opts: ReadOptions = {}): 
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const tagColumn = opts.tagColumn ?? -1;
   if (!Number.isInteger(tagColumn) || tagColumn === 0) {
-    throw new InputError(`the tag column must be a non-zero integer (1 is the first column, -1 the last), got ${tagColumn}`);
+    throw new InputError(
+      `the tag column must be a non-zero integer (1 is the first column, -1 the last), got ${tagColumn}`,
+    );
   }
   // lines are scanned in place (no array of lines, no regex split): this is the hot loop of every read
   let lines: string[] | undefined; // built only when a message needs a line's text

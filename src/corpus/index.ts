@@ -10,7 +10,17 @@ import { DOCSTART, formatConll, parseConll } from './conll.js';
 import { formatJsonl, formatTokensJsonl, parseJsonl, parseTokensJsonl } from './jsonl.js';
 import type { Corpus, CorpusFormat, ReadOptions, ReadResult, TagScheme } from './types.js';
 
-export type { Corpus, CorpusFormat, ConllLayout, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
+export type {
+  Corpus,
+  CorpusFormat,
+  ConllLayout,
+  ReadOptions,
+  ReadResult,
+  Repair,
+  Sentence,
+  Span,
+  TagScheme,
+} from './types.js';
 export {
   TAG_SCHEMES,
   conllevalEndOfChunk,
@@ -159,7 +169,8 @@ function checkConllTokens(corpus: Corpus, delimiter: string): void {
 export function formatFromExtension(file: string): CorpusFormat | undefined {
   const ext = extname(file).toLowerCase();
   if (JSON_EXTENSIONS.has(ext)) return undefined; // jsonl or tokens-jsonl: the caller decides
-  if (['.conll', '.txt', '.tsv', '.iob', '.iob1', '.iob2', '.bio', '.bioes', '.iobes', '.tags'].includes(ext)) return 'conll';
+  if (['.conll', '.txt', '.tsv', '.iob', '.iob1', '.iob2', '.bio', '.bioes', '.iobes', '.tags'].includes(ext))
+    return 'conll';
   return undefined;
 }
 

@@ -25,7 +25,6 @@ import type { Corpus, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme
 import { decodeTagged, type TaggedSentence } from './validate.js';
 import { tokenize } from './words.js';
 
-
 const WHITE = /\p{White_Space}/u;
 
 type Json = Record<string, unknown>;
@@ -49,7 +48,11 @@ function jsonLines(text: string, file: string): JsonLine[] {
       throw new InputError(`bad JSON: ${shortJsonMessage(err)}`, file, i + 1, jsonErrorPosition(raw, err)?.column);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new InputError(`expected a JSON object on each line, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`, file, i + 1);
+      throw new InputError(
+        `expected a JSON object on each line, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+        file,
+        i + 1,
+      );
     }
     out.push({ line: i + 1, record: value as Json });
   }
@@ -66,7 +69,8 @@ function readId(r: Json, file: string, line: number): string | undefined {
 function readExtras(sentence: Sentence, r: Json, file: string, line: number): void {
   const docStart = r['docStart'];
   if (docStart === true) sentence.docStart = true;
-  else if (docStart !== undefined && docStart !== false) throw new InputError(`"docStart" must be true or false`, file, line);
+  else if (docStart !== undefined && docStart !== false)
+    throw new InputError(`"docStart" must be true or false`, file, line);
   const columns = r['columns'];
   if (columns === undefined) return;
   if (!Array.isArray(columns)) throw new InputError(`"columns" must be an array of string arrays`, file, line);
@@ -82,12 +86,17 @@ function readExtras(sentence: Sentence, r: Json, file: string, line: number): vo
 function readConfidence(e: Json, where: string, file: string, line: number): number | undefined {
   const c = e['confidence'];
   if (c === undefined || c === null) return undefined;
-  if (typeof c !== 'number' || !(c >= 0 && c <= 1)) throw new InputError(`${where}: "confidence" must be a number in [0, 1]`, file, line);
+  if (typeof c !== 'number' || !(c >= 0 && c <= 1))
+    throw new InputError(`${where}: "confidence" must be a number in [0, 1]`, file, line);
   return c;
 }
 
 /** Entities of a character-offset record, in any of the accepted shapes. */
-function rawEntities(r: Json, file: string, line: number): Array<{ start: unknown; end: unknown; label: unknown; confidence?: number; where: string }> {
+function rawEntities(
+  r: Json,
+  file: string,
+  line: number,
+): Array<{ start: unknown; end: unknown; label: unknown; confidence?: number; where: string }> {
   let key = 'entities';
   let list = r['entities'];
   if (list === undefined && r['spans'] !== undefined) (key = 'spans'), (list = r['spans']);
@@ -100,7 +109,8 @@ function rawEntities(r: Json, file: string, line: number): Array<{ start: unknow
       if (e.length < 3) throw new InputError(`${where}: expected [start, end, label]`, file, line);
       return { start: e[0], end: e[1], label: e[2], where };
     }
-    if (e === null || typeof e !== 'object') throw new InputError(`${where}: expected an object with start, end and label`, file, line);
+    if (e === null || typeof e !== 'object')
+      throw new InputError(`${where}: expected an object with start, end and label`, file, line);
     const o = e as Json;
     const conf = readConfidence(o, where, file, line);
     const out: { start: unknown; end: unknown; label: unknown; confidence?: number; where: string } = {
@@ -115,13 +125,15 @@ function rawEntities(r: Json, file: string, line: number): Array<{ start: unknow
 }
 
 function checkLabel(label: unknown, where: string, file: string, line: number): string {
-  if (typeof label !== 'string' || label === '') throw new InputError(`${where}: "label" must be a non-empty string`, file, line);
+  if (typeof label !== 'string' || label === '')
+    throw new InputError(`${where}: "label" must be a non-empty string`, file, line);
   if (/\s/.test(label)) throw new InputError(`${where}: label "${label}" contains white space`, file, line);
   return label;
 }
 
 function checkOffset(v: unknown, name: string, where: string, file: string, line: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new InputError(`${where}: "${name}" must be an integer, found ${JSON.stringify(v)}`, file, line);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new InputError(`${where}: "${name}" must be an integer, found ${JSON.stringify(v)}`, file, line);
   return v;
 }
 
@@ -129,7 +141,14 @@ function checkOffset(v: unknown, name: string, where: string, file: string, line
  * Sorts spans, drops exact duplicates (a repair) and refuses overlaps: tags cannot hold nested or
  * overlapping entities.
  */
-function settleSpans(spans: Span[], file: string, line: number, strict: boolean | undefined, repairs: Repair[], describe: (s: Span) => string): Span[] {
+function settleSpans(
+  spans: Span[],
+  file: string,
+  line: number,
+  strict: boolean | undefined,
+  repairs: Repair[],
+  describe: (s: Span) => string,
+): Span[] {
   spans.sort((a, b) => a.start - b.start || a.end - b.end);
   const out: Span[] = [];
   for (const s of spans) {
@@ -141,7 +160,11 @@ function settleSpans(spans: Span[], file: string, line: number, strict: boolean 
       continue;
     }
     if (prev && s.start < prev.end) {
-      throw new InputError(`entities overlap: ${describe(prev)} and ${describe(s)} (tags cannot hold overlapping entities)`, file, line);
+      throw new InputError(
+        `entities overlap: ${describe(prev)} and ${describe(s)} (tags cannot hold overlapping entities)`,
+        file,
+        line,
+      );
     }
     out.push(s);
   }
@@ -162,7 +185,11 @@ function alignTokens(text: string, tokens: unknown[], file: string, line: number
         const s = o['start'] as number;
         const e = o['end'] as number;
         if (text.slice(s, e) !== t) {
-          throw new InputError(`tokens[${k}]: "${t}" is not the text at [${s}, ${e}) ("${text.slice(s, e)}")`, file, line);
+          throw new InputError(
+            `tokens[${k}]: "${t}" is not the text at [${s}, ${e}) ("${text.slice(s, e)}")`,
+            file,
+            line,
+          );
         }
         offsets.push([s, e]);
         pos = e;
@@ -213,7 +240,11 @@ export function parseJsonl(text: string, file: string, opts: ReadOptions = {}): 
       const end = checkOffset(e.end, 'end', e.where, file, line);
       const label = checkLabel(e.label, e.where, file, line);
       if (start < 0 || end > t.length || start >= end) {
-        throw new InputError(`${e.where}: [${start}, ${end}) is not a non-empty range inside the text (length ${t.length})`, file, line);
+        throw new InputError(
+          `${e.where}: [${start}, ${end}) is not a non-empty range inside the text (length ${t.length})`,
+          file,
+          line,
+        );
       }
       const ts = startAt.get(start);
       const te = endAt.get(end);
@@ -233,7 +264,14 @@ export function parseJsonl(text: string, file: string, opts: ReadOptions = {}): 
     const sentence: Sentence = {
       id: id ?? `${file}:${line}`,
       tokens: offsets.map(([s, e]) => t.slice(s, e)),
-      spans: settleSpans(spans, file, line, opts.strict, repairs, (s) => `[${s.charStart}, ${s.charEnd}) "${t.slice(s.charStart, s.charEnd)}" ${s.label}`),
+      spans: settleSpans(
+        spans,
+        file,
+        line,
+        opts.strict,
+        repairs,
+        (s) => `[${s.charStart}, ${s.charEnd}) "${t.slice(s.charStart, s.charEnd)}" ${s.label}`,
+      ),
       text: t,
       tokenOffsets: offsets,
       line,
@@ -270,7 +308,8 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
     if (tokens === undefined) throw new InputError(`missing field "tokens"`, file, line);
     if (!Array.isArray(tokens)) throw new InputError(`"tokens" must be an array of strings`, file, line);
     tokens.forEach((tok, k) => {
-      if (typeof tok !== 'string') throw new InputError(`tokens[${k}] must be a string, found ${JSON.stringify(tok)}`, file, line);
+      if (typeof tok !== 'string')
+        throw new InputError(`tokens[${k}] must be a string, found ${JSON.stringify(tok)}`, file, line);
       if (tok === '') throw new InputError(`tokens[${k}]: empty token`, file, line);
     });
     if (tokens.length === 0) {
@@ -291,7 +330,11 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
         if (typeof tag === 'number' && names) {
           const name = Number.isInteger(tag) ? names[tag] : undefined;
           if (name === undefined) {
-            throw new InputError(`${tagKey}[${k}]: class id ${tag} has no name (${names.length} tag names given: 0-${names.length - 1})`, file, line);
+            throw new InputError(
+              `${tagKey}[${k}]: class id ${tag} has no name (${names.length} tag names given: 0-${names.length - 1})`,
+              file,
+              line,
+            );
           }
           return name;
         }
@@ -310,13 +353,18 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
       if (!Array.isArray(list)) throw new InputError(`"entities" must be an array`, file, line);
       spans = list.map((e: unknown, k) => {
         const where = `entities[${k}]`;
-        if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new InputError(`${where}: expected an object with start, end and label (token offsets)`, file, line);
+        if (e === null || typeof e !== 'object' || Array.isArray(e))
+          throw new InputError(`${where}: expected an object with start, end and label (token offsets)`, file, line);
         const o = e as Json;
         const start = checkOffset(o['start'], 'start', where, file, line);
         const end = checkOffset(o['end'], 'end', where, file, line);
         const label = checkLabel(o['label'], where, file, line);
         if (start < 0 || end > tokens.length || start >= end) {
-          throw new InputError(`${where}: token range [${start}, ${end}) is not a non-empty range inside the sentence (${tokens.length} tokens)`, file, line);
+          throw new InputError(
+            `${where}: token range [${start}, ${end}) is not a non-empty range inside the sentence (${tokens.length} tokens)`,
+            file,
+            line,
+          );
         }
         const span: Span = { start, end, label };
         const conf = readConfidence(o, where, file, line);
@@ -347,7 +395,10 @@ export function parseTokensJsonl(text: string, file: string, opts: ReadOptions =
 }
 
 function sameSpans(a: Span[], b: Span[]): boolean {
-  return a.length === b.length && a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end && s.label === b[i]!.label);
+  return (
+    a.length === b.length &&
+    a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end && s.label === b[i]!.label)
+  );
 }
 
 /** The id to write: the sentence's own, unless it is the reader's `${file}:${line}` stand-in. */
@@ -383,7 +434,8 @@ export function formatJsonl(corpus: Corpus): string {
     if (id !== undefined) out['id'] = id;
     out['text'] = text;
     const auto = tokenize(text);
-    const same = auto.length === offsets.length && auto.every(([a, b], k) => a === offsets![k]![0] && b === offsets![k]![1]);
+    const same =
+      auto.length === offsets.length && auto.every(([a, b], k) => a === offsets![k]![0] && b === offsets![k]![1]);
     if (!same) out['tokens'] = s.tokens;
     out['entities'] = s.spans.map((sp) => {
       const e: Json = { start: offsets![sp.start]![0], end: offsets![sp.end - 1]![1], label: sp.label };

@@ -66,7 +66,8 @@ export function corpusStats(corpus: Corpus): CorpusStats {
   }
   const maxEntityBin = 6;
   const entityHistogram: LengthBin[] = [];
-  for (let k = 1; k <= maxEntityBin; k++) entityHistogram.push({ min: k, max: k === maxEntityBin ? Infinity : k, count: 0 });
+  for (let k = 1; k <= maxEntityBin; k++)
+    entityHistogram.push({ min: k, max: k === maxEntityBin ? Infinity : k, count: 0 });
   for (const [len, c] of entityLen) entityHistogram[Math.min(len, maxEntityBin) - 1]!.count += c;
   while (entityHistogram.length > 0 && entityHistogram[entityHistogram.length - 1]!.count === 0) entityHistogram.pop();
   return {
@@ -128,7 +129,9 @@ function bars(rows: Array<[string, number]>): string[] {
   const lw = Math.max(0, ...rows.map(([l]) => l.length));
   const cw = Math.max(0, ...rows.map(([, c]) => fmt(c).length));
   const top = Math.max(1, ...rows.map(([, c]) => c));
-  return rows.map(([l, c]) => `  ${l.padStart(lw)} ${fmt(c).padStart(cw)} ${'#'.repeat(Math.round((40 * c) / top))}`.trimEnd());
+  return rows.map(([l, c]) =>
+    `  ${l.padStart(lw)} ${fmt(c).padStart(cw)} ${'#'.repeat(Math.round((40 * c) / top))}`.trimEnd(),
+  );
 }
 
 /** JSON form (the open-ended entity-length bin gets max null). */

@@ -10,7 +10,8 @@ import { readText } from '../files.js';
 export function loadTagNames(spec: string): string[] {
   if (existsSync(spec) && statSync(spec).isFile()) return tagNamesFromText(readText(spec, 'tag names'), spec);
   const names = spec.split(',').map((x) => x.trim());
-  if (names.some((x) => x === '')) throw new InputError(`--tag-names: empty name in "${spec}" (give a comma-separated list or a file)`);
+  if (names.some((x) => x === ''))
+    throw new InputError(`--tag-names: empty name in "${spec}" (give a comma-separated list or a file)`);
   return names;
 }
 
@@ -24,7 +25,11 @@ export function tagNamesFromText(text: string, file: string): string[] {
       throw new InputError(`bad JSON: ${(err as Error).message}`, file);
     }
     const names = fromJson(value);
-    if (!names) throw new InputError('no tag names found (expected an array, "id2label", or features.<column>.feature.names)', file);
+    if (!names)
+      throw new InputError(
+        'no tag names found (expected an array, "id2label", or features.<column>.feature.names)',
+        file,
+      );
     return names;
   }
   const lines = trimmed.split(/\r?\n/).map((l) => l.trim());
@@ -34,7 +39,8 @@ export function tagNamesFromText(text: string, file: string): string[] {
 }
 
 function fromJson(value: unknown): string[] | undefined {
-  if (Array.isArray(value)) return value.every((x) => typeof x === 'string' && x !== '') ? (value as string[]) : undefined;
+  if (Array.isArray(value))
+    return value.every((x) => typeof x === 'string' && x !== '') ? (value as string[]) : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   const o = value as Record<string, unknown>;
   if (o['id2label'] !== undefined) return fromJson(o['id2label']);
@@ -50,7 +56,8 @@ function fromJson(value: unknown): string[] | undefined {
   }
   // {"0": "O", "1": "B-PER", ...}
   const entries = Object.entries(o);
-  if (entries.length === 0 || !entries.every(([k, v]) => /^\d+$/.test(k) && typeof v === 'string' && v !== '')) return undefined;
+  if (entries.length === 0 || !entries.every(([k, v]) => /^\d+$/.test(k) && typeof v === 'string' && v !== ''))
+    return undefined;
   const names: string[] = [];
   for (const [k, v] of entries) names[Number(k)] = v as string;
   return names.length === entries.length ? names : undefined;

@@ -23,15 +23,26 @@ interface TeacherFlags {
 function applyTeacherFlags(base: DistillConfig, flags: TeacherFlags): DistillConfig {
   const t = { ...base.teacher };
   if (flags.gguf) Object.assign(t, { provider: 'gguf', gguf: flags.gguf });
-  else if (flags.baseUrl || flags.teacherModel || ((process.env.OPENAI_API_KEY || process.env.NERD_API_KEY) && t.provider === 'sim')) {
-    Object.assign(t, { provider: 'openai', baseUrl: flags.baseUrl ?? t.baseUrl, model: flags.teacherModel ?? t.model ?? 'gpt-4o' });
+  else if (
+    flags.baseUrl ||
+    flags.teacherModel ||
+    ((process.env.OPENAI_API_KEY || process.env.NERD_API_KEY) && t.provider === 'sim')
+  ) {
+    Object.assign(t, {
+      provider: 'openai',
+      baseUrl: flags.baseUrl ?? t.baseUrl,
+      model: flags.teacherModel ?? t.model ?? 'gpt-4o',
+    });
   }
   return { ...base, teacher: t };
 }
 
 function teacherOptions(cmd: Command): Command {
   return cmd
-    .option('--base-url <url>', 'use a real OpenAI-compatible LLM as the teacher (key from OPENAI_API_KEY or NERD_API_KEY)')
+    .option(
+      '--base-url <url>',
+      'use a real OpenAI-compatible LLM as the teacher (key from OPENAI_API_KEY or NERD_API_KEY)',
+    )
     .option('--teacher-model <name>', 'the LLM model name (with --base-url or an API key; default gpt-4o)')
     .option('--gguf <file>', 'use a local GGUF model through node-llama-cpp as the teacher');
 }
@@ -46,30 +57,37 @@ export function register(program: Command): void {
       .option('--budget <x>', 'override the human-label budget (fraction ≤ 1, or a sentence count)')
       .option('--seed <n>', 'override the seed')
       .option('--out <dir>', 'override the output folder'),
-  ).action(async (flags: TeacherFlags & { config: string; strategy?: string; budget?: string; seed?: string; out?: string }) => {
-    let config = applyTeacherFlags(loadConfigFile(flags.config, DistillConfig), flags);
-    const over = DistillConfig.safeParse({
-      ...config,
-      ...(flags.strategy ? { strategy: flags.strategy } : {}),
-      ...(flags.budget ? { budget: Number(flags.budget) } : {}),
-      ...(flags.seed ? { seed: Number(flags.seed) } : {}),
-      ...(flags.out ? { out: flags.out } : {}),
-    });
-    if (!over.success) throw new InputError(`bad option: ${over.error.issues[0]!.path.join('.')}: ${over.error.issues[0]!.message}`);
-    config = over.data;
-    const r = await runDistill(config, { log });
-    const pct = (x: number) => (100 * x).toFixed(2);
-    process.stdout.write(
-      [
-        `strategy ${r.strategy}, human budget ${formatBudget(r.budget)} (${r.humanSentences} sentences), teacher sentences ${r.teacherSentences}`,
-        ...(r.teacher ? [`teacher F1 ${pct(r.teacher.f1)} (P ${pct(r.teacher.precision)}, R ${pct(r.teacher.recall)})`] : []),
-        `student test: P ${pct(r.test.precision)}  R ${pct(r.test.recall)}  F1 ${pct(r.test.f1)}`,
-        ...Object.entries(r.test.types).map(([t, s]) => `  ${t.padEnd(6)} F1 ${pct(s.f1)}`),
-        `checkpoint: ${r.checkpoint}`,
-        `report: ${path.join(config.out, 'report.json')}  (config ${configHash(config)}, ${r.seconds.toFixed(0)} s)`,
-      ].join('\n') + '\n',
-    );
-  });
+  ).action(
+    async (
+      flags: TeacherFlags & { config: string; strategy?: string; budget?: string; seed?: string; out?: string },
+    ) => {
+      let config = applyTeacherFlags(loadConfigFile(flags.config, DistillConfig), flags);
+      const over = DistillConfig.safeParse({
+        ...config,
+        ...(flags.strategy ? { strategy: flags.strategy } : {}),
+        ...(flags.budget ? { budget: Number(flags.budget) } : {}),
+        ...(flags.seed ? { seed: Number(flags.seed) } : {}),
+        ...(flags.out ? { out: flags.out } : {}),
+      });
+      if (!over.success)
+        throw new InputError(`bad option: ${over.error.issues[0]!.path.join('.')}: ${over.error.issues[0]!.message}`);
+      config = over.data;
+      const r = await runDistill(config, { log });
+      const pct = (x: number) => (100 * x).toFixed(2);
+      process.stdout.write(
+        [
+          `strategy ${r.strategy}, human budget ${formatBudget(r.budget)} (${r.humanSentences} sentences), teacher sentences ${r.teacherSentences}`,
+          ...(r.teacher
+            ? [`teacher F1 ${pct(r.teacher.f1)} (P ${pct(r.teacher.precision)}, R ${pct(r.teacher.recall)})`]
+            : []),
+          `student test: P ${pct(r.test.precision)}  R ${pct(r.test.recall)}  F1 ${pct(r.test.f1)}`,
+          ...Object.entries(r.test.types).map(([t, s]) => `  ${t.padEnd(6)} F1 ${pct(s.f1)}`),
+          `checkpoint: ${r.checkpoint}`,
+          `report: ${path.join(config.out, 'report.json')}  (config ${configHash(config)}, ${r.seconds.toFixed(0)} s)`,
+        ].join('\n') + '\n',
+      );
+    },
+  );
 
   teacherOptions(
     program
@@ -84,9 +102,11 @@ export function register(program: Command): void {
   teacherOptions(
     program
       .command('demo')
-      .description('the whole pipeline offline on CoNLL-2003 with the simulated teacher: human labels alone vs distillation')
+      .description(
+        'the whole pipeline offline on CoNLL-2003 with the simulated teacher: human labels alone vs distillation',
+      )
       .option('--config <file>', 'experiment config', path.join(CONFIG_DIR, 'demo.yaml'))
-      .option('--out <dir>', 'output folder (default: the config\'s)'),
+      .option('--out <dir>', "output folder (default: the config's)"),
   ).action(async (flags: TeacherFlags & { config: string; out?: string }) => {
     if (!existsSync(flags.config)) throw new InputError('demo config not found', flags.config);
     const exp = loadConfigFile(flags.config, ExperimentConfig);
@@ -99,9 +119,13 @@ export function register(program: Command): void {
 
 async function experimentAndPrint(exp: ExperimentConfig): Promise<void> {
   if (exp.base.teacher.provider === 'sim')
-    log('nerd: the teacher in this run is nerd teacher-sim, a SIMULATED LLM answering from the gold labels with noise (pass --base-url/--model or set OPENAI_API_KEY for a real one).');
+    log(
+      'nerd: the teacher in this run is nerd teacher-sim, a SIMULATED LLM answering from the gold labels with noise (pass --base-url/--model or set OPENAI_API_KEY for a real one).',
+    );
   const outcome = await runExperiment(exp, (config, { phaseDir }) => runDistill(config, { log, phaseDir }), log);
   const s = summarise(outcome.results, exp.strategies);
   process.stdout.write(`\nTest F1 (%), mean ± sd over seeds ${exp.seeds.join(', ')}:\n${formatTable(s)}\n\n`);
-  process.stdout.write(`${outcome.ran} run(s) done now, ${outcome.skipped} reused from ${outcome.resultsFile}\nreport: ${outcome.reportFile}\n`);
+  process.stdout.write(
+    `${outcome.ran} run(s) done now, ${outcome.skipped} reused from ${outcome.resultsFile}\nreport: ${outcome.reportFile}\n`,
+  );
 }

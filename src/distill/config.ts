@@ -165,7 +165,11 @@ export const DistillConfig = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.humanSelect === 'uncertainty' && !c.humanSelectModel)
-      ctx.addIssue({ code: 'custom', path: ['humanSelect'], message: "'uncertainty' needs humanSelectModel (a student checkpoint folder to score the pool with)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['humanSelect'],
+        message: "'uncertainty' needs humanSelectModel (a student checkpoint folder to score the pool with)",
+      });
   });
 export type DistillConfig = z.infer<typeof DistillConfig>;
 
@@ -191,7 +195,12 @@ export function loadConfigFile<T>(file: string, schema: z.ZodType<T>): T {
   } catch (err) {
     const e = err as { linePos?: Array<{ line: number; col: number }>; message: string };
     const pos = e.linePos?.[0];
-    throw new InputError(`not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`, file, pos?.line, pos?.col);
+    throw new InputError(
+      `not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`,
+      file,
+      pos?.line,
+      pos?.col,
+    );
   }
   const parsed = schema.safeParse(raw ?? {});
   if (!parsed.success) {

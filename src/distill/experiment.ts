@@ -13,7 +13,10 @@ import { selectionKey } from './select-stage.js';
 import { formatTable, renderHtml, summarise } from './report.js';
 import { appendResult, readResults, runKey, type RunResult } from './results.js';
 
-export type RunOne = (config: DistillConfig, context: { key: string; index: number; total: number; phaseDir: string }) => Promise<RunResult>;
+export type RunOne = (
+  config: DistillConfig,
+  context: { key: string; index: number; total: number; phaseDir: string },
+) => Promise<RunResult>;
 
 export interface ExperimentOutcome {
   results: RunResult[];
@@ -25,7 +28,12 @@ export interface ExperimentOutcome {
 }
 
 /** The config of one grid cell: the base config with the cell's budget, strategy and seed. */
-export function cellConfig(exp: ExperimentConfig, budget: number, strategy: DistillConfig['strategy'], seed: number): DistillConfig {
+export function cellConfig(
+  exp: ExperimentConfig,
+  budget: number,
+  strategy: DistillConfig['strategy'],
+  seed: number,
+): DistillConfig {
   return {
     ...exp.base,
     name: `${exp.name}/${runKey(budget, strategy, seed)}`,
@@ -45,7 +53,16 @@ export function configHash(config: DistillConfig): string {
   const { cache: _cache, select: _sel, selectModel: _selm, ...teacher } = config.teacher;
   const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
   const pretrain = config.pretrain ? { pretrain: config.pretrain } : {};
-  return stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases, ...pretrain, ...selectionKey(config) }).slice(0, 16);
+  return stableHash({
+    data: config.data,
+    budget: config.budget,
+    seed: config.seed,
+    teacher,
+    student: config.student,
+    phases,
+    ...pretrain,
+    ...selectionKey(config),
+  }).slice(0, 16);
 }
 
 /** sha256 of a value's JSON with sorted keys (the same value always hashes the same) */
@@ -70,15 +87,23 @@ export function reportNotes(exp: ExperimentConfig): string[] {
     notes.push(
       `The teacher is SIMULATED (nerd teacher-sim, noise "${exp.base.teacher.noise}"): it answers from the gold labels with a documented noise model. These figures test the pipeline and the training regimens, not a real LLM.`,
     );
-  notes.push(`Student: ${exp.base.student.model}, trained from ${/^(tiny|mini|small|base)$/.test(exp.base.student.model) ? 'fresh weights' : 'the given checkpoint'}; seeds ${exp.seeds.join(', ')}; sd is the sample standard deviation over seeds.`);
+  notes.push(
+    `Student: ${exp.base.student.model}, trained from ${/^(tiny|mini|small|base)$/.test(exp.base.student.model) ? 'fresh weights' : 'the given checkpoint'}; seeds ${exp.seeds.join(', ')}; sd is the sample standard deviation over seeds.`,
+  );
   return notes;
 }
 
-export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: (line: string) => void = () => {}): Promise<ExperimentOutcome> {
+export async function runExperiment(
+  exp: ExperimentConfig,
+  runOne: RunOne,
+  log: (line: string) => void = () => {},
+): Promise<ExperimentOutcome> {
   mkdirSync(exp.out, { recursive: true });
   const resultsFile = path.join(exp.out, 'results.jsonl');
   const finished = new Map(readResults(resultsFile).map((r) => [r.key, r]));
-  const grid = exp.budgets.flatMap((budget) => exp.seeds.flatMap((seed) => exp.strategies.map((strategy) => ({ budget, seed, strategy }))));
+  const grid = exp.budgets.flatMap((budget) =>
+    exp.seeds.flatMap((seed) => exp.strategies.map((strategy) => ({ budget, seed, strategy }))),
+  );
   let ran = 0;
   let skipped = 0;
   const results: RunResult[] = [];
@@ -95,11 +120,17 @@ export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: 
     }
     if (prior) log(`[${index + 1}/${grid.length}] ${key}: config changed since the recorded run, running again`);
     log(`[${index + 1}/${grid.length}] ${key}: running`);
-    const result = resultOnly({ ...(await runOne(config, { key, index, total: grid.length, phaseDir: path.join(exp.out, 'phases') })), key, configHash: hash });
+    const result = resultOnly({
+      ...(await runOne(config, { key, index, total: grid.length, phaseDir: path.join(exp.out, 'phases') })),
+      key,
+      configHash: hash,
+    });
     appendResult(resultsFile, result);
     results.push(result);
     ran++;
-    log(`[${index + 1}/${grid.length}] ${key}: test F1 ${(100 * result.test.f1).toFixed(1)} in ${result.seconds.toFixed(0)} s`);
+    log(
+      `[${index + 1}/${grid.length}] ${key}: test F1 ${(100 * result.test.f1).toFixed(1)} in ${result.seconds.toFixed(0)} s`,
+    );
     writeReport(exp, results); // the report grows as runs finish
   }
   const reportFile = writeReport(exp, results);
@@ -109,7 +140,11 @@ export async function runExperiment(exp: ExperimentConfig, runOne: RunOne, log: 
 
 function writeReport(exp: ExperimentConfig, results: RunResult[]): string {
   const file = path.join(exp.out, 'report.html');
-  const html = renderHtml(results, { title: `nerd experiment: ${exp.name}`, notes: reportNotes(exp), config: exp }, exp.strategies);
+  const html = renderHtml(
+    results,
+    { title: `nerd experiment: ${exp.name}`, notes: reportNotes(exp), config: exp },
+    exp.strategies,
+  );
   writeFileAtomic(file, html);
   writeFileAtomic(path.join(exp.out, 'summary.txt'), `${formatTable(summarise(results, exp.strategies))}\n`);
   return file;
@@ -117,6 +152,32 @@ function writeReport(exp: ExperimentConfig, results: RunResult[]): string {
 
 /** Keeps the fields of a RunResult (a runner may return more, e.g. paths and teacher timings, that differ between identical runs). */
 function resultOnly(r: RunResult): RunResult {
-  const { key, budget, strategy, seed, humanSentences, teacherSentences, test, dev, teacher, curve, seconds, configHash } = r;
-  return { key, budget, strategy, seed, humanSentences, teacherSentences, test, dev, ...(teacher ? { teacher } : {}), curve, seconds, configHash };
+  const {
+    key,
+    budget,
+    strategy,
+    seed,
+    humanSentences,
+    teacherSentences,
+    test,
+    dev,
+    teacher,
+    curve,
+    seconds,
+    configHash,
+  } = r;
+  return {
+    key,
+    budget,
+    strategy,
+    seed,
+    humanSentences,
+    teacherSentences,
+    test,
+    dev,
+    ...(teacher ? { teacher } : {}),
+    curve,
+    seconds,
+    configHash,
+  };
 }

@@ -39,11 +39,16 @@ function concatBatches(plan: PhasePlan, nHuman: number, nTeacher: number, opts: 
     ...Array.from({ length: nTeacher }, (_, i) => opts.teacherLengths?.[i] ?? 0),
   ];
   const steps: number[][] = [];
-  for (let epoch = 0; epoch < plan.epochs; epoch++) steps.push(...planLengthBuckets(lengths, { batchSize: opts.batchSize, seed: opts.seed, epoch }));
+  for (let epoch = 0; epoch < plan.epochs; epoch++)
+    steps.push(...planLengthBuckets(lengths, { batchSize: opts.batchSize, seed: opts.seed, epoch }));
   const blend = plan.blend;
   return steps.map((batch, step) => {
     const teacherWeight = blend.kind === 'weight' ? scheduleValue(blend.schedule, progress(step, steps.length)) : 1;
-    return batch.map((i) => (i < nHuman ? { source: 'human' as const, index: i, weight: 1 } : { source: 'teacher' as const, index: i - nHuman, weight: teacherWeight }));
+    return batch.map((i) =>
+      i < nHuman
+        ? { source: 'human' as const, index: i, weight: 1 }
+        : { source: 'teacher' as const, index: i - nHuman, weight: teacherWeight },
+    );
   });
 }
 

@@ -20,7 +20,9 @@ export function pretrainText(config: DistillConfig): string[][] {
   const text: string[][] = [];
   if (p.pool) {
     const d = config.data;
-    const pool = d.human ? [...loadSentences(d.human), ...(d.unlabelled ? loadSentences(d.unlabelled) : [])] : loadSentences(d.train);
+    const pool = d.human
+      ? [...loadSentences(d.human), ...(d.unlabelled ? loadSentences(d.unlabelled) : [])]
+      : loadSentences(d.train);
     for (const s of pool) if (s.tokens.length) text.push(s.tokens);
   }
   for (const f of p.files) text.push(...readTextFile(f, 'auto', splitWords));
@@ -41,14 +43,19 @@ export async function pretrainedStudent(
   if (text.length === 0) throw new Error('pretrain: no text (pool: false and no files)');
   const s = config.student;
   const { files: _files, ...settings } = p; // the files count through their text
-  const key = stableHash({ text: stableHash(text), model: s.model, vocab: s.vocab, maxSeq: s.maxSeq, settings }).slice(0, 12);
+  const key = stableHash({ text: stableHash(text), model: s.model, vocab: s.vocab, maxSeq: s.maxSeq, settings }).slice(
+    0,
+    12,
+  );
   const out = path.join(opts.dir, `pretrain-${key}`);
   const modelDir = path.join(out, 'model');
   if (existsSync(path.join(out, 'history.json')) && existsSync(path.join(modelDir, 'config.json'))) {
     opts.log(`distill: pretrained student found in ${out}`);
     return modelDir;
   }
-  opts.log(`distill: pretraining the student (masked LM) on ${text.length} sentences of unlabelled text, ${p.epochs} epoch(s)${p.maxMinutes ? `, at most ${p.maxMinutes} min` : ''}`);
+  opts.log(
+    `distill: pretraining the student (masked LM) on ${text.length} sentences of unlabelled text, ${p.epochs} epoch(s)${p.maxMinutes ? `, at most ${p.maxMinutes} min` : ''}`,
+  );
   const r = await pretrain({
     out,
     text,

@@ -37,7 +37,9 @@ export function cell(values: number[]): Cell {
 export function summarise(results: RunResult[], strategyOrder?: string[]): Summary {
   const budgets = [...new Set(results.map((r) => r.budget))].sort((a, b) => a - b);
   const seen = [...new Set(results.map((r) => r.strategy))];
-  const strategies = strategyOrder ? [...strategyOrder.filter((s) => seen.includes(s as never)), ...seen.filter((s) => !strategyOrder.includes(s))] : seen;
+  const strategies = strategyOrder
+    ? [...strategyOrder.filter((s) => seen.includes(s as never)), ...seen.filter((s) => !strategyOrder.includes(s))]
+    : seen;
   const types = [...new Set(results.flatMap((r) => Object.keys(r.test.types)))].sort();
   const group = <K>(keyOf: (r: RunResult) => K[], valueOf: (r: RunResult, k: K) => number | undefined) => {
     const m = new Map<K, number[]>();
@@ -48,7 +50,10 @@ export function summarise(results: RunResult[], strategyOrder?: string[]): Summa
       }
     return new Map([...m].map(([k, v]) => [k, cell(v)]));
   };
-  const f1 = group((r) => [`${r.budget}|${r.strategy}`], (r) => r.test.f1);
+  const f1 = group(
+    (r) => [`${r.budget}|${r.strategy}`],
+    (r) => r.test.f1,
+  );
   const typeF1 = group(
     (r) => types.map((t) => `${r.budget}|${r.strategy}|${t}`),
     (r, k) => r.test.types[k.split('|')[2]!]?.f1,
@@ -65,13 +70,18 @@ export function summarise(results: RunResult[], strategyOrder?: string[]): Summa
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
-export const formatCell = (c: Cell | undefined) => (c ? `${pct(c.mean)} ± ${pct(c.sd)}${c.n < 2 ? ` (n=${c.n})` : ''}` : '—');
+export const formatCell = (c: Cell | undefined) =>
+  c ? `${pct(c.mean)} ± ${pct(c.sd)}${c.n < 2 ? ` (n=${c.n})` : ''}` : '—';
 export const formatBudget = (b: number) => (b <= 1 ? `${+(100 * b).toFixed(2)}%` : `${b} sent.`);
 
 /** Plain-text table for the terminal: one row per budget, one column per strategy, teacher F1 last. */
 export function formatTable(s: Summary): string {
   const header = ['human budget', ...s.strategies, 'teacher F1'];
-  const rows = s.budgets.map((b) => [formatBudget(b), ...s.strategies.map((st) => formatCell(s.f1.get(`${b}|${st}`))), formatCell(s.teacherF1.get(b))]);
+  const rows = s.budgets.map((b) => [
+    formatBudget(b),
+    ...s.strategies.map((st) => formatCell(s.f1.get(`${b}|${st}`))),
+    formatCell(s.teacherF1.get(b)),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -117,18 +127,31 @@ export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder
     data: {
       labels: s.budgets.map(formatBudget),
       datasets: s.strategies.flatMap((st, i) => [
-        { label: `${st} (mean)`, data: s.budgets.map((b) => pctNum(s.f1.get(`${b}|${st}`)?.mean)), borderColor: colour(i), backgroundColor: colour(i), tension: 0 },
+        {
+          label: `${st} (mean)`,
+          data: s.budgets.map((b) => pctNum(s.f1.get(`${b}|${st}`)?.mean)),
+          borderColor: colour(i),
+          backgroundColor: colour(i),
+          tension: 0,
+        },
         {
           label: `${st} (seeds)`,
           type: 'scatter',
-          data: s.budgets.flatMap((b, bi) => (s.f1.get(`${b}|${st}`)?.values ?? []).map((v) => ({ x: bi, y: pctNum(v) }))),
+          data: s.budgets.flatMap((b, bi) =>
+            (s.f1.get(`${b}|${st}`)?.values ?? []).map((v) => ({ x: bi, y: pctNum(v) })),
+          ),
           borderColor: colour(i),
           backgroundColor: colour(i) + '66',
           pointRadius: 3,
         },
       ]),
     },
-    options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'test F1 (%)' } }, x: { type: 'category', title: { display: true, text: 'human-label budget' } } } },
+    options: {
+      scales: {
+        y: { beginAtZero: true, title: { display: true, text: 'test F1 (%)' } },
+        x: { type: 'category', title: { display: true, text: 'human-label budget' } },
+      },
+    },
   };
   if (s.teacherF1.size) {
     budgetChart.data.datasets.push({
@@ -160,7 +183,10 @@ export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder
         data: { datasets },
         options: {
           parsing: true,
-          scales: { x: { type: 'linear', title: { display: true, text: 'evaluation (epoch, across phases)' } }, y: { beginAtZero: true, title: { display: true, text: 'dev F1 (%)' } } },
+          scales: {
+            x: { type: 'linear', title: { display: true, text: 'evaluation (epoch, across phases)' } },
+            y: { beginAtZero: true, title: { display: true, text: 'dev F1 (%)' } },
+          },
         },
       },
     };

@@ -74,7 +74,8 @@ export function appendResult(file: string, result: RunResult): void {
   // Drop a torn last line left by a kill during an earlier write before appending after it.
   if (existsSync(file)) {
     const text = readFileSync(file, 'utf8');
-    if (text.length > 0 && !text.endsWith('\n')) truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+    if (text.length > 0 && !text.endsWith('\n'))
+      truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
   }
   const fd = openSync(file, 'a');
   try {

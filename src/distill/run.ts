@@ -77,13 +77,25 @@ export function toSummary(s: DevScore): ScoreSummary {
  * The data of a run: human-labelled sentences and the (gold-carrying, where known) unlabelled ones, chosen
  * by `humanSelect` and `teacher.select` (select-stage.ts; the defaults pick what split.ts always picked).
  */
-export async function runData(config: DistillConfig, opts: DistillOptions = {}): Promise<{ human: Sentence[]; unlabelled: Sentence[]; dev: Sentence[]; test: Sentence[] }> {
+export async function runData(
+  config: DistillConfig,
+  opts: DistillOptions = {},
+): Promise<{ human: Sentence[]; unlabelled: Sentence[]; dev: Sentence[]; test: Sentence[] }> {
   const d = config.data;
   const dev = head(loadSentences(d.dev), d.devLimit);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const stage = { dir: opts.phaseDir ?? config.out, log, ...(opts.progress !== undefined ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const stage = {
+    dir: opts.phaseDir ?? config.out,
+    log,
+    ...(opts.progress !== undefined ? { progress: opts.progress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   const { human, unlabelled } = d.human
-    ? await selectData(config, { human: loadSentences(d.human), candidates: d.unlabelled ? loadSentences(d.unlabelled) : [], dev }, stage)
+    ? await selectData(
+        config,
+        { human: loadSentences(d.human), candidates: d.unlabelled ? loadSentences(d.unlabelled) : [], dev },
+        stage,
+      )
     : await selectData(config, { pool: loadSentences(d.train), dev }, stage);
   return { human, unlabelled, dev, test: head(loadSentences(d.test), d.testLimit) };
 }
@@ -107,20 +119,36 @@ async function openTeacher(config: DistillConfig, log: (line: string) => void): 
     case 'openai':
     case 'gguf':
       if (t.provider === 'openai' && !t.model) throw new Error('teacher.model is required for provider "openai"');
-      if (t.provider === 'gguf' && !t.gguf) throw new Error('teacher.gguf (a GGUF file path) is required for provider "gguf"');
-      return { provider: await createProvider(t.provider === 'gguf' ? { gguf: t.gguf, model: t.model } : { baseUrl: t.baseUrl, model: t.model }) };
+      if (t.provider === 'gguf' && !t.gguf)
+        throw new Error('teacher.gguf (a GGUF file path) is required for provider "gguf"');
+      return {
+        provider: await createProvider(
+          t.provider === 'gguf' ? { gguf: t.gguf, model: t.model } : { baseUrl: t.baseUrl, model: t.model },
+        ),
+      };
   }
 }
 
 /** Annotates `unlabelled` with the teacher; returns the teacher's sentences (spans with confidence). */
-async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sentence[], dev: Sentence[], opts: DistillOptions) {
+async function teach(
+  config: DistillConfig,
+  unlabelled: Sentence[],
+  human: Sentence[],
+  dev: Sentence[],
+  opts: DistillOptions,
+) {
   const log = opts.log ?? (() => {});
   const t = config.teacher;
   // the types: as configured, else those of the human-labelled data (a config that names only the data)
   const types = t.types ?? typesFromLabelled([...human, ...dev]);
-  if (types.length === 0) throw new Error('teacher.types is not set and the human-labelled data has no entities to take the types from');
+  if (types.length === 0)
+    throw new Error('teacher.types is not set and the human-labelled data has no entities to take the types from');
   if (!t.types) log(`distill: teacher types from the labelled data: ${types.join(', ')}`);
-  const definitions = definitionsFor(types, { file: t.definitions, labelled: [...human, ...dev], log: (l) => log(`distill: ${l}`) });
+  const definitions = definitionsFor(types, {
+    file: t.definitions,
+    labelled: [...human, ...dev],
+    log: (l) => log(`distill: ${l}`),
+  });
   // how an answer inside a token is aligned: as the labelled data does it (spans.ts)
   const conventions = conventionsFromLabelled([...human, ...dev]);
   const handle = await openTeacher(config, log);
@@ -142,14 +170,26 @@ async function teach(config: DistillConfig, unlabelled: Sentence[], human: Sente
       log,
       signal: opts.signal,
     });
-    if (result.stoppedBy) throw new Error(`the teacher stopped early (${result.stoppedBy}${result.fatalError ? `: ${result.fatalError}` : ''}); rerun to resume from the cache`);
-    if (result.failed.length) log(`distill: the teacher failed on ${result.failed.length} sentence(s); they are left out of the teacher data`);
+    if (result.stoppedBy)
+      throw new Error(
+        `the teacher stopped early (${result.stoppedBy}${result.fatalError ? `: ${result.fatalError}` : ''}); rerun to resume from the cache`,
+      );
+    if (result.failed.length)
+      log(`distill: the teacher failed on ${result.failed.length} sentence(s); they are left out of the teacher data`);
     // the spans the student will see: those with enough votes (confidence kept only for weighting)
-    const kept = result.sentences.map((a) => ({ ...a, entities: a.entities.filter((e) => e.confidence >= t.minConfidence) }));
+    const kept = result.sentences.map((a) => ({
+      ...a,
+      entities: a.entities.filter((e) => e.confidence >= t.minConfidence),
+    }));
     const teacherSentences: Sentence[] = kept.map((a) => ({
       id: a.id,
       tokens: a.tokens,
-      spans: a.entities.map((e) => ({ start: e.start, end: e.end, label: e.label, ...(t.confidenceWeighting ? { confidence: e.confidence } : {}) })),
+      spans: a.entities.map((e) => ({
+        start: e.start,
+        end: e.end,
+        label: e.label,
+        ...(t.confidenceWeighting ? { confidence: e.confidence } : {}),
+      })),
     }));
     // the teacher's own quality on the same spans, where gold labels exist (failed sentences count as empty)
     const teacherScore = unlabelled.some((s) => s.spans.length > 0) ? scoreTeacher(unlabelled, kept) : undefined;
@@ -174,7 +214,9 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     log('distill: no unlabelled text left; the teacher annotates the human-labelled sentences instead');
     unlabelled = human;
   }
-  log(`distill: ${config.strategy}, ${human.length} human-labelled sentences, ${usesTeacher(config.strategy) ? `${unlabelled.length} for the teacher, ` : ''}dev ${dev.length}, test ${test.length}`);
+  log(
+    `distill: ${config.strategy}, ${human.length} human-labelled sentences, ${usesTeacher(config.strategy) ? `${unlabelled.length} for the teacher, ` : ''}dev ${dev.length}, test ${test.length}`,
+  );
 
   let teacherSentences: Sentence[] = [];
   let teacher: ScoreSummary | undefined;
@@ -183,17 +225,40 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     const t = await teach(config, unlabelled, human, dev, opts);
     teacherSentences = t.teacherSentences;
     teacherStats = t.stats;
-    if (t.teacherScore) teacher = { precision: t.teacherScore.precision, recall: t.teacherScore.recall, f1: t.teacherScore.f1, types: t.teacherScore.types };
+    if (t.teacherScore)
+      teacher = {
+        precision: t.teacherScore.precision,
+        recall: t.teacherScore.recall,
+        f1: t.teacherScore.f1,
+        types: t.teacherScore.types,
+      };
     if (teacher) log(`distill: teacher F1 on its ${unlabelled.length} sentences: ${(100 * teacher.f1).toFixed(1)}`);
   }
 
   // one label set for every phase, so phase 2 continues phase 1's classifier
   const labels = labelSetOf(human, teacherSentences, dev);
-  let model = await pretrainedStudent(config, { dir: opts.phaseDir ?? config.out, log, progress: opts.progress, signal: opts.signal });
+  let model = await pretrainedStudent(config, {
+    dir: opts.phaseDir ?? config.out,
+    log,
+    progress: opts.progress,
+    signal: opts.signal,
+  });
   let bestDir = '';
   const curve: CurvePoint[] = [];
   // a phase's identity: its inputs and every phase before it (not the run's name, folder or strategy name)
-  const { out: _out, name: _name, strategy: _strategy, phase1: _p1, phase2: _p2, schedule: _sch, teacherShare: _ts, teacher: teacherConfig, humanSelect: _hs, humanSelectModel: _hsm, ...shared } = config;
+  const {
+    out: _out,
+    name: _name,
+    strategy: _strategy,
+    phase1: _p1,
+    phase2: _p2,
+    schedule: _sch,
+    teacherShare: _ts,
+    teacher: teacherConfig,
+    humanSelect: _hs,
+    humanSelectModel: _hsm,
+    ...shared
+  } = config;
   const { cache: _cache, select: _sel, selectModel: _selm, ...teacherInputs } = teacherConfig;
   // selection joins the identity only when it is not the default, so the phases of older runs stay cached
   let lineage = stableHash({ ...shared, teacher: teacherInputs, labels, ...selectionKey(config) });
@@ -209,7 +274,9 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
       log(`distill: ${phase.name} has no data or no epochs; skipped`);
       continue;
     }
-    log(`distill: ${phase.name}: ${sources.map((s) => `${s.sentences.length} ${s.name}`).join(' + ')} sentences, ${phase.epochs} epochs, lr ${phase.lr}, blend ${phase.blend.kind}`);
+    log(
+      `distill: ${phase.name}: ${sources.map((s) => `${s.sentences.length} ${s.name}`).join(' + ')} sentences, ${phase.epochs} epochs, lr ${phase.lr}, blend ${phase.blend.kind}`,
+    );
     const result = await train({
       out: phaseOut,
       train: sources,
@@ -238,7 +305,8 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
       signal: opts.signal,
     });
     if (result.interrupted) throw new Error(`${phase.name} was interrupted; rerun the same command to resume it`);
-    for (const e of result.history) curve.push({ phase: phase.name, epoch: e.epoch, step: e.step, loss: e.trainLoss, devF1: e.dev?.f1 ?? NaN });
+    for (const e of result.history)
+      curve.push({ phase: phase.name, epoch: e.epoch, step: e.step, loss: e.trainLoss, devF1: e.dev?.f1 ?? NaN });
     model = result.bestDir;
     bestDir = result.bestDir;
   }

@@ -28,8 +28,13 @@ export interface SelectStageOptions {
 export function selectionKey(config: DistillConfig): Record<string, unknown> {
   const t = config.teacher;
   const key: Record<string, unknown> = {};
-  if (t.select !== 'first') key.teacherSelect = { select: t.select, model: t.select === 'uncertainty' ? t.selectModel : undefined };
-  if (config.humanSelect !== 'random') key.humanSelect = { select: config.humanSelect, model: config.humanSelect === 'uncertainty' ? config.humanSelectModel : undefined };
+  if (t.select !== 'first')
+    key.teacherSelect = { select: t.select, model: t.select === 'uncertainty' ? t.selectModel : undefined };
+  if (config.humanSelect !== 'random')
+    key.humanSelect = {
+      select: config.humanSelect,
+      model: config.humanSelect === 'uncertainty' ? config.humanSelectModel : undefined,
+    };
   return Object.keys(key).length ? { selection: key } : {};
 }
 
@@ -48,29 +53,45 @@ export async function selectData(
     return { human: data.human, unlabelled: picked.map((j) => cands[j]!) };
   }
   const pool = data.pool ?? [];
-  if (config.humanSelect === 'random' && config.teacher.select === 'first') return splitByBudget(pool, config.budget, config.seed, limit);
+  if (config.humanSelect === 'random' && config.teacher.select === 'first')
+    return splitByBudget(pool, config.budget, config.seed, limit);
   let humanScores: number[] | undefined;
   if (config.humanSelect === 'uncertainty') {
     const { uncertaintyScores, predictorSource } = await import('../teacher/select.js');
     const { Predictor } = await import('../student/predict.js');
     const p = await Predictor.load(config.humanSelectModel!, { threads });
     try {
-      o.log(`distill: scoring the pool (${pool.length} sentences) for the human budget with ${config.humanSelectModel}`);
-      humanScores = await uncertaintyScores(predictorSource(p), pool.map((s) => s.tokens));
+      o.log(
+        `distill: scoring the pool (${pool.length} sentences) for the human budget with ${config.humanSelectModel}`,
+      );
+      humanScores = await uncertaintyScores(
+        predictorSource(p),
+        pool.map((s) => s.tokens),
+      );
     } finally {
       await p.close();
     }
   }
-  const { human: h, rest } = humanPart(pool, config.budget, config.seed, { human: config.humanSelect, ...(humanScores ? { humanScores } : {}) });
+  const { human: h, rest } = humanPart(pool, config.budget, config.seed, {
+    human: config.humanSelect,
+    ...(humanScores ? { humanScores } : {}),
+  });
   const human = h.map((i) => pool[i]!);
-  if (config.humanSelect !== 'random') o.log(`distill: the human budget (${human.length} sentences) chosen by '${config.humanSelect}'`);
+  if (config.humanSelect !== 'random')
+    o.log(`distill: the human budget (${human.length} sentences) chosen by '${config.humanSelect}'`);
   const cands = rest.map((i) => pool[i]!);
   const picked = (await forTeacher(config, cands, human, data.dev, o)).map((j) => rest[j]!).sort((a, b) => a - b);
   return { human, unlabelled: picked.map((i) => pool[i]!) };
 }
 
 /** indices into `cands` of the teacher's sentences, in `cands` order */
-async function forTeacher(config: DistillConfig, cands: Sentence[], human: Sentence[], dev: Sentence[], o: SelectStageOptions): Promise<number[]> {
+async function forTeacher(
+  config: DistillConfig,
+  cands: Sentence[],
+  human: Sentence[],
+  dev: Sentence[],
+  o: SelectStageOptions,
+): Promise<number[]> {
   const limit = config.data.teacherLimit;
   const k = limit > 0 ? Math.min(limit, cands.length) : cands.length;
   const strategy = config.teacher.select;
@@ -80,20 +101,45 @@ async function forTeacher(config: DistillConfig, cands: Sentence[], human: Sente
   const picked = await selectWithModel(
     cands.map((s) => s.tokens),
     k,
-    { strategy, seed: config.seed, ...(model ? { model } : {}), threads: config.student.threads, log: (l) => o.log(`distill: ${l}`) },
+    {
+      strategy,
+      seed: config.seed,
+      ...(model ? { model } : {}),
+      threads: config.student.threads,
+      log: (l) => o.log(`distill: ${l}`),
+    },
   );
   o.log(`distill: ${k} of ${cands.length} unlabelled sentences for the teacher, chosen by '${strategy}'`);
   return picked;
 }
 
 /** a student trained on the human sentences alone, to score the teacher's candidates (one round) */
-async function selectorStudent(config: DistillConfig, human: Sentence[], dev: Sentence[], o: SelectStageOptions): Promise<string> {
-  if (human.length === 0) throw new Error("teacher.select 'uncertainty' needs human-labelled sentences to train its student on, or teacher.selectModel");
+async function selectorStudent(
+  config: DistillConfig,
+  human: Sentence[],
+  dev: Sentence[],
+  o: SelectStageOptions,
+): Promise<string> {
+  if (human.length === 0)
+    throw new Error(
+      "teacher.select 'uncertainty' needs human-labelled sentences to train its student on, or teacher.selectModel",
+    );
   const labels = labelSetOf(human, dev);
   const p = config.phase2;
-  const { out: _o, name: _n, strategy: _s, phase1: _p1, schedule: _sch, teacherShare: _ts, teacher: _t, ...shared } = config;
+  const {
+    out: _o,
+    name: _n,
+    strategy: _s,
+    phase1: _p1,
+    schedule: _sch,
+    teacherShare: _ts,
+    teacher: _t,
+    ...shared
+  } = config;
   const out = path.join(o.dir, `select-${stableHash({ shared, labels, phase: p }).slice(0, 12)}`);
-  o.log(`distill: training a human-only student (${human.length} sentences, ${p.epochs} epochs) to score the teacher's candidates → ${out}`);
+  o.log(
+    `distill: training a human-only student (${human.length} sentences, ${p.epochs} epochs) to score the teacher's candidates → ${out}`,
+  );
   const result = await train({
     out,
     train: [{ name: 'human', sentences: human }],

@@ -31,7 +31,12 @@ export function humanCount(poolSize: number, budget: number): number {
  * The human part (indices in pool order) and the rest: the teacher's candidates, in a seeded shuffled
  * order (so that `first` of them is a seeded sample, as it always was).
  */
-export function humanPart(pool: readonly Sentence[], budget: number, seed: number, select: SplitSelect = {}): { human: number[]; rest: number[] } {
+export function humanPart(
+  pool: readonly Sentence[],
+  budget: number,
+  seed: number,
+  select: SplitSelect = {},
+): { human: number[]; rest: number[] } {
   const n = humanCount(pool.length, budget);
   const order = Rng.derive(seed, 0xb0d9e7).shuffle(Array.from({ length: pool.length }, (_, i) => i));
   const strategy = select.human ?? 'random';
@@ -46,7 +51,13 @@ export function humanPart(pool: readonly Sentence[], budget: number, seed: numbe
 }
 
 /** `budget` ≤ 1 is a fraction of the pool, > 1 a sentence count. `teacherLimit` caps the unlabelled part (0 = all). */
-export function splitByBudget(pool: readonly Sentence[], budget: number, seed: number, teacherLimit = 0, select: SplitSelect = {}): Split {
+export function splitByBudget(
+  pool: readonly Sentence[],
+  budget: number,
+  seed: number,
+  teacherLimit = 0,
+  select: SplitSelect = {},
+): Split {
   const { human, rest: order } = humanPart(pool, budget, seed, select);
   let rest = order;
   if (teacherLimit > 0) rest = rest.slice(0, teacherLimit);

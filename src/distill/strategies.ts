@@ -56,7 +56,10 @@ export function planPhases(config: DistillConfig): PhasePlan[] {
       const blend: Blend =
         config.teacherShare === undefined
           ? concat
-          : { kind: 'share', schedule: { ...config.schedule, curve: 'constant', from: config.teacherShare, to: config.teacherShare } };
+          : {
+              kind: 'share',
+              schedule: { ...config.schedule, curve: 'constant', from: config.teacherShare, to: config.teacherShare },
+            };
       return [
         { ...p1, human: false, teacher: true, blend: concat },
         { ...p2, human: true, teacher: true, blend },

@@ -56,7 +56,8 @@ export async function evalConllevalFile(
 
 function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
   const v = value.toLowerCase() as T;
-  if (!choices.includes(v)) throw new InputError(`${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
+  if (!choices.includes(v))
+    throw new InputError(`${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
   return v;
 }
 
@@ -67,14 +68,23 @@ export function register(program: Command): void {
     .description(
       'score predictions: entity precision/recall/F1 per type and token accuracy, exactly as the CoNLL conlleval script',
     )
-    .option('--conlleval <file>', "conlleval's own input ('-' = stdin): `token ... gold pred` per line, blank line between sentences")
+    .option(
+      '--conlleval <file>',
+      "conlleval's own input ('-' = stdin): `token ... gold pred` per line, blank line between sentences",
+    )
     .option('--gold <file>', 'gold corpus (CoNLL columns, JSONL with character spans, or token JSONL)')
     .option('--pred <file>', 'predicted corpus, same sentences and tokens as --gold')
     .option('--format <format>', 'format of --gold and --pred: conll, jsonl or tokens-jsonl (default: detected)')
     .option('--tag-column <n>', 'CoNLL tag column of --gold and --pred, 1-based, negative from the end (default -1)')
     .option('--json', 'print the scores as JSON (counts as integers, rates as fractions in [0, 1])')
-    .option('-d, --delimiter <regex>', "field delimiter of --conlleval input, a regular expression as conlleval's -d (default: one space)")
-    .option('-r, --raw', "--conlleval tags have no B-/I- prefix (conlleval's -r): each non-outside tag is a one-token entity")
+    .option(
+      '-d, --delimiter <regex>',
+      "field delimiter of --conlleval input, a regular expression as conlleval's -d (default: one space)",
+    )
+    .option(
+      '-r, --raw',
+      "--conlleval tags have no B-/I- prefix (conlleval's -r): each non-outside tag is a one-token entity",
+    )
     .option('-o, --outside-tag <tag>', "outside tag of --raw input (conlleval's -o)", 'O')
     .option('--mode <mode>', 'conlleval, or strict (seqeval strict mode on the tags as written)', 'conlleval')
     .option('--scheme <scheme>', 'tag scheme for --mode strict: iob2, bioes or iob1', 'iob2')
@@ -107,7 +117,9 @@ Examples:
         });
       } else {
         if (flags.gold === undefined || flags.pred === undefined) {
-          throw new InputError('nothing to score: give --conlleval FILE, or --gold G and --pred P (see nerd eval --help)');
+          throw new InputError(
+            'nothing to score: give --conlleval FILE, or --gold G and --pred P (see nerd eval --help)',
+          );
         }
         const { evalCorpusFiles } = await import('./corpus-files.js');
         report = await evalCorpusFiles(flags.gold, flags.pred, {

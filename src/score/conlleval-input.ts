@@ -223,4 +223,3 @@ export function conllevalSentences(
   flush();
   return { gold, pred, lines };
 }
-

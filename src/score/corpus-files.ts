@@ -29,13 +29,16 @@ function readOptions(opts: CorpusFileOptions): ReadOptions {
   const out: ReadOptions = {};
   if (opts.format !== undefined) {
     const format = parseFormat(opts.format);
-    if (!format) throw new InputError(`--format must be conll, jsonl or tokens-jsonl, not ${JSON.stringify(opts.format)}`);
+    if (!format)
+      throw new InputError(`--format must be conll, jsonl or tokens-jsonl, not ${JSON.stringify(opts.format)}`);
     out.format = format;
   }
   if (opts.tagColumn !== undefined) {
     const c = Number(opts.tagColumn);
     if (!Number.isInteger(c) || c === 0) {
-      throw new InputError(`--tag-column must be a non-zero integer (1-based, negative from the end), not ${JSON.stringify(opts.tagColumn)}`);
+      throw new InputError(
+        `--tag-column must be a non-zero integer (1-based, negative from the end), not ${JSON.stringify(opts.tagColumn)}`,
+      );
     }
     out.tagColumn = c;
   }
@@ -52,7 +55,11 @@ function noteRepairs(file: string, repairs: Repair[], note: (line: string) => vo
 }
 
 /** Reads and scores `predFile` against `goldFile`. */
-export async function evalCorpusFiles(goldFile: string, predFile: string, opts: CorpusFileOptions = {}): Promise<Report> {
+export async function evalCorpusFiles(
+  goldFile: string,
+  predFile: string,
+  opts: CorpusFileOptions = {},
+): Promise<Report> {
   const read = readOptions(opts);
   const note = opts.note ?? ((line: string) => void process.stderr.write(line));
   const goldText = readText(goldFile, 'corpus');
@@ -63,7 +70,10 @@ export async function evalCorpusFiles(goldFile: string, predFile: string, opts: 
   noteRepairs(predFile, pred.repairs, note);
   // alignment checks and conlleval counts; token accuracy in the gold file's scheme, as conlleval compares the
   // tags as written
-  const report = scoreCorpora(gold.corpus, pred.corpus, { countDocStarts: opts.countDocStarts, accuracyScheme: gold.scheme });
+  const report = scoreCorpora(gold.corpus, pred.corpus, {
+    countDocStarts: opts.countDocStarts,
+    accuracyScheme: gold.scheme,
+  });
   if (opts.mode !== 'strict') return report;
   const scheme = opts.scheme ?? 'iob2';
   const g = writtenTags(goldText, goldFile, gold, scheme, read.format);

@@ -25,9 +25,14 @@ export function writtenTags(
     const l = lines[n - 1] ?? '';
     return l.endsWith('\r') ? l.slice(0, -1) : l;
   };
-  const rendered = (k: number): string[] => tagsFromSpans(corpus.sentences[k]!.tokens.length, corpus.sentences[k]!.spans, scheme);
+  const rendered = (k: number): string[] =>
+    tagsFromSpans(corpus.sentences[k]!.tokens.length, corpus.sentences[k]!.spans, scheme);
   const lost = (line: number | undefined): never => {
-    throw new InputError('cannot find the tags as written for strict mode; use --conlleval with the two tag columns', file, line);
+    throw new InputError(
+      'cannot find the tags as written for strict mode; use --conlleval with the two tag columns',
+      file,
+      line,
+    );
   };
   return corpus.sentences.map((s, k) => {
     if (s.line === undefined) return lost(undefined);

@@ -25,7 +25,13 @@ export function toApi(p: SentencePrediction): ApiResult {
   return {
     tokens: p.tokens,
     entities: p.entities.map((e: PredictedEntity) => {
-      const out: ApiEntity = { text: e.text, label: e.label, score: Math.round(e.score * 1e4) / 1e4, start: e.start, end: e.end };
+      const out: ApiEntity = {
+        text: e.text,
+        label: e.label,
+        score: Math.round(e.score * 1e4) / 1e4,
+        start: e.start,
+        end: e.end,
+      };
       if (e.charStart !== undefined) out.charStart = e.charStart;
       if (e.charEnd !== undefined) out.charEnd = e.charEnd;
       return out;

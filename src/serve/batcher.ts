@@ -208,7 +208,12 @@ export class MicroBatcher<I, O> {
         const ms = opts.deadlineMs;
         job.timer = setTimeout(() => {
           this.counts.deadlineExceeded++;
-          this.fail(job, new DeadlineError(`request not answered within its deadline of ${ms} ms; the server is loaded, retry later`));
+          this.fail(
+            job,
+            new DeadlineError(
+              `request not answered within its deadline of ${ms} ms; the server is loaded, retry later`,
+            ),
+          );
         }, ms);
         job.timer.unref?.();
       }
@@ -286,7 +291,8 @@ export class MicroBatcher<I, O> {
     ]);
     clearTimeout(timer);
     if (!finished) {
-      for (const job of [...this.jobs]) this.fail(job, new ShutdownError('server shut down before this request was answered'));
+      for (const job of [...this.jobs])
+        this.fail(job, new ShutdownError('server shut down before this request was answered'));
     }
     return finished;
   }
@@ -459,7 +465,8 @@ export class MicroBatcher<I, O> {
         if (this.waiting.length > 0) this.flush();
       });
     // a full call's worth still waiting and a worker free: start it too
-    if (this.idle && (this.queuedItems >= this.options.maxBatch || this.queuedTokens >= this.options.maxBatchTokens)) this.flush();
+    if (this.idle && (this.queuedItems >= this.options.maxBatch || this.queuedTokens >= this.options.maxBatchTokens))
+      this.flush();
     else this.schedule();
   }
 

@@ -40,16 +40,16 @@ const SAMPLE = [
   'Peter Blackburn',
   'BRUSSELS 1996-08-22',
   'The European Commission said on Thursday it disagreed with German advice to consumers to shun British lamb until scientists determine whether mad cow disease can be transmitted to sheep .',
-  'Germany \'s representative to the European Union \'s veterinary committee Werner Zwingmann said on Wednesday consumers should buy sheepmeat from countries other than Britain until the scientific advice was clearer .',
+  "Germany 's representative to the European Union 's veterinary committee Werner Zwingmann said on Wednesday consumers should buy sheepmeat from countries other than Britain until the scientific advice was clearer .",
   'Fischler proposed EU-wide measures after reports from Britain and France that under laboratory conditions sheep could contract Bovine Spongiform Encephalopathy ( BSE ) -- mad cow disease .',
   'Spanish Farm Minister Loyola de Palacio had earlier accused Fischler at an EU farm ministers \' meeting of causing unjustified alarm through " dangerous generalisation . "',
-  'Only France and Britain backed Fischler \'s proposal .',
-  'The Commission \'s chief spokesman Nikolaus van der Pas told a news briefing : " We do n\'t support any such recommendation because we do n\'t see any grounds for it . "',
+  "Only France and Britain backed Fischler 's proposal .",
+  "The Commission 's chief spokesman Nikolaus van der Pas told a news briefing : \" We do n't support any such recommendation because we do n't see any grounds for it . \"",
   'He said further scientific study was required and if it was found that action was needed it should be taken by the European Union .',
   'Sheep have long been known to contract scrapie , a brain-wasting disease similar to BSE which is believed to have been transferred to cattle through feed containing animal waste .',
   'Rabinovich is winding up his term as ambassador .',
-  'Israel \'s outgoing peace negotiator with Syria said on Thursday current tensions between the two countries appeared to be a storm in a teacup .',
-  'Itamar Rabinovich , who as Israel \'s ambassador to Washington conducted unfruitful negotiations with Syria , told Israel Radio it looked like Damascus wanted to talk rather than fight .',
+  "Israel 's outgoing peace negotiator with Syria said on Thursday current tensions between the two countries appeared to be a storm in a teacup .",
+  "Itamar Rabinovich , who as Israel 's ambassador to Washington conducted unfruitful negotiations with Syria , told Israel Radio it looked like Damascus wanted to talk rather than fight .",
   'Polish diplomat denies nurses stranded in Libya .',
   'TUNIS 1996-08-22',
 ];
@@ -91,7 +91,11 @@ export function candidateLayouts(cores: number): ServeLayout[] {
 
 /** sentences per second of one layout on the sample (about `seconds` of work after one warm-up call) */
 async function measure(dir: string, layout: ServeLayout, quantized: boolean, seconds: number): Promise<number> {
-  const pool = await loadPredictorPool(dir, layout.workers, { threads: layout.threads, batchSize: layout.batchSize, quantized });
+  const pool = await loadPredictorPool(dir, layout.workers, {
+    threads: layout.threads,
+    batchSize: layout.batchSize,
+    quantized,
+  });
   try {
     // calls of 32 texts, as the scheduler sends them, `workers` at a time
     const call = SAMPLE.concat(SAMPLE);
@@ -124,7 +128,11 @@ export interface TuneOptions {
 }
 
 /** the best layout for the model in `dir` on this machine: from the cache, else measured and cached */
-export async function tuneServe(dir: string, onnxFile: string, opts: TuneOptions = {}): Promise<ServeTuning & { cached: boolean }> {
+export async function tuneServe(
+  dir: string,
+  onnxFile: string,
+  opts: TuneOptions = {},
+): Promise<ServeTuning & { cached: boolean }> {
   const cores = opts.cores ?? os.availableParallelism();
   const cpu = cpuModel();
   const key = [await fileHash(onnxFile), cpu, cores, ortVersion(), opts.quantized ? 'int8' : 'fp32'].join(' | ');
@@ -143,7 +151,9 @@ export async function tuneServe(dir: string, onnxFile: string, opts: TuneOptions
   for (const layout of candidateLayouts(cores)) {
     const rate = await measure(dir, layout, opts.quantized ?? false, opts.seconds ?? 0.8);
     tried.push({ ...layout, sentencesPerSecond: Math.round(rate) });
-    opts.log?.(`calibration: ${layout.workers} workers × ${layout.threads} threads, ${layout.batchSize} per pass: ${Math.round(rate)} sentences/s`);
+    opts.log?.(
+      `calibration: ${layout.workers} workers × ${layout.threads} threads, ${layout.batchSize} per pass: ${Math.round(rate)} sentences/s`,
+    );
   }
   const best = tried.reduce((a, b) => (b.sentencesPerSecond > a.sentencesPerSecond ? b : a));
   const tuning: ServeTuning = {

@@ -46,16 +46,22 @@ export function checkExposure(host: string, token: string | undefined, command: 
   const t = token || process.env.NERD_TOKEN || undefined;
   const from = token ? '--token' : 'NERD_TOKEN';
   if (t !== undefined && [...t].length < 16) {
-    throw new InputError(`${command}: the bearer token (${from}) must be at least 16 characters long (got ${[...t].length})`);
+    throw new InputError(
+      `${command}: the bearer token (${from}) must be at least 16 characters long (got ${[...t].length})`,
+    );
   }
   if (t !== undefined) {
     const bad = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.exec(t);
     if (bad) {
       const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-      throw new InputError(`${command}: the bearer token (${from}) contains the control character U+${code} at position ${bad.index + 1}; use printable characters only`);
+      throw new InputError(
+        `${command}: the bearer token (${from}) contains the control character U+${code} at position ${bad.index + 1}; use printable characters only`,
+      );
     }
     if (t !== t.trim()) {
-      throw new InputError(`${command}: the bearer token (${from}) starts or ends with whitespace, which HTTP strips from headers; remove it`);
+      throw new InputError(
+        `${command}: the bearer token (${from}) starts or ends with whitespace, which HTTP strips from headers; remove it`,
+      );
     }
   }
   if (!isLoopbackHost(host) && !t) {
@@ -142,9 +148,11 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({ statusCode: 404, error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    void reply.code(404).send({
+      statusCode: 404,
+      error: 'not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    });
   });
 
   const loopback = isLoopbackHost(setup.host);
@@ -153,7 +161,11 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
     if (loopback) {
       const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopbackHost(hostHeader)) {
-        throw new HttpError(403, 'forbidden_host', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name`);
+        throw new HttpError(
+          403,
+          'forbidden_host',
+          `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name`,
+        );
       }
     }
     if (!want || setup.open?.(request.url)) return;
@@ -162,7 +174,11 @@ export function setupHttp(app: FastifyInstance, setup: HttpSetup): void {
     const m = /^Bearer +(.+)$/is.exec(auth);
     if (!m || !want(m[1]!)) {
       void reply.header('www-authenticate', 'Bearer realm="nerd"');
-      throw new HttpError(401, 'unauthorized', m ? 'bearer token is wrong' : 'this server requires "Authorization: Bearer <token>"');
+      throw new HttpError(
+        401,
+        'unauthorized',
+        m ? 'bearer token is wrong' : 'this server requires "Authorization: Bearer <token>"',
+      );
     }
   });
 }

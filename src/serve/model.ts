@@ -29,11 +29,22 @@ export async function loadPredictor(spec: string, opts: LoadOptions = {}): Promi
   const dir = await resolveModelDir(spec);
   const configFile = path.join(dir, 'config.json');
   if (!existsSync(configFile)) throw new InputError('not a model folder: config.json is missing', dir);
-  const config = (await readJsonFile(configFile, 'config.json')) as { hidden_size?: number; num_hidden_layers?: number; max_position_embeddings?: number };
+  const config = (await readJsonFile(configFile, 'config.json')) as {
+    hidden_size?: number;
+    num_hidden_layers?: number;
+    max_position_embeddings?: number;
+  };
   if (opts.quantized && !existsSync(path.join(dir, QUANTIZED_FILE))) {
-    throw new InputError('no int8 model here: run `nerd export --quantize int8` on this folder first, or drop --quantized', path.join(dir, QUANTIZED_FILE));
+    throw new InputError(
+      'no int8 model here: run `nerd export --quantize int8` on this folder first, or drop --quantized',
+      path.join(dir, QUANTIZED_FILE),
+    );
   }
-  const word = await WordPredictor.load(dir, { threads: opts.threads, batchSize: opts.batchSize, quantized: opts.quantized });
+  const word = await WordPredictor.load(dir, {
+    threads: opts.threads,
+    batchSize: opts.batchSize,
+    quantized: opts.quantized,
+  });
   const onnxFile = path.join(dir, opts.quantized ? QUANTIZED_FILE : path.join('onnx', 'model.onnx'));
   const info = {
     dir: path.resolve(dir),

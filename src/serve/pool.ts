@@ -53,7 +53,11 @@ class ModelWorker {
       worker.on('message', (msg: any) => {
         if (msg.type === 'ready') resolve({ types: msg.types, info: msg.info });
         else if (msg.type === 'fatal') {
-          reject(msg.input ? new InputError(msg.message, msg.input.file, msg.input.line, msg.input.column) : new Error(msg.message));
+          reject(
+            msg.input
+              ? new InputError(msg.message, msg.input.file, msg.input.line, msg.input.column)
+              : new Error(msg.message),
+          );
         } else {
           const p = w.pending.get(msg.id);
           if (!p) return;
@@ -131,7 +135,9 @@ export async function loadPredictorPool(spec: string, workers: number, opts: Loa
     throw (failed as PromiseRejectedResult).reason;
   }
   const first = (started[0] as PromiseFulfilledResult<{ w: ModelWorker; meta: Meta }>).value;
-  const slots: Array<ModelWorker | undefined> = started.map((s) => (s as PromiseFulfilledResult<{ w: ModelWorker }>).value.w);
+  const slots: Array<ModelWorker | undefined> = started.map(
+    (s) => (s as PromiseFulfilledResult<{ w: ModelWorker }>).value.w,
+  );
   let closed = false;
   let restarts = 0;
   let lastFailure: string | undefined;

@@ -15,7 +15,14 @@
  *   500  the model failed on this request (e.g. its worker died; the worker is restarted)
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { BusyError, CancelledError, DeadlineError, MicroBatcher, ShutdownError, type BatcherOptions } from './batcher.js';
+import {
+  BusyError,
+  CancelledError,
+  DeadlineError,
+  MicroBatcher,
+  ShutdownError,
+  type BatcherOptions,
+} from './batcher.js';
 import { HttpError, setupHttp } from './http.js';
 import { EMPTY_RESULT_JSON, toApiJson } from './api-json.js';
 import type { Predictor } from './predictor.js';
@@ -33,12 +40,23 @@ export interface ServeLimits {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ServeLimits = { bodyLimit: 1 << 20, maxItems: 1000, maxTextChars: 20_000, maxTokens: 2_000, requestTimeoutMs: 30_000 };
+export const DEFAULT_LIMITS: ServeLimits = {
+  bodyLimit: 1 << 20,
+  maxItems: 1000,
+  maxTextChars: 20_000,
+  maxTokens: 2_000,
+  requestTimeoutMs: 30_000,
+};
 /**
  * maxQueueTokens: ~2 MB of text waiting (about 10 s of work for `mini` on one core at 50k tokens/s);
  * maxBatchTokens bounds one model call, hence how long a small request can wait behind a big one.
  */
-export const DEFAULT_BATCHING: BatcherOptions = { maxBatch: 64, maxBatchTokens: 4096, maxWaitMs: 2, maxQueueTokens: 500_000 };
+export const DEFAULT_BATCHING: BatcherOptions = {
+  maxBatch: 64,
+  maxBatchTokens: 4096,
+  maxWaitMs: 2,
+  maxQueueTokens: 500_000,
+};
 
 /**
  * Work of one item in sub-word tokens, estimated from characters so that admission costs nothing on the
@@ -81,32 +99,51 @@ export function parsePredictBody(body: unknown, limits: ServeLimits): Item[] {
   }
   const keys = Object.keys(body);
   const unknown = keys.filter((k) => k !== 'texts' && k !== 'sentences');
-  if (unknown.length > 0) throw new HttpError(400, 'bad_request', `unknown field ${JSON.stringify(unknown[0])}; ${usage}`);
-  if (keys.length !== 1) throw new HttpError(400, 'bad_request', `give exactly one of "texts" or "sentences"; ${usage}`);
+  if (unknown.length > 0)
+    throw new HttpError(400, 'bad_request', `unknown field ${JSON.stringify(unknown[0])}; ${usage}`);
+  if (keys.length !== 1)
+    throw new HttpError(400, 'bad_request', `give exactly one of "texts" or "sentences"; ${usage}`);
   const b = body as { texts?: unknown; sentences?: unknown };
   const field = keys[0] as 'texts' | 'sentences';
   const list = b[field];
-  if (!Array.isArray(list)) throw new HttpError(400, 'bad_request', `"${field}" must be an array, got ${describe(list)}`);
+  if (!Array.isArray(list))
+    throw new HttpError(400, 'bad_request', `"${field}" must be an array, got ${describe(list)}`);
   if (list.length > limits.maxItems) {
-    throw new HttpError(413, 'too_many_items', `"${field}" has ${list.length} items; the limit is ${limits.maxItems} per request`);
+    throw new HttpError(
+      413,
+      'too_many_items',
+      `"${field}" has ${list.length} items; the limit is ${limits.maxItems} per request`,
+    );
   }
   if (field === 'texts') {
     return list.map((t, i) => {
-      if (typeof t !== 'string') throw new HttpError(400, 'bad_request', `texts[${i}] must be a string, got ${describe(t)}`);
+      if (typeof t !== 'string')
+        throw new HttpError(400, 'bad_request', `texts[${i}] must be a string, got ${describe(t)}`);
       if (t.length > limits.maxTextChars) {
-        throw new HttpError(413, 'text_too_long', `texts[${i}] has ${t.length} characters; the limit is ${limits.maxTextChars}`);
+        throw new HttpError(
+          413,
+          'text_too_long',
+          `texts[${i}] has ${t.length} characters; the limit is ${limits.maxTextChars}`,
+        );
       }
       return { kind: 'text', text: t } as const;
     });
   }
   return list.map((s, i) => {
-    if (!Array.isArray(s)) throw new HttpError(400, 'bad_request', `sentences[${i}] must be an array of token strings, got ${describe(s)}`);
+    if (!Array.isArray(s))
+      throw new HttpError(400, 'bad_request', `sentences[${i}] must be an array of token strings, got ${describe(s)}`);
     if (s.length > limits.maxTokens) {
-      throw new HttpError(413, 'sentence_too_long', `sentences[${i}] has ${s.length} tokens; the limit is ${limits.maxTokens}`);
+      throw new HttpError(
+        413,
+        'sentence_too_long',
+        `sentences[${i}] has ${s.length} tokens; the limit is ${limits.maxTokens}`,
+      );
     }
     s.forEach((tok, j) => {
-      if (typeof tok !== 'string') throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] must be a string, got ${describe(tok)}`);
-      if (tok.length === 0) throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] is an empty string: tokens must be non-empty`);
+      if (typeof tok !== 'string')
+        throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] must be a string, got ${describe(tok)}`);
+      if (tok.length === 0)
+        throw new HttpError(400, 'bad_request', `sentences[${i}][${j}] is an empty string: tokens must be non-empty`);
     });
     return { kind: 'tokens', tokens: s as string[] } as const;
   });
@@ -129,14 +166,24 @@ async function runItems(predictor: Predictor, items: Item[]): Promise<string[]> 
   });
   const json = async (kind: 'texts' | 'sentences', list: unknown[]): Promise<string[]> => {
     if (predictor.predictJson) return predictor.predictJson(kind, list);
-    return toApiJson(kind === 'texts' ? await predictor.predictTexts(list as string[]) : await predictor.predictSentences(list as string[][]));
+    return toApiJson(
+      kind === 'texts'
+        ? await predictor.predictTexts(list as string[])
+        : await predictor.predictSentences(list as string[][]),
+    );
   };
   if (textIdx.length > 0) {
-    const got = await json('texts', textIdx.map((i) => (items[i] as { text: string }).text));
+    const got = await json(
+      'texts',
+      textIdx.map((i) => (items[i] as { text: string }).text),
+    );
     textIdx.forEach((i, k) => (out[i] = got[k]!));
   }
   if (tokIdx.length > 0) {
-    const got = await json('sentences', tokIdx.map((i) => (items[i] as { tokens: string[] }).tokens));
+    const got = await json(
+      'sentences',
+      tokIdx.map((i) => (items[i] as { tokens: string[] }).tokens),
+    );
     tokIdx.forEach((i, k) => (out[i] = got[k]!));
   }
   return out;
@@ -164,7 +211,8 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
 
   /** saturated: the queue is nearly full, or the oldest request has used half its deadline */
   const saturation = (st: ReturnType<typeof batcher.stats>): string | undefined => {
-    if (st.queuedTokens >= 0.9 * batching.maxQueueTokens) return `queue ${st.queuedTokens} of ${batching.maxQueueTokens} tokens`;
+    if (st.queuedTokens >= 0.9 * batching.maxQueueTokens)
+      return `queue ${st.queuedTokens} of ${batching.maxQueueTokens} tokens`;
     if (st.oldestQueuedMs > limits.requestTimeoutMs / 2) return `oldest request waiting ${st.oldestQueuedMs} ms`;
     return undefined;
   };
@@ -203,7 +251,11 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     if (bytes > 0 && !batcher.admits(Math.floor(bytes / 24))) {
       retryAfter(reply, batcher.retryAfterS());
       void reply.header('connection', 'close');
-      throw new HttpError(503, 'busy', `server busy: ${batcher.stats().queuedTokens} tokens of work already queued, a ${bytes}-byte body adds at least ${Math.floor(bytes / 24)}; retry shortly`);
+      throw new HttpError(
+        503,
+        'busy',
+        `server busy: ${batcher.stats().queuedTokens} tokens of work already queued, a ${bytes}-byte body adds at least ${Math.floor(bytes / 24)}; retry shortly`,
+      );
     }
   });
   app.post('/predict', async (request, reply) => {

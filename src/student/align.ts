@@ -81,7 +81,8 @@ export function encodeSentences(
   opts: EncodeOptions,
 ): EncodedWindow[] {
   const body = opts.maxSeq - 2;
-  if (!Number.isInteger(opts.maxSeq) || body < 1) throw new RangeError(`maxSeq must be an integer ≥ 3, got ${opts.maxSeq}`);
+  if (!Number.isInteger(opts.maxSeq) || body < 1)
+    throw new RangeError(`maxSeq must be an integer ≥ 3, got ${opts.maxSeq}`);
   const stride = opts.stride ?? Math.floor(body / 2);
   if (!Number.isInteger(stride) || stride < 0 || stride >= body) {
     throw new RangeError(`stride must be an integer in [0, ${body - 1}] for maxSeq ${opts.maxSeq}, got ${stride}`);
@@ -205,7 +206,9 @@ export function wordProbabilities(nWords: number, numLabels: number, windows: re
   const best = new Float64Array(nWords).fill(-1);
   for (const { win, logits, offset } of windows) {
     if (logits.length < offset + win.wordAt.length * L) {
-      throw new RangeError(`window ${win.window} of sentence ${win.sentence}: logits too short for ${win.wordAt.length} positions`);
+      throw new RangeError(
+        `window ${win.window} of sentence ${win.sentence}: logits too short for ${win.wordAt.length} positions`,
+      );
     }
     const centrality = windowCentrality(win, nWords);
     for (let pos = 1; pos < win.wordAt.length - 1; pos++) {

@@ -26,7 +26,10 @@ export function archOf(raw: Record<string, unknown>, file?: string): Arch {
   if (t === undefined || t === 'bert') return 'bert';
   if (t === 'distilbert' || t === 'electra') return t;
   if (t === 'roberta' || t === 'xlm-roberta') return 'roberta';
-  throw new InputError(`model_type "${String(t)}" is not supported (bert, distilbert, electra, roberta, xlm-roberta)`, file);
+  throw new InputError(
+    `model_type "${String(t)}" is not supported (bert, distilbert, electra, roberta, xlm-roberta)`,
+    file,
+  );
 }
 
 /** RoBERTa's first position id: padding_idx + 1 (its position table has that many rows BERT's lacks) */
@@ -51,7 +54,8 @@ export function toBertFields<T extends Record<string, unknown>>(raw: T, file?: s
       type_vocab_size: 1,
       layer_norm_eps: 1e-12,
     };
-    for (const k of ['dim', 'n_layers', 'n_heads', 'hidden_dim', 'activation', 'dropout', 'attention_dropout']) delete out[k];
+    for (const k of ['dim', 'n_layers', 'n_heads', 'hidden_dim', 'activation', 'dropout', 'attention_dropout'])
+      delete out[k];
     return out as T;
   }
   if (arch === 'electra') {
@@ -107,7 +111,12 @@ const BERT_TO_DISTIL = Object.fromEntries(Object.entries(DISTIL_TO_BERT).map(([a
  * A tensor as BERT's graph wants it: RoBERTa's position table without its first padding_idx + 1 rows (BERT
  * numbers positions from 0, RoBERTa from padding_idx + 1; padded positions, which differ, are masked).
  */
-export function adaptTensor<T extends NamedTensor>(arch: Arch, bertName: string, t: T, raw: Record<string, unknown>): T {
+export function adaptTensor<T extends NamedTensor>(
+  arch: Arch,
+  bertName: string,
+  t: T,
+  raw: Record<string, unknown>,
+): T {
   if (arch !== 'roberta' || bertName !== 'bert.embeddings.position_embeddings.weight' || t.shape.length !== 2) return t;
   const k = positionOffset(raw);
   const H = t.shape[1]!;
@@ -117,7 +126,10 @@ export function adaptTensor<T extends NamedTensor>(arch: Arch, bertName: string,
 /** parameters BERT's graph needs that `arch`'s checkpoints lack (DistilBERT: a zero token-type row) */
 export function completeParams(arch: Arch, config: BertConfig, params: ParamMap): void {
   if (arch === 'distilbert' && !params.has('bert.embeddings.token_type_embeddings.weight')) {
-    params.set('bert.embeddings.token_type_embeddings.weight', { shape: [1, config.hidden_size], data: new Float32Array(config.hidden_size) });
+    params.set('bert.embeddings.token_type_embeddings.weight', {
+      shape: [1, config.hidden_size],
+      data: new Float32Array(config.hidden_size),
+    });
   }
 }
 
@@ -125,7 +137,12 @@ export function completeParams(arch: Arch, config: BertConfig, params: ParamMap)
 export function configForArch(arch: Arch, out: Record<string, unknown>): Record<string, unknown> {
   if (arch === 'bert') return out;
   if (arch === 'electra') {
-    return { ...out, model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: out.embedding_size ?? out.hidden_size };
+    return {
+      ...out,
+      model_type: 'electra',
+      architectures: ['ElectraForTokenClassification'],
+      embedding_size: out.embedding_size ?? out.hidden_size,
+    };
   }
   if (arch === 'roberta') {
     const xlm = out.model_type === 'xlm-roberta';
@@ -169,7 +186,11 @@ export function configForArch(arch: Arch, out: Record<string, unknown>): Record<
 }
 
 /** parameters under `arch`'s Hugging Face names, in the given (BERT) order */
-export function paramsForArch(arch: Arch, params: ReadonlyMap<string, NamedTensor>, raw: Record<string, unknown> = {}): Map<string, NamedTensor> {
+export function paramsForArch(
+  arch: Arch,
+  params: ReadonlyMap<string, NamedTensor>,
+  raw: Record<string, unknown> = {},
+): Map<string, NamedTensor> {
   if (arch === 'bert') return new Map(params);
   const out = new Map<string, NamedTensor>();
   if (arch === 'electra' || arch === 'roberta') {

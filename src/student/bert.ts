@@ -8,8 +8,19 @@
  */
 import { Rng } from '../random.js';
 import {
-  add, dropout, embedding, gelu, layerNorm, linear, matmul, reshape, softmax, transpose,
-  type Dim, type Graph, type Value,
+  add,
+  dropout,
+  embedding,
+  gelu,
+  layerNorm,
+  linear,
+  matmul,
+  reshape,
+  softmax,
+  transpose,
+  type Dim,
+  type Graph,
+  type Value,
 } from './graph/index.js';
 import type { BertConfig, NamedTensor, ParamMap } from './types.js';
 
@@ -33,7 +44,12 @@ export function numLabels(config: BertConfig): number {
 /** Every parameter of BertForTokenClassification, in Hugging Face's order, with [out, in] Linear weights. */
 export function paramSpecs(config: BertConfig): ParamSpec[] {
   const specs = encoderParamSpecs(config);
-  specs.push({ name: 'classifier.weight', shape: [numLabels(config), config.hidden_size], init: 'normal', decay: true });
+  specs.push({
+    name: 'classifier.weight',
+    shape: [numLabels(config), config.hidden_size],
+    init: 'normal',
+    decay: true,
+  });
   specs.push({ name: 'classifier.bias', shape: [numLabels(config)], init: 'zeros', decay: false });
   return specs;
 }
@@ -84,12 +100,15 @@ export function initParams(config: BertConfig, seed: number, specs: ParamSpec[] 
   for (const spec of specs) {
     const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
     if (spec.init === 'ones') data.fill(1);
-    else if (spec.init === 'normal') for (let i = 0; i < data.length; i++) data[i] = rng.normal() * config.initializer_range;
+    else if (spec.init === 'normal')
+      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * config.initializer_range;
     params.set(spec.name, { shape: spec.shape, data });
   }
   const pad = config.pad_token_id;
   if (typeof pad === 'number' && pad >= 0 && pad < config.vocab_size) {
-    params.get('bert.embeddings.word_embeddings.weight')!.data.fill(0, pad * embeddingSize(config), (pad + 1) * embeddingSize(config));
+    params
+      .get('bert.embeddings.word_embeddings.weight')!
+      .data.fill(0, pad * embeddingSize(config), (pad + 1) * embeddingSize(config));
   }
   return params;
 }
@@ -103,11 +122,15 @@ export function checkConfig(config: BertConfig): void {
 /** checkConfig without the label set (heads other than token classification). */
 export function checkEncoderConfig(config: BertConfig): void {
   const act = String(config.hidden_act ?? 'gelu');
-  if (act !== 'gelu' && act !== 'gelu_python') throw new Error(`hidden_act '${act}' is not supported (only 'gelu', the erf form)`);
+  if (act !== 'gelu' && act !== 'gelu_python')
+    throw new Error(`hidden_act '${act}' is not supported (only 'gelu', the erf form)`);
   const pos = config.position_embedding_type ?? 'absolute';
-  if (pos !== 'absolute') throw new Error(`position_embedding_type '${String(pos)}' is not supported (only 'absolute')`);
+  if (pos !== 'absolute')
+    throw new Error(`position_embedding_type '${String(pos)}' is not supported (only 'absolute')`);
   if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new Error(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+    throw new Error(
+      `hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`,
+    );
   }
 }
 
@@ -136,7 +159,9 @@ export interface DropoutSite {
  * hidden sites have shape [B·T, H], attention sites [B, A, T, T]. */
 export function dropoutSites(config: BertConfig): DropoutSite[] {
   const pc = typeof config.classifier_dropout === 'number' ? config.classifier_dropout : config.hidden_dropout_prob;
-  return [...encoderDropoutSites(config), { name: 'dropout.classifier', kind: 'hidden' as const, p: pc }].filter((s) => s.p > 0);
+  return [...encoderDropoutSites(config), { name: 'dropout.classifier', kind: 'hidden' as const, p: pc }].filter(
+    (s) => s.p > 0,
+  );
 }
 
 /** The encoder's dropout sites (those of every head; BertForMaskedLM adds none). */
@@ -185,7 +210,11 @@ export function buildBert(
     return v;
   };
   const logitsShape = g.op1('Concat', [batchAndSeq, g.ints([L])], [3], 'int64', { axis: 0 });
-  const logits2d = linear(dropout(h, masks?.get('dropout.classifier') ?? null), P('classifier.weight'), P('classifier.bias'));
+  const logits2d = linear(
+    dropout(h, masks?.get('dropout.classifier') ?? null),
+    P('classifier.weight'),
+    P('classifier.bias'),
+  );
   const logits3d = g.op1('Reshape', [logits2d, logitsShape], [Bd, Td, L]);
   return { logits2d, logits3d };
 }
@@ -224,15 +253,27 @@ export function buildEncoder(
   // additive attention mask [B, 1, 1, T]: 0 for tokens, most-negative float for padding
   const maskF = g.op1('Cast', [x.attentionMask], [Bd, Td], g.dtype, { to: g.dtype === 'double' ? 11 : 1 });
   const inv = g.op1('Sub', [g.scalar(1), maskF], [Bd, Td]);
-  const bias = g.op1('Unsqueeze', [g.op1('Mul', [inv, g.scalar(MASK_VALUE)], [Bd, Td]), g.ints([1, 2])], [Bd, 1, 1, Td]);
+  const bias = g.op1(
+    'Unsqueeze',
+    [g.op1('Mul', [inv, g.scalar(MASK_VALUE)], [Bd, Td]), g.ints([1, 2])],
+    [Bd, 1, 1, Td],
+  );
 
   // embeddings
   let e = add(
-    add(embedding(P('bert.embeddings.word_embeddings.weight'), x.inputIds), embedding(P('bert.embeddings.position_embeddings.weight'), positions)),
+    add(
+      embedding(P('bert.embeddings.word_embeddings.weight'), x.inputIds),
+      embedding(P('bert.embeddings.position_embeddings.weight'), positions),
+    ),
     embedding(P('bert.embeddings.token_type_embeddings.weight'), x.tokenTypeIds),
   );
   const E = embeddingSize(config);
-  e = layerNorm(reshape(e, [-1, E], [Nd, E]), P('bert.embeddings.LayerNorm.weight'), P('bert.embeddings.LayerNorm.bias'), eps);
+  e = layerNorm(
+    reshape(e, [-1, E], [Nd, E]),
+    P('bert.embeddings.LayerNorm.weight'),
+    P('bert.embeddings.LayerNorm.bias'),
+    eps,
+  );
   // ELECTRA with embedding_size < hidden_size: a projection (its dropout then acts on the projected states)
   if (E !== H) e = linear(e, P('bert.embeddings_project.weight'), P('bert.embeddings_project.bias'));
   let h = drop('dropout.embeddings', e);
@@ -248,7 +289,12 @@ export function buildEncoder(
     const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(scores, bias)));
     const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [-1, H], [Nd, H]);
     const attn = drop(`dropout.layer.${l}.attention_output`, lin('attention.output.dense', ctx));
-    h = layerNorm(add(attn, h), P(`${pre}.attention.output.LayerNorm.weight`), P(`${pre}.attention.output.LayerNorm.bias`), eps);
+    h = layerNorm(
+      add(attn, h),
+      P(`${pre}.attention.output.LayerNorm.weight`),
+      P(`${pre}.attention.output.LayerNorm.bias`),
+      eps,
+    );
     const inter = gelu(lin('intermediate.dense', h));
     const out = drop(`dropout.layer.${l}.output`, lin('output.dense', inter));
     h = layerNorm(add(out, h), P(`${pre}.output.LayerNorm.weight`), P(`${pre}.output.LayerNorm.bias`), eps);

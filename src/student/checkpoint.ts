@@ -148,7 +148,10 @@ export async function saveCheckpoint(dir: string, ck: CheckpointToSave): Promise
   await mkdir(tmp, { recursive: true });
   try {
     const arch = archOf(config);
-    await writeFileSynced(path.join(tmp, 'config.json'), json(sortKeys(configForArch(arch, configForSave(config, labels)))));
+    await writeFileSynced(
+      path.join(tmp, 'config.json'),
+      json(sortKeys(configForArch(arch, configForSave(config, labels)))),
+    );
     // canonical names first, in HF order, then anything else the caller keeps in params
     const ordered = new Map<string, NamedTensor>();
     for (const [name] of bertParamShapes(config, labels.length)) ordered.set(name, params.get(name)!);
@@ -250,24 +253,34 @@ export async function readBertConfig(file: string): Promise<BertConfig> {
   };
   for (const k of NUMBER_FIELDS) {
     const v = raw[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(`"${k}" must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      bad(`"${k}" must be a positive integer, got ${JSON.stringify(v)}`);
   }
   const config = { ...BERT_DEFAULTS, ...raw } as unknown as BertConfig;
   if (config.hidden_size % config.num_attention_heads !== 0) {
     bad(`hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
   }
-  if (!Number.isInteger(config.type_vocab_size) || config.type_vocab_size <= 0) bad('"type_vocab_size" must be a positive integer');
-  for (const k of ['layer_norm_eps', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'initializer_range'] as const) {
+  if (!Number.isInteger(config.type_vocab_size) || config.type_vocab_size <= 0)
+    bad('"type_vocab_size" must be a positive integer');
+  for (const k of [
+    'layer_norm_eps',
+    'hidden_dropout_prob',
+    'attention_probs_dropout_prob',
+    'initializer_range',
+  ] as const) {
     if (typeof config[k] !== 'number' || !((config[k] as number) >= 0)) bad(`"${k}" must be a non-negative number`);
   }
-  if (config.hidden_act !== 'gelu') bad(`hidden_act "${String(config.hidden_act)}" is not supported (only "gelu", as BERT)`);
+  if (config.hidden_act !== 'gelu')
+    bad(`hidden_act "${String(config.hidden_act)}" is not supported (only "gelu", as BERT)`);
   if (config.position_embedding_type !== 'absolute') {
     bad(`position_embedding_type "${String(config.position_embedding_type)}" is not supported (only "absolute")`);
   }
   const id2label = raw.id2label;
   if (id2label !== undefined) {
     if (typeof id2label !== 'object' || id2label === null) bad('"id2label" must be an object');
-    const keys = Object.keys(id2label).map(Number).sort((a, b) => a - b);
+    const keys = Object.keys(id2label)
+      .map(Number)
+      .sort((a, b) => a - b);
     if (keys.some((k, i) => k !== i)) bad(`"id2label" ids must be 0..${keys.length - 1}`);
     if (Object.values(id2label).some((v) => typeof v !== 'string')) bad('"id2label" values must be strings');
   }
@@ -293,14 +306,18 @@ async function weightFiles(dir: string): Promise<string[]> {
     if (typeof map !== 'object' || map === null) throw new InputError('index has no "weight_map"', index);
     const files = [...new Set(Object.values(map as Record<string, string>))];
     for (const f of files) {
-      if (typeof f !== 'string' || f.includes('/') || f.includes('\\')) throw new InputError(`shard name ${JSON.stringify(f)} is not a file name`, index);
+      if (typeof f !== 'string' || f.includes('/') || f.includes('\\'))
+        throw new InputError(`shard name ${JSON.stringify(f)} is not a file name`, index);
       if (!existsSync(path.join(dir, f))) throw new InputError(`shard "${f}" listed in the index is missing`, index);
     }
     return files.map((f) => path.join(dir, f));
   }
   for (const other of ['tf_model.h5', 'flax_model.msgpack']) {
     if (existsSync(path.join(dir, other))) {
-      throw new InputError(`${other} is not supported (TensorFlow/Flax weights): use a folder with model.safetensors or pytorch_model.bin`, path.join(dir, other));
+      throw new InputError(
+        `${other} is not supported (TensorFlow/Flax weights): use a folder with model.safetensors or pytorch_model.bin`,
+        path.join(dir, other),
+      );
     }
   }
   throw new InputError('model folder has neither model.safetensors nor pytorch_model.bin', dir);
@@ -319,7 +336,8 @@ export function canonicalName(name: string): string | null {
   let n = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
   if (/^(embeddings|encoder|pooler)\./.test(n)) n = `bert.${n}`;
   if (n.startsWith('bert.pooler.') || n === 'bert.embeddings.position_ids') return null;
-  if (n.startsWith('bert.embeddings.') || n.startsWith('bert.encoder.') || n.startsWith('bert.embeddings_project.')) return n;
+  if (n.startsWith('bert.embeddings.') || n.startsWith('bert.encoder.') || n.startsWith('bert.embeddings_project.'))
+    return n;
   if (n === 'classifier.weight' || n === 'classifier.bias') return n;
   return null;
 }
@@ -336,7 +354,10 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const files = await weightFiles(root);
   const tokenizer = await Tokenizer.fromDirectory(root);
   if (tokenizer.vocabSize > config.vocab_size) {
-    throw new InputError(`the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocab_size}`, configFile);
+    throw new InputError(
+      `the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocab_size}`,
+      configFile,
+    );
   }
 
   const found = new Map<string, { t: ReadTensor; file: string; original: string }>();
@@ -350,13 +371,15 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
     });
     for (const [name, t] of tensors) {
       const c = canonicalName(toBertName(arch, name)!)!;
-      if (found.has(c)) throw new InputError(`tensor ${c} appears twice (as "${found.get(c)!.original}" and "${name}")`, file);
+      if (found.has(c))
+        throw new InputError(`tensor ${c} appears twice (as "${found.get(c)!.original}" and "${name}")`, file);
       found.set(c, { t: adaptTensor(arch, c, t, config), file, original: name });
     }
   }
 
   const notes: string[] = [];
-  if (ignored.length) notes.push(`ignored ${ignored.length} tensors not used by token classification (${summarise(ignored)})`);
+  if (ignored.length)
+    notes.push(`ignored ${ignored.length} tensors not used by token classification (${summarise(ignored)})`);
   const dtypes = new Set([...found.values()].map((f) => f.t.dtype));
   if ([...dtypes].some((d) => d !== 'F32')) notes.push(`converted ${[...dtypes].join('/')} weights to float32`);
 
@@ -365,13 +388,20 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const head = found.get('classifier.weight');
   const headBias = found.get('classifier.bias');
   if (Boolean(head) !== Boolean(headBias)) {
-    throw new InputError('classifier.weight and classifier.bias must both be present or both absent', (head ?? headBias)!.file);
+    throw new InputError(
+      'classifier.weight and classifier.bias must both be present or both absent',
+      (head ?? headBias)!.file,
+    );
   }
   const headRows = head ? head.t.shape[0]! : 0;
   if (arch === 'distilbert' && !found.has('bert.embeddings.token_type_embeddings.weight')) {
     // no token types: one zero row, so BERT's graph computes DistilBERT's embeddings
     const zero = { dtype: 'F32' as const, shape: [1, config.hidden_size], data: new Float32Array(config.hidden_size) };
-    found.set('bert.embeddings.token_type_embeddings.weight', { t: zero, file: files[0]!, original: '(DistilBERT: no token types)' });
+    found.set('bert.embeddings.token_type_embeddings.weight', {
+      t: zero,
+      file: files[0]!,
+      original: '(DistilBERT: no token types)',
+    });
   }
   const shapes = bertParamShapes(config, headRows);
   const params: ParamMap = new Map();
@@ -394,21 +424,29 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   }
   const unused = [...found.keys()].filter((n) => !n.startsWith('classifier.') && !params.has(n));
   if (unused.length) {
-    throw new InputError(`weights have tensors config.json does not account for (${summarise(unused)}); check num_hidden_layers`, files[0]);
+    throw new InputError(
+      `weights have tensors config.json does not account for (${summarise(unused)}); check num_hidden_layers`,
+      files[0],
+    );
   }
 
   // classifier
   let classifier: ClassifierFate;
   let labels: string[];
-  const wanted = opts.labels ?? (opts.numLabels !== undefined ? Array.from({ length: opts.numLabels }, (_, i) => `LABEL_${i}`) : undefined);
-  if (wanted && new Set(wanted).size !== wanted.length) throw new Error(`duplicate labels in ${JSON.stringify(wanted)}`);
+  const wanted =
+    opts.labels ??
+    (opts.numLabels !== undefined ? Array.from({ length: opts.numLabels }, (_, i) => `LABEL_${i}`) : undefined);
+  if (wanted && new Set(wanted).size !== wanted.length)
+    throw new Error(`duplicate labels in ${JSON.stringify(wanted)}`);
   const H = config.hidden_size;
   if (head && headBias) {
     checkShape('classifier.weight', head, [headRows, H]);
     checkShape('classifier.bias', headBias, [headRows]);
     const have = ckptLabels.length === headRows ? ckptLabels : Array.from({ length: headRows }, (_, i) => `LABEL_${i}`);
     if (ckptLabels.length !== headRows) {
-      notes.push(`config.json has ${ckptLabels.length} labels but the classifier has ${headRows} rows; naming them LABEL_i`);
+      notes.push(
+        `config.json has ${ckptLabels.length} labels but the classifier has ${headRows} rows; naming them LABEL_i`,
+      );
     }
     if (!wanted || sameList(wanted, have)) {
       labels = have;
@@ -456,7 +494,10 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
 function checkShape(name: string, f: { t: ReadTensor; file: string; original: string }, shape: number[]): void {
   const s = f.t.shape;
   if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
-    throw new InputError(`tensor "${f.original}" has shape [${s}] but config.json implies [${shape}] for ${name}`, f.file);
+    throw new InputError(
+      `tensor "${f.original}" has shape [${s}] but config.json implies [${shape}] for ${name}`,
+      f.file,
+    );
   }
 }
 
@@ -480,6 +521,8 @@ function summarise(names: string[]): string {
     const p = n.split('.').slice(0, 2).join('.');
     prefixes.set(p, (prefixes.get(p) ?? 0) + 1);
   }
-  const parts = [...prefixes].slice(0, 6).map(([p, c]) => (c > 1 ? `${p}.* ×${c}` : names.find((n) => n.startsWith(p))!));
+  const parts = [...prefixes]
+    .slice(0, 6)
+    .map(([p, c]) => (c > 1 ? `${p}.* ×${c}` : names.find((n) => n.startsWith(p))!));
   return parts.join(', ') + (prefixes.size > 6 ? ', ...' : '');
 }

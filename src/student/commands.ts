@@ -22,7 +22,9 @@ const num = numberFlag;
 function readSentences(file: string, what: string): Sentence[] {
   const r = readCorpus(file);
   if (r.repairs.length) {
-    process.stderr.write(`nerd: ${file}: repaired ${r.repairs.length} tag problem(s), e.g. ${r.repairs[0]!.line}: ${r.repairs[0]!.message}\n`);
+    process.stderr.write(
+      `nerd: ${file}: repaired ${r.repairs.length} tag problem(s), e.g. ${r.repairs[0]!.line}: ${r.repairs[0]!.message}\n`,
+    );
   }
   if (r.corpus.sentences.length === 0) throw new InputError(`the ${what} corpus has no sentences`, file);
   return r.corpus.sentences;
@@ -78,23 +80,58 @@ export function register(program: Command): void {
     .option('--dev <file>', 'development corpus: scored after each epoch; the best dev F1 is kept in OUT/best')
     .option('--test <file>', 'test corpus: the final OUT/best is scored on it')
     .requiredOption('--out <dir>', 'output folder: best/ (checkpoint to ship), last/ (resume state), history.json')
-    .option('--model <preset|dir|ORG/NAME>', 'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] (e.g. google-bert/bert-base-cased)', 'mini')
+    .option(
+      '--model <preset|dir|ORG/NAME>',
+      'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] (e.g. google-bert/bert-base-cased)',
+      'mini',
+    )
     .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
     .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
     .option('--epochs <n>', 'passes over the training data', num('--epochs', { int: true, min: 1 }), 3)
-    .option('--lr <x>', 'peak learning rate (default 5e-4 for a preset, 5e-5 for a checkpoint)', num('--lr', { min: 0 }))
-    .option('--warmup <x>', 'linear warm-up: fraction of all steps if < 1, else steps', num('--warmup', { min: 0 }), 0.1)
+    .option(
+      '--lr <x>',
+      'peak learning rate (default 5e-4 for a preset, 5e-5 for a checkpoint)',
+      num('--lr', { min: 0 }),
+    )
+    .option(
+      '--warmup <x>',
+      'linear warm-up: fraction of all steps if < 1, else steps',
+      num('--warmup', { min: 0 }),
+      0.1,
+    )
     .option('--batch <n>', 'sentences per batch', num('--batch', { int: true, min: 1 }), 32)
     .option('--max-tokens <n>', 'most padded sub-words per batch', num('--max-tokens', { int: true, min: 1 }))
-    .option('--max-seq <n>', 'sub-words per window; longer sentences are split into windows', num('--max-seq', { int: true, min: 8 }), 128)
+    .option(
+      '--max-seq <n>',
+      'sub-words per window; longer sentences are split into windows',
+      num('--max-seq', { int: true, min: 8 }),
+      128,
+    )
     .option('--seed <n>', 'seed of initial weights, batch order and dropout', num('--seed', { int: true }), 42)
-    .option('--patience <n>', 'stop after n evaluations without a better dev F1 (0 = never)', num('--patience', { int: true, min: 0 }), 0)
+    .option(
+      '--patience <n>',
+      'stop after n evaluations without a better dev F1 (0 = never)',
+      num('--patience', { int: true, min: 0 }),
+      0,
+    )
     .option('--threads <n>', 'onnxruntime threads (default 2)', num('--threads', { int: true, min: 1 }))
-    .option('--dropout <x>', 'dropout probability (default: the model config, 0.1)', num('--dropout', { min: 0, max: 0.9 }))
-    .option('--entity-weight <x>', 'loss weight of entity sub-words relative to O (rare entities: e.g. 3)', num('--entity-weight', { min: 0 }))
+    .option(
+      '--dropout <x>',
+      'dropout probability (default: the model config, 0.1)',
+      num('--dropout', { min: 0, max: 0.9 }),
+    )
+    .option(
+      '--entity-weight <x>',
+      'loss weight of entity sub-words relative to O (rare entities: e.g. 3)',
+      num('--entity-weight', { min: 0 }),
+    )
     .option('--resume', 'continue from OUT/last after an interruption')
     .option('--save-every <n>', 'write OUT/last every n steps', num('--save-every', { int: true, min: 1 }), 200)
-    .option('--max-time <minutes>', 'stop (resumably) after this much wall time, scoring the weights reached', num('--max-time', { min: 0 }))
+    .option(
+      '--max-time <minutes>',
+      'stop (resumably) after this much wall time, scoring the weights reached',
+      num('--max-time', { min: 0 }),
+    )
     .option('--json', 'print the result as JSON on standard output')
     .action(async (flags: TrainFlags) => {
       const trainSents = readSentences(flags.train, 'training');
@@ -157,7 +194,8 @@ export function register(program: Command): void {
           ? `best dev F1 ${pct(result.bestF1)} at step ${result.bestStep}; checkpoint: ${result.bestDir}`
           : `no dev set: the final weights are the checkpoint: ${result.bestDir}`,
       ];
-      if (testScore) lines.push(`test P ${pct(testScore.precision)} R ${pct(testScore.recall)} F1 ${pct(testScore.f1)}`);
+      if (testScore)
+        lines.push(`test P ${pct(testScore.precision)} R ${pct(testScore.recall)} F1 ${pct(testScore.f1)}`);
       if (result.interrupted) lines.push(`resume with: nerd train ... --out ${flags.out} --resume`);
       process.stderr.write(lines.map((l) => `nerd: ${l}\n`).join(''));
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, test: testScore }, null, 2)}\n`);
@@ -166,22 +204,36 @@ export function register(program: Command): void {
   program
     .command('predict')
     .description('label a corpus with a trained model; writes the same format (and tag scheme) it reads')
-    .requiredOption('--model <dir|ORG/NAME>', 'checkpoint folder (e.g. OUT/best of nerd train) or hub name ORG/NAME[@REVISION]')
+    .requiredOption(
+      '--model <dir|ORG/NAME>',
+      'checkpoint folder (e.g. OUT/best of nerd train) or hub name ORG/NAME[@REVISION]',
+    )
     .requiredOption('--input <file>', 'corpus to label (CoNLL, JSONL or token JSONL; existing labels are replaced)')
     .requiredOption('--out <file>', 'output corpus file ("-" for standard output)')
     .option('--format <format>', 'input format: conll, jsonl or tokens-jsonl (default: detected)')
-    .option('--scheme <scheme>', 'tag scheme to write: iob1, iob2 or bioes (default: the input\'s)')
+    .option('--scheme <scheme>', "tag scheme to write: iob1, iob2 or bioes (default: the input's)")
     .option('--entities', 'tokens-jsonl output: token-offset "entities" with confidence instead of "tags"')
     .option('--threads <n>', 'onnxruntime threads (default: all cores)', num('--threads', { int: true, min: 1 }))
     .option('--batch <n>', 'sentences per forward pass', num('--batch', { int: true, min: 1 }), 64)
-    .option('--max-seq <n>', 'sub-words per window (default: the model maximum)', num('--max-seq', { int: true, min: 8 }))
+    .option(
+      '--max-seq <n>',
+      'sub-words per window (default: the model maximum)',
+      num('--max-seq', { int: true, min: 8 }),
+    )
     .option('--quantized', 'run onnx/model_quantized.onnx (int8; make it with nerd export --quantize int8)')
-    .option('--chunk <n>', 'sentences read, predicted and written at a time (memory is bounded by it)', num('--chunk', { int: true, min: 1 }), 1024)
+    .option(
+      '--chunk <n>',
+      'sentences read, predicted and written at a time (memory is bounded by it)',
+      num('--chunk', { int: true, min: 1 }),
+      1024,
+    )
     .action(async (flags: PredictFlags) => {
       const format = flags.format === undefined ? undefined : parseFormat(flags.format);
-      if (flags.format !== undefined && !format) throw new InputError(`--format: unknown format "${flags.format}" (conll, jsonl, tokens-jsonl)`);
+      if (flags.format !== undefined && !format)
+        throw new InputError(`--format: unknown format "${flags.format}" (conll, jsonl, tokens-jsonl)`);
       const scheme = flags.scheme === undefined ? undefined : parseScheme(flags.scheme);
-      if (flags.scheme !== undefined && !scheme) throw new InputError(`--scheme: unknown scheme "${flags.scheme}" (iob1, iob2, bioes)`);
+      if (flags.scheme !== undefined && !scheme)
+        throw new InputError(`--scheme: unknown scheme "${flags.scheme}" (iob1, iob2, bioes)`);
       const { predictFile, detectFileFormat } = await import('./predict-stream.js');
       const inputFormat = format ?? detectFileFormat(flags.input); // a bad input fails before the model loads
       const predictor = await Predictor.load(flags.model, {
@@ -200,7 +252,8 @@ export function register(program: Command): void {
           chunkSentences: flags.chunk,
           collectEachChunk: true,
           onProgress: (done) => bar.update(done),
-          onRepairs: (n, r) => process.stderr.write(`nerd: ${flags.input}: repaired ${n} tag problem(s), e.g. ${r.line}: ${r.message}\n`),
+          onRepairs: (n, r) =>
+            process.stderr.write(`nerd: ${flags.input}: repaired ${n} tag problem(s), e.g. ${r.line}: ${r.message}\n`),
         });
       } finally {
         bar.stop();
@@ -245,7 +298,12 @@ export function register(program: Command): void {
       }
       const B = ids.length;
       const T = Math.max(...ids.map((r) => r.length));
-      const batch: Batch = { batchSize: B, seqLen: T, inputIds: new Int32Array(B * T), attentionMask: new Int32Array(B * T) };
+      const batch: Batch = {
+        batchSize: B,
+        seqLen: T,
+        inputIds: new Int32Array(B * T),
+        attentionMask: new Int32Array(B * T),
+      };
       ids.forEach((r, b) => {
         batch.inputIds.set(r, b * T);
         batch.attentionMask.fill(1, b * T, b * T + r.length);

@@ -95,11 +95,22 @@ export function sessionOptions(threads: number, profilePrefix?: string): ort.Inf
 }
 
 /** Declares the three model inputs and the parameters (as graph inputs, or as initializers with data). */
-function modelInputs(g: Graph, specs: ParamSpec[], params: ParamMap | null, requiresGrad: boolean, dims: [string, string]) {
+function modelInputs(
+  g: Graph,
+  specs: ParamSpec[],
+  params: ParamMap | null,
+  requiresGrad: boolean,
+  dims: [string, string],
+) {
   const [ids, mask, types] = INPUT_NAMES.map((n) => g.input(n, dims, 'int64'));
   const p = new Map<string, Value>();
   for (const s of specs) {
-    p.set(s.name, params ? g.initializer(s.name, s.shape, 'float', params.get(s.name)!.data) : g.input(s.name, s.shape, 'float', requiresGrad));
+    p.set(
+      s.name,
+      params
+        ? g.initializer(s.name, s.shape, 'float', params.get(s.name)!.data)
+        : g.input(s.name, s.shape, 'float', requiresGrad),
+    );
   }
   return { x: { inputIds: ids!, attentionMask: mask!, tokenTypeIds: types! }, p };
 }
@@ -142,7 +153,8 @@ class RowIndex {
     const rows: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id < 0 || id >= this.stamp.length) throw new Error(`token id ${id} is outside the vocabulary (size ${this.stamp.length})`);
+      if (id < 0 || id >= this.stamp.length)
+        throw new Error(`token id ${id} is outside the vocabulary (size ${this.stamp.length})`);
       if (this.stamp[id] !== gen) {
         this.stamp[id] = gen;
         this.slotOf[id] = rows.length;
@@ -202,7 +214,9 @@ export class BertEngine {
     const head = opts.head ?? 'token-classification';
     checkHeadParams(config, params, head);
     const threads = opts.threads ?? 2;
-    const model = BertEngine.trainingGraph(config, head).toModel({ docString: `nerd BERT ${head}: training step (loss and gradients)` });
+    const model = BertEngine.trainingGraph(config, head).toModel({
+      docString: `nerd BERT ${head}: training step (loss and gradients)`,
+    });
     const session = await ort.InferenceSession.create(model, sessionOptions(threads, opts.profilePrefix));
     return new BertEngine(config, params, session, threads, opts.seed ?? 0, opts.optimizerState, head);
   }
@@ -214,7 +228,9 @@ export class BertEngine {
 
   /** The training graph's ONNX model (see trainingGraph). */
   static trainingModel(config: BertConfig, head: EngineHead = 'token-classification'): Uint8Array {
-    return BertEngine.trainingGraph(config, head).toModel({ docString: `nerd BERT ${head}: training step (loss and gradients)` });
+    return BertEngine.trainingGraph(config, head).toModel({
+      docString: `nerd BERT ${head}: training step (loss and gradients)`,
+    });
   }
 
   /**
@@ -231,13 +247,23 @@ export class BertEngine {
     const H = config.hidden_size;
     const sparse = head === 'token-classification';
     const ids = g.input(sparse ? 'input_slots' : 'input_ids', dims, 'int64');
-    const x = { inputIds: ids, attentionMask: g.input('attention_mask', dims, 'int64'), tokenTypeIds: g.input('token_type_ids', dims, 'int64') };
+    const x = {
+      inputIds: ids,
+      attentionMask: g.input('attention_mask', dims, 'int64'),
+      tokenTypeIds: g.input('token_type_ids', dims, 'int64'),
+    };
     const p = new Map<string, Value>();
     for (const s of specs) p.set(s.name, g.input(s.name, s.shape, 'float', !(sparse && s.name === WORD_EMBEDDINGS)));
     const wrt = specs.map((s) => p.get(s.name)!);
     if (sparse) {
       const rows = g.input('word_rows', ['U'], 'int64');
-      const [compact] = g.node('Gather', [p.get(WORD_EMBEDDINGS)!, rows], [{ shape: ['U', embeddingSize(config)] }], { axis: 0 }, true);
+      const [compact] = g.node(
+        'Gather',
+        [p.get(WORD_EMBEDDINGS)!, rows],
+        [{ shape: ['U', embeddingSize(config)] }],
+        { axis: 0 },
+        true,
+      );
       p.set(WORD_EMBEDDINGS, compact!);
       wrt[specs.findIndex((s) => s.name === WORD_EMBEDDINGS)] = compact!;
     }
@@ -249,7 +275,13 @@ export class BertEngine {
     let loss: Value;
     if (head === 'masked-lm') {
       const { h } = buildEncoder(g, config, p, x, masks);
-      loss = buildMlmLoss(config, p, h, g.input('mlm_positions', ['M'], 'int64'), g.input('mlm_labels', ['M'], 'int64'));
+      loss = buildMlmLoss(
+        config,
+        p,
+        h,
+        g.input('mlm_positions', ['M'], 'int64'),
+        g.input('mlm_labels', ['M'], 'int64'),
+      );
     } else {
       const labels = g.input('labels', dims, 'int64');
       const weights = g.input('weights', dims, 'float');
@@ -282,7 +314,9 @@ export class BertEngine {
       throw new Error(`batch arrays must hold batchSize × seqLen = ${n} values`);
     }
     if (batch.seqLen > this.config.max_position_embeddings) {
-      throw new Error(`sequence length ${batch.seqLen} exceeds max_position_embeddings ${this.config.max_position_embeddings}: split long inputs into windows`);
+      throw new Error(
+        `sequence length ${batch.seqLen} exceeds max_position_embeddings ${this.config.max_position_embeddings}: split long inputs into windows`,
+      );
     }
   }
 
@@ -305,9 +339,11 @@ export class BertEngine {
     let wordRows: Int32Array | undefined;
     if (this.head === 'masked-lm') {
       const mb = batch as Partial<MaskedBatch>;
-      if (!mb.maskedPositions || !mb.maskedLabels) throw new Error('masked-LM training needs batch.maskedPositions and batch.maskedLabels');
+      if (!mb.maskedPositions || !mb.maskedLabels)
+        throw new Error('masked-LM training needs batch.maskedPositions and batch.maskedLabels');
       const M = mb.maskedPositions.length;
-      if (M === 0 || mb.maskedLabels.length !== M) throw new Error('a masked-LM batch needs ≥ 1 masked position and one label per position');
+      if (M === 0 || mb.maskedLabels.length !== M)
+        throw new Error('a masked-LM batch needs ≥ 1 masked position and one label per position');
       feeds = this.modelFeeds(batch);
       feeds.mlm_positions = new ort.Tensor('int64', int64(mb.maskedPositions, M), [M]);
       feeds.mlm_labels = new ort.Tensor('int64', int64(mb.maskedLabels, M), [M]);
@@ -410,7 +446,10 @@ export class BertEngine {
   async logits(batch: Batch): Promise<Float32Array> {
     if (this.head !== 'token-classification') throw new Error('logits() needs a token-classification engine');
     if (!this.evalSession) {
-      this.evalSession = await ort.InferenceSession.create(BertEngine.forwardModel(this.config, null), sessionOptions(this.threads));
+      this.evalSession = await ort.InferenceSession.create(
+        BertEngine.forwardModel(this.config, null),
+        sessionOptions(this.threads),
+      );
     }
     const feeds: Record<string, ort.Tensor> = this.modelFeeds(batch);
     for (const [name, t] of this.paramTensors) feeds[name] = t;

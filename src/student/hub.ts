@@ -120,7 +120,12 @@ export function wantedFiles(files: readonly string[]): { files: string[]; index?
     'onnx/model.onnx',
     'onnx/model_quantized.onnx',
   ].filter((f) => have.has(f));
-  for (const w of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json']) {
+  for (const w of [
+    'model.safetensors',
+    'model.safetensors.index.json',
+    'pytorch_model.bin',
+    'pytorch_model.bin.index.json',
+  ]) {
     if (have.has(w)) {
       out.push(w);
       return w.endsWith('.index.json') ? { files: out, index: w } : { files: out };
@@ -148,12 +153,19 @@ export async function resolveHubModel(name: HubName, opts: HubOptions = {}): Pro
     throw new InputError(`HF_HUB_OFFLINE is set and ${label} is not in the hub cache (missing ${what})`, storage);
   }
   const creds = s.token ? { accessToken: s.token } : {};
-  if (s.token && !s.token.startsWith('hf_')) throw new InputError('HF_TOKEN does not look like a Hugging Face token (they start with "hf_")');
+  if (s.token && !s.token.startsWith('hf_'))
+    throw new InputError('HF_TOKEN does not look like a Hugging Face token (they start with "hf_")');
 
   let commit: string;
   let files: string[];
   try {
-    const info = await modelInfo({ name: name.repo, revision: name.revision, hubUrl: s.endpoint, additionalFields: ['sha', 'filePaths'], ...creds });
+    const info = await modelInfo({
+      name: name.repo,
+      revision: name.revision,
+      hubUrl: s.endpoint,
+      additionalFields: ['sha', 'filePaths'],
+      ...creds,
+    });
     commit = String(info.sha ?? '');
     files = info.filePaths ?? [];
   } catch (err) {
@@ -164,21 +176,29 @@ export async function resolveHubModel(name: HubName, opts: HubOptions = {}): Pro
     }
     throw hubError(e, label, s.endpoint, Boolean(s.token));
   }
-  if (!COMMIT.test(commit)) throw new InputError(`the hub answered no commit (sha) for ${label}`, `${s.endpoint}/api/models/${name.repo}`);
+  if (!COMMIT.test(commit))
+    throw new InputError(`the hub answered no commit (sha) for ${label}`, `${s.endpoint}/api/models/${name.repo}`);
   const snapshot = path.join(storage, 'snapshots', commit);
   if (!COMMIT.test(name.revision)) {
     await mkdir(path.join(storage, 'refs', path.dirname(name.revision)), { recursive: true });
     await writeFile(path.join(storage, 'refs', name.revision), commit);
   }
   const wanted = wantedFiles(files);
-  if (!wanted.files.includes('config.json')) throw new InputError(`${label} has no config.json: not a transformers model`, `${s.endpoint}/${name.repo}`);
+  if (!wanted.files.includes('config.json'))
+    throw new InputError(`${label} has no config.json: not a transformers model`, `${s.endpoint}/${name.repo}`);
   if (!wanted.files.some((f) => /^(model\.safetensors|pytorch_model\.bin)/.test(f))) {
-    throw new InputError(`${label} has neither model.safetensors nor pytorch_model.bin (files: ${files.slice(0, 8).join(', ')})`, `${s.endpoint}/${name.repo}`);
+    throw new InputError(
+      `${label} has neither model.safetensors nor pytorch_model.bin (files: ${files.slice(0, 8).join(', ')})`,
+      `${s.endpoint}/${name.repo}`,
+    );
   }
-  const fetchOne = (file: string) => fetchToCache({ repo: name.repo, commit, file, storage, endpoint: s.endpoint, creds, progress: s.progress, label });
+  const fetchOne = (file: string) =>
+    fetchToCache({ repo: name.repo, commit, file, storage, endpoint: s.endpoint, creds, progress: s.progress, label });
   for (const f of wanted.files) await fetchOne(f);
   if (wanted.index) {
-    const idx = JSON.parse(await readFile(path.join(snapshot, wanted.index), 'utf8')) as { weight_map?: Record<string, string> };
+    const idx = JSON.parse(await readFile(path.join(snapshot, wanted.index), 'utf8')) as {
+      weight_map?: Record<string, string>;
+    };
     for (const shard of new Set(Object.values(idx.weight_map ?? {}))) await fetchOne(shard);
   }
   return snapshot;
@@ -190,8 +210,10 @@ function hubError(e: Error & { statusCode?: number }, label: string, endpoint: s
     const hint = hasToken ? '' : ' (a private or gated model needs HF_TOKEN)';
     return new InputError(`no model ${label} on the hub, and no such local folder${hint}`, where);
   }
-  if (e.statusCode === 403) return new InputError(`access to ${label} is refused (gated model: accept its terms, set HF_TOKEN)`, where);
-  if (e.statusCode !== undefined) return new InputError(`the hub answered ${e.statusCode} for ${label}: ${e.message.split('\n')[0]}`, where);
+  if (e.statusCode === 403)
+    return new InputError(`access to ${label} is refused (gated model: accept its terms, set HF_TOKEN)`, where);
+  if (e.statusCode !== undefined)
+    return new InputError(`the hub answered ${e.statusCode} for ${label}: ${e.message.split('\n')[0]}`, where);
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   return new InputError(
     `cannot reach ${endpoint} (${cause?.code ?? cause?.message ?? e.message}) and ${label} is not in the hub cache; set HF_ENDPOINT, or copy the cache in and set HF_HUB_OFFLINE=1`,
@@ -225,16 +247,27 @@ async function fetchToCache(a: {
   }
   if (!info) throw new InputError(`the hub lists ${a.file} of ${a.label} but does not serve it`, where);
   const etag = normalizeEtag(info.etag);
-  if (!/^[\w.-]+$/.test(etag)) throw new InputError(`the hub sent an unusable ETag ${JSON.stringify(info.etag)}`, where);
+  if (!/^[\w.-]+$/.test(etag))
+    throw new InputError(`the hub sent an unusable ETag ${JSON.stringify(info.etag)}`, where);
   const blob = path.join(a.storage, 'blobs', etag);
   await mkdir(path.dirname(blob), { recursive: true });
   await mkdir(path.dirname(pointer), { recursive: true });
   if (!existsSync(blob)) {
     const incomplete = `${blob}.incomplete`;
-    const body = await downloadFile({ repo: a.repo, path: a.file, revision: a.commit, hubUrl: a.endpoint, downloadInfo: info, ...a.creds });
+    const body = await downloadFile({
+      repo: a.repo,
+      path: a.file,
+      revision: a.commit,
+      hubUrl: a.endpoint,
+      downloadInfo: info,
+      ...a.creds,
+    });
     if (!body) throw new InputError(`the hub does not serve ${a.file}`, where);
     const mb = 1 << 20;
-    const bar = a.progress && info.size >= mb ? new Progress(Math.ceil(info.size / mb), { label: `download ${a.label} ${a.file}`, unit: 'MiB' }) : null;
+    const bar =
+      a.progress && info.size >= mb
+        ? new Progress(Math.ceil(info.size / mb), { label: `download ${a.label} ${a.file}`, unit: 'MiB' })
+        : null;
     let done = 0;
     const count = new Transform({
       transform(chunk: Buffer, _enc, cb) {

@@ -27,7 +27,13 @@ export function mlmHeadSpecs(config: BertConfig): ParamSpec[] {
 }
 
 /** Masked-LM loss of hidden states h [N, H] at flat `positions` (int64 [M], into N) against `labels` (int64 [M]). */
-export function buildMlmLoss(config: BertConfig, p: Map<string, Value>, h: Value, positions: Value, labels: Value): Value {
+export function buildMlmLoss(
+  config: BertConfig,
+  p: Map<string, Value>,
+  h: Value,
+  positions: Value,
+  labels: Value,
+): Value {
   const P = (name: string) => {
     const v = p.get(name);
     if (!v) throw new Error(`missing parameter ${name}`);

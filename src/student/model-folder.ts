@@ -26,7 +26,11 @@ export interface OpenedModel {
   dir: string;
   configFile: string;
   /** config.json as read */
-  config: Record<string, unknown> & { id2label?: Record<string, string>; vocab_size?: number; max_position_embeddings?: number };
+  config: Record<string, unknown> & {
+    id2label?: Record<string, string>;
+    vocab_size?: number;
+    max_position_embeddings?: number;
+  };
   /** labels ordered by id (config.json's id2label) */
   labels: string[];
   /** onnx/model.onnx's path, or the exported graph's bytes */
@@ -49,7 +53,11 @@ export async function openModelFolder(
   if (opts.quantized) {
     // the int8 graph (quantize.ts) under the name transformers.js gives it; never made on the fly
     const qFile = path.join(dir, 'onnx', 'model_quantized.onnx');
-    if (!existsSync(qFile)) throw new InputError(`no onnx/model_quantized.onnx: make it with "nerd export --model ${spec} --quantize int8"`, dir);
+    if (!existsSync(qFile))
+      throw new InputError(
+        `no onnx/model_quantized.onnx: make it with "nerd export --model ${spec} --quantize int8"`,
+        dir,
+      );
     const { statSync } = await import('node:fs');
     return { dir, configFile, config, labels, onnx: qFile, onnxBytes: statSync(qFile).size };
   }

@@ -20,7 +20,9 @@ export class OnnxLogits {
       graphOptimizationLevel: 'all',
     };
     const session =
-      typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, opts)
+        : await ort.InferenceSession.create(model, opts);
     return new OnnxLogits(session, numLabels);
   }
 

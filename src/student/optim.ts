@@ -164,7 +164,16 @@ export class SparseRowsAdamW {
       const j = this.slot[row]!;
       if (j >= 0) {
         const a = row * W;
-        adamwUpdate(param.subarray(a, a + W), grads.subarray(j * W, (j + 1) * W), m.subarray(a, a + W), v.subarray(a, a + W), step, lr, s, gradScale);
+        adamwUpdate(
+          param.subarray(a, a + W),
+          grads.subarray(j * W, (j + 1) * W),
+          m.subarray(a, a + W),
+          v.subarray(a, a + W),
+          step,
+          lr,
+          s,
+          gradScale,
+        );
         live[row] = 1;
         this.slot[row] = -1;
         row++;

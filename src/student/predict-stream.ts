@@ -56,7 +56,10 @@ function isBlankLine(line: string): boolean {
 }
 
 function isDocStartLine(line: string): boolean {
-  return line.startsWith(DOCSTART) && (line.length === DOCSTART.length || line[DOCSTART.length] === ' ' || line[DOCSTART.length] === '\t');
+  return (
+    line.startsWith(DOCSTART) &&
+    (line.length === DOCSTART.length || line[DOCSTART.length] === ' ' || line[DOCSTART.length] === '\t')
+  );
 }
 
 /** Reads the corpus file's first bytes (for format detection) without reading the whole file. */
@@ -258,7 +261,12 @@ export interface PredictFileResult {
  * temporary beside it and renamed at the end, or "-" for standard output), chunk by chunk; see the file
  * comment.
  */
-export async function predictFile(predictor: Predictor, input: string, out: string, opts: PredictFileOptions = {}): Promise<PredictFileResult> {
+export async function predictFile(
+  predictor: Predictor,
+  input: string,
+  out: string,
+  opts: PredictFileOptions = {},
+): Promise<PredictFileResult> {
   const format = opts.format ?? detectFileFormat(input);
   // the input's scheme, as a whole-file read detects it: to read every chunk the same way, and the default
   // output scheme (character JSONL has no tags: iob2, as readCorpus says)
@@ -271,7 +279,10 @@ export async function predictFile(predictor: Predictor, input: string, out: stri
     fd = toStdout ? 1 : openSync(tmp, 'w');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot write: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, out);
+    throw new InputError(
+      `cannot write: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+      out,
+    );
   }
   let sentences = 0;
   let entities = 0;
@@ -295,7 +306,9 @@ export async function predictFile(predictor: Predictor, input: string, out: stri
       sents.forEach((s, k) => {
         const off = s.tokenOffsets;
         s.spans = preds[k]!.spans.map((sp) =>
-          off && off.length === s.tokens.length ? { ...sp, charStart: off[sp.start]![0], charEnd: off[sp.end - 1]![1] } : { ...sp },
+          off && off.length === s.tokens.length
+            ? { ...sp, charStart: off[sp.start]![0], charEnd: off[sp.end - 1]![1] }
+            : { ...sp },
         );
         entities += s.spans.length;
       });

@@ -217,7 +217,14 @@ export class Predictor {
     const perSentence: WindowLogits[][] = sentences.map(() => []);
     const plan = planBatches(
       windows.map((w) => w.inputIds.length),
-      { batchSize: this.opts.batchSize, maxTokens: this.opts.maxTokens, seed: 0, epoch: 0, shuffle: false, poolBatches: 0 },
+      {
+        batchSize: this.opts.batchSize,
+        maxTokens: this.opts.maxTokens,
+        seed: 0,
+        epoch: 0,
+        shuffle: false,
+        poolBatches: 0,
+      },
     );
     for (const idx of plan) {
       const batch = collate(windows, idx, { padId: this.tok.padId });
@@ -234,7 +241,10 @@ export class Predictor {
     }
     return sentences.map((tokens, si) => {
       const probs = wordProbabilities(tokens.length, L, perSentence[si]!);
-      return { tokens: [...tokens], ...decodeWords(probs, tokens.length, this.id2label, { constrained: this.opts.constrained }) };
+      return {
+        tokens: [...tokens],
+        ...decodeWords(probs, tokens.length, this.id2label, { constrained: this.opts.constrained }),
+      };
     });
   }
 

@@ -53,7 +53,9 @@ export async function loadMlmModel(
     m = { config, params: initParams(config, opts.seed, mlmParamSpecs(config)), tokenizer, notes: [] };
   } else {
     if (!existsSync(model) && !parseHubName(model)) {
-      throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`);
+      throw new InputError(
+        `no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`,
+      );
     }
     // a hub name ORG/NAME[@REVISION] becomes its snapshot folder in the hub cache (downloaded when missing)
     const ck = await loadCheckpoint(await resolveModelDir(model));
@@ -70,7 +72,8 @@ export async function loadMlmModel(
     }
     m = { config, params, tokenizer: ck.tokenizer, notes };
   }
-  if (m.tokenizer.maskId < 0) throw new InputError('the tokenizer has no mask token ([MASK]): masked-LM pretraining needs one', model);
+  if (m.tokenizer.maskId < 0)
+    throw new InputError('the tokenizer has no mask token ([MASK]): masked-LM pretraining needs one', model);
   if (opts.dropout !== undefined) {
     m.config.hidden_dropout_prob = opts.dropout;
     m.config.attention_probs_dropout_prob = opts.dropout;
@@ -101,7 +104,13 @@ async function readHead(dir: string, config: BertConfig): Promise<ParamMap | nul
 
 function configJson(config: BertConfig): string {
   const { id2label: _a, label2id: _b, ...rest } = config;
-  const out: Record<string, unknown> = { ...rest, architectures: ['BertForMaskedLM'], model_type: 'bert', torch_dtype: 'float32', tie_word_embeddings: true };
+  const out: Record<string, unknown> = {
+    ...rest,
+    architectures: ['BertForMaskedLM'],
+    model_type: 'bert',
+    torch_dtype: 'float32',
+    tie_word_embeddings: true,
+  };
   const sorted = Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return `${JSON.stringify(sorted, null, 2)}\n`;
 }
@@ -116,12 +125,22 @@ async function fillMlmFolder(dir: string, m: Omit<MlmModel, 'notes'>): Promise<v
   await writeSafetensors(path.join(dir, 'model.safetensors'), ordered, { format: 'pt' });
   await writeFile(path.join(dir, 'vocab.txt'), m.tokenizer.vocabText());
   await writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(m.tokenizer.toTokenizerJson()));
-  await writeFile(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify(m.tokenizer.tokenizerConfig(), null, 2)}\n`);
-  await writeFile(path.join(dir, 'special_tokens_map.json'), `${JSON.stringify(m.tokenizer.specialTokensMap(), null, 2)}\n`);
+  await writeFile(
+    path.join(dir, 'tokenizer_config.json'),
+    `${JSON.stringify(m.tokenizer.tokenizerConfig(), null, 2)}\n`,
+  );
+  await writeFile(
+    path.join(dir, 'special_tokens_map.json'),
+    `${JSON.stringify(m.tokenizer.specialTokensMap(), null, 2)}\n`,
+  );
 }
 
 /** OUT/model: the checkpoint, replaced atomically (a kill leaves the old or the new one). */
-export async function saveMlmCheckpoint(dir: string, m: Omit<MlmModel, 'notes'>, info: Record<string, unknown>): Promise<void> {
+export async function saveMlmCheckpoint(
+  dir: string,
+  m: Omit<MlmModel, 'notes'>,
+  info: Record<string, unknown>,
+): Promise<void> {
   await writeDirAtomically(dir, async (tmp) => {
     await fillMlmFolder(tmp, m);
     await writeFile(path.join(tmp, 'pretrain.json'), `${JSON.stringify(info, null, 2)}\n`);
@@ -129,7 +148,12 @@ export async function saveMlmCheckpoint(dir: string, m: Omit<MlmModel, 'notes'>,
 }
 
 /** OUT/last: model/ + optimizer.safetensors + pretrainer_state.json, replaced atomically. */
-export async function savePretrainState(dir: string, m: Omit<MlmModel, 'notes'>, optimizer: OptimizerState, state: object): Promise<void> {
+export async function savePretrainState(
+  dir: string,
+  m: Omit<MlmModel, 'notes'>,
+  optimizer: OptimizerState,
+  state: object,
+): Promise<void> {
   await writeDirAtomically(dir, async (tmp) => {
     await fillMlmFolder(path.join(tmp, 'model'), m);
     await writeOptimizerState(tmp, m.params, optimizer);

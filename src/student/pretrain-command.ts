@@ -38,30 +38,75 @@ interface PretrainFlags {
 export function registerPretrain(program: Command): void {
   program
     .command('pretrain')
-    .description('masked-LM pretraining of a student on unlabelled text (a preset from scratch, or a checkpoint continued)')
-    .requiredOption('--text <files...>', 'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line')
+    .description(
+      'masked-LM pretraining of a student on unlabelled text (a preset from scratch, or a checkpoint continued)',
+    )
+    .requiredOption(
+      '--text <files...>',
+      'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line',
+    )
     .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
     .option('--dev <file>', 'held-out text: its masked-LM loss is reported after each epoch (first 2,000 sentences)')
-    .requiredOption('--out <dir>', 'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)')
-    .option('--model <preset|dir|ORG/NAME>', 'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] to continue pretraining', 'mini')
+    .requiredOption(
+      '--out <dir>',
+      'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)',
+    )
+    .option(
+      '--model <preset|dir|ORG/NAME>',
+      'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] to continue pretraining',
+      'mini',
+    )
     .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
     .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
-    .option('--epochs <n>', 'passes over the text (masks drawn afresh each epoch)', num('--epochs', { int: true, min: 1 }), 3)
-    .option('--max-time <minutes>', 'time budget: stop after this much wall time with the weights reached', num('--max-time', { min: 0 }))
-    .option('--lr <x>', 'peak learning rate (default 5e-4 for a preset, 1e-4 for a checkpoint)', num('--lr', { min: 0 }))
-    .option('--warmup <x>', 'linear warm-up: fraction of all steps if < 1, else steps', num('--warmup', { min: 0 }), 0.06)
+    .option(
+      '--epochs <n>',
+      'passes over the text (masks drawn afresh each epoch)',
+      num('--epochs', { int: true, min: 1 }),
+      3,
+    )
+    .option(
+      '--max-time <minutes>',
+      'time budget: stop after this much wall time with the weights reached',
+      num('--max-time', { min: 0 }),
+    )
+    .option(
+      '--lr <x>',
+      'peak learning rate (default 5e-4 for a preset, 1e-4 for a checkpoint)',
+      num('--lr', { min: 0 }),
+    )
+    .option(
+      '--warmup <x>',
+      'linear warm-up: fraction of all steps if < 1, else steps',
+      num('--warmup', { min: 0 }),
+      0.06,
+    )
     .option('--batch <n>', 'sentences per batch', num('--batch', { int: true, min: 1 }), 32)
     .option('--max-tokens <n>', 'most padded sub-words per batch', num('--max-tokens', { int: true, min: 1 }))
-    .option('--max-seq <n>', 'sub-words per window; longer sentences are split into windows', num('--max-seq', { int: true, min: 8 }), 128)
-    .option('--mask-prob <x>', 'share of sub-words masked (whole words, 80% [MASK] / 10% random / 10% kept)', num('--mask-prob', { min: 0.01, max: 0.9 }), 0.15)
+    .option(
+      '--max-seq <n>',
+      'sub-words per window; longer sentences are split into windows',
+      num('--max-seq', { int: true, min: 8 }),
+      128,
+    )
+    .option(
+      '--mask-prob <x>',
+      'share of sub-words masked (whole words, 80% [MASK] / 10% random / 10% kept)',
+      num('--mask-prob', { min: 0.01, max: 0.9 }),
+      0.15,
+    )
     .option('--seed <n>', 'seed of initial weights, batch order, masks and dropout', num('--seed', { int: true }), 42)
     .option('--threads <n>', 'onnxruntime threads (default 2)', num('--threads', { int: true, min: 1 }))
-    .option('--dropout <x>', 'dropout probability (default: the model config, 0.1)', num('--dropout', { min: 0, max: 0.9 }))
+    .option(
+      '--dropout <x>',
+      'dropout probability (default: the model config, 0.1)',
+      num('--dropout', { min: 0, max: 0.9 }),
+    )
     .option('--resume', 'continue from OUT/last after an interruption')
     .option('--save-every <n>', 'write OUT/last every n steps', num('--save-every', { int: true, min: 1 }), 200)
     .option('--json', 'print the result as JSON on standard output')
     .action(async (flags: PretrainFlags) => {
-      if (!TEXT_FORMATS.includes(flags.format as TextFormat)) throw new InputError(`--format: unknown format "${flags.format}" (${TEXT_FORMATS.join(', ')})`);
+      if (!TEXT_FORMATS.includes(flags.format as TextFormat))
+        throw new InputError(`--format: unknown format "${flags.format}" (${TEXT_FORMATS.join(', ')})`);
       if (flags.vocab && !existsSync(flags.vocab)) throw new InputError('vocabulary file not found', flags.vocab);
       const split = (t: string) => splitWords(t);
       const text = flags.text.flatMap((f) => readTextFile(f, flags.format as TextFormat, split));
@@ -105,7 +150,9 @@ export function registerPretrain(program: Command): void {
       const last = result.history[result.history.length - 1];
       process.stderr.write(
         `nerd: ${result.interrupted ? 'stopped' : result.timeUp ? 'time budget reached' : 'finished'} after ${result.steps}/${result.totalSteps} steps in ${(result.wallS / 60).toFixed(1)} min` +
-          (last ? `; masked-LM loss ${last.trainLoss.toFixed(3)}${last.devLoss !== undefined ? `, held-out ${last.devLoss.toFixed(3)}` : ''}` : '') +
+          (last
+            ? `; masked-LM loss ${last.trainLoss.toFixed(3)}${last.devLoss !== undefined ? `, held-out ${last.devLoss.toFixed(3)}` : ''}`
+            : '') +
           '\n' +
           (result.interrupted
             ? `nerd: resume with: nerd pretrain ... --out ${flags.out} --resume\n`

@@ -26,7 +26,10 @@ const TAG = /^(O|[BIES]-\S+|[BIES]|-X-)$/;
 
 /** `text` or a corpus format, judged from the first non-blank lines (see the file comment). */
 export function detectTextFormat(content: string, file: string): Exclude<TextFormat, 'auto'> {
-  const lines = content.split('\n', 400).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = content
+    .split('\n', 400)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length === 0) return 'text';
   if (lines[0]!.startsWith('{')) return /"text"\s*:/.test(lines[0]!) ? 'jsonl' : 'tokens-jsonl';
   let conll = 0;
@@ -56,7 +59,9 @@ export function readTextFile(
     }
     return out;
   }
-  return parseCorpus(content, file, { format: f }).corpus.sentences.map((s) => s.tokens).filter((t) => t.length > 0);
+  return parseCorpus(content, file, { format: f })
+    .corpus.sentences.map((s) => s.tokens)
+    .filter((t) => t.length > 0);
 }
 
 export interface MaskingOptions {
@@ -68,7 +73,12 @@ export interface MaskingOptions {
 }
 
 /** One window's masking: the masked input ids, and the positions (within the window) with their original ids. */
-export function maskWindow(win: EncodedWindow, epoch: number, index: number, o: MaskingOptions): { ids: Int32Array; positions: number[]; labels: number[] } {
+export function maskWindow(
+  win: EncodedWindow,
+  epoch: number,
+  index: number,
+  o: MaskingOptions,
+): { ids: Int32Array; positions: number[]; labels: number[] } {
   const ids = Int32Array.from(win.inputIds);
   const n = ids.length;
   // words: runs of sub-words that start where wordAt ≥ 0, between [CLS] (0) and [SEP] (n − 1)
@@ -104,7 +114,13 @@ export function maskWindow(win: EncodedWindow, epoch: number, index: number, o: 
 }
 
 /** A padded masked-LM batch of windows `indices` at `epoch`. */
-export function collateMasked(windows: readonly EncodedWindow[], indices: readonly number[], epoch: number, padId: number, o: MaskingOptions): MaskedBatch {
+export function collateMasked(
+  windows: readonly EncodedWindow[],
+  indices: readonly number[],
+  epoch: number,
+  padId: number,
+  o: MaskingOptions,
+): MaskedBatch {
   const masked = indices.map((i) => maskWindow(windows[i]!, epoch, i, o));
   const T = Math.max(1, ...masked.map((m) => m.ids.length));
   const B = indices.length;
@@ -120,5 +136,12 @@ export function collateMasked(windows: readonly EncodedWindow[], indices: readon
       labels.push(m.labels[k]!);
     }
   });
-  return { batchSize: B, seqLen: T, inputIds, attentionMask, maskedPositions: Int32Array.from(positions), maskedLabels: Int32Array.from(labels) };
+  return {
+    batchSize: B,
+    seqLen: T,
+    inputIds,
+    attentionMask,
+    maskedPositions: Int32Array.from(positions),
+    maskedLabels: Int32Array.from(labels),
+  };
 }

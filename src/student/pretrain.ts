@@ -128,12 +128,15 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   await wp.prepare?.([...options.text.flat(), ...(options.dev?.slice(0, 2000).flat() ?? [])]);
   const windows = encodeSentences(options.text, wp, { maxSeq }).filter((w) => w.inputIds.length > 2);
   if (windows.length === 0) throw new InputError('no text to pretrain on (every sentence is empty)');
-  const devWindows = options.dev ? encodeSentences(options.dev.slice(0, 2000), wp, { maxSeq }).filter((w) => w.inputIds.length > 2) : [];
+  const devWindows = options.dev
+    ? encodeSentences(options.dev.slice(0, 2000), wp, { maxSeq }).filter((w) => w.inputIds.length > 2)
+    : [];
   const lengths = windows.map((w) => w.inputIds.length);
   const plan: Array<{ epoch: number; idx: number[] }> = [];
   const epochEnds: number[] = [];
   for (let e = 0; e < epochs; e++) {
-    for (const idx of planBatches(lengths, { batchSize, maxTokens: options.maxTokens, seed, epoch: e })) plan.push({ epoch: e, idx });
+    for (const idx of planBatches(lengths, { batchSize, maxTokens: options.maxTokens, seed, epoch: e }))
+      plan.push({ epoch: e, idx });
     epochEnds.push(plan.length - 1);
   }
   const totalSteps = plan.length;
@@ -147,22 +150,56 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     eps: 1e-8,
     maxGradNorm: 1.0,
   };
-  const masking: MaskingOptions = { maskProb: options.maskProb, maskId: model.tokenizer.maskId, vocabSize: model.config.vocab_size, seed };
+  const masking: MaskingOptions = {
+    maskProb: options.maskProb,
+    maskId: model.tokenizer.maskId,
+    vocabSize: model.config.vocab_size,
+    seed,
+  };
   const fingerprint = hashString(
-    JSON.stringify({ totalSteps, seed, batchSize, maxSeq, lr: opt.lr, warmup, mask: options.maskProb ?? 0.15, n: windows.length, h: lengths.reduce((h, l, i) => hashString(`${l},${windows[i]!.inputIds[1]}`, h), 0) }),
+    JSON.stringify({
+      totalSteps,
+      seed,
+      batchSize,
+      maxSeq,
+      lr: opt.lr,
+      warmup,
+      mask: options.maskProb ?? 0.15,
+      n: windows.length,
+      h: lengths.reduce((h, l, i) => hashString(`${l},${windows[i]!.inputIds[1]}`, h), 0),
+    }),
   ).toString(16);
-  let state: PretrainState = { version: 1, step: 0, totalSteps, fingerprint, history: [], lossSum: 0, lossCount: 0, trainTokens: 0, wallS: 0 };
+  let state: PretrainState = {
+    version: 1,
+    step: 0,
+    totalSteps,
+    fingerprint,
+    history: [],
+    lossSum: 0,
+    lossCount: 0,
+    trainTokens: 0,
+    wallS: 0,
+  };
   if (saved) {
     if (saved.state.fingerprint !== fingerprint) {
-      throw new InputError(`${lastDir} was written by a run with other text or settings (batch size, epochs, lr, seed, max length or masking differ); use the same options, or start afresh without --resume`);
+      throw new InputError(
+        `${lastDir} was written by a run with other text or settings (batch size, epochs, lr, seed, max length or masking differ); use the same options, or start afresh without --resume`,
+      );
     }
     state = saved.state;
   }
   const resumedAt = saved ? state.step : undefined;
-  const engine = await BertEngine.create(model.config, model.params, { threads: options.threads, seed, optimizerState: saved?.optimizer, head: 'masked-lm' });
+  const engine = await BertEngine.create(model.config, model.params, {
+    threads: options.threads,
+    seed,
+    optimizerState: saved?.optimizer,
+    head: 'masked-lm',
+  });
 
   const progressOpts: ProgressOptions | false =
-    options.progress === false ? false : { label: 'pretrain', unit: 'steps', ...(typeof options.progress === 'object' ? options.progress : {}) };
+    options.progress === false
+      ? false
+      : { label: 'pretrain', unit: 'steps', ...(typeof options.progress === 'object' ? options.progress : {}) };
   const bar = progressOpts ? new Progress(totalSteps, progressOpts) : undefined;
   if (bar && state.step > 0) bar.resumeAt(state.step);
   const say = (line: string): void => {
@@ -185,16 +222,28 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   const saveLast = async (): Promise<void> => {
     state.wallS += (Date.now() - segmentStart) / 1000;
     segmentStart = Date.now();
-    await savePretrainState(lastDir, { config: c, params: engine.params, tokenizer: model.tokenizer }, engine.optimizer, state);
+    await savePretrainState(
+      lastDir,
+      { config: c, params: engine.params, tokenizer: model.tokenizer },
+      engine.optimizer,
+      state,
+    );
   };
   const saveModel = async (): Promise<void> => {
-    await saveMlmCheckpoint(modelDir, { config: c, params: engine.params, tokenizer: model.tokenizer }, { step: state.step, totalSteps, history: state.history });
+    await saveMlmCheckpoint(
+      modelDir,
+      { config: c, params: engine.params, tokenizer: model.tokenizer },
+      { step: state.step, totalSteps, history: state.history },
+    );
   };
   const devLoss = async (): Promise<number | undefined> => {
     if (!devWindows.length) return undefined;
     let sum = 0;
     let n = 0;
-    for (const idx of planBatches(devWindows.map((w) => w.inputIds.length), { batchSize: 64, seed: 0, epoch: 0, shuffle: false })) {
+    for (const idx of planBatches(
+      devWindows.map((w) => w.inputIds.length),
+      { batchSize: 64, seed: 0, epoch: 0, shuffle: false },
+    )) {
       const b = collateMasked(devWindows as EncodedWindow[], idx, -1, wp.padId, { ...masking, seed: 1 });
       if (b.maskedPositions.length === 0) continue;
       const r = await engine.lossAndGradients(b);
@@ -222,7 +271,8 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const batch = collateMasked(windows, idx, epoch, wp.padId, masking);
       const lr = lrAt(state.step, totalSteps, warmup, opt.lr);
       const res = await engine.trainStep(batch, lr, { ...opt, lr });
-      if (!Number.isFinite(res.loss)) throw new Error(`pretraining diverged at step ${state.step + 1}: loss ${res.loss} (try a lower --lr)`);
+      if (!Number.isFinite(res.loss))
+        throw new Error(`pretraining diverged at step ${state.step + 1}: loss ${res.loss} (try a lower --lr)`);
       state.lossSum += res.loss;
       state.lossCount++;
       state.trainTokens += batch.attentionMask.reduce((a, b) => a + b, 0);
@@ -232,13 +282,20 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       stepsThisCall++;
       bar?.update(state.step, { epoch: `${epoch + 1}/${epochs}`, loss: ema, lr });
       if (epochEnds.includes(step)) {
-        const rec: PretrainEpoch = { epoch: epoch + 1, step: state.step, trainLoss: state.lossSum / state.lossCount, wallS: elapsed() };
+        const rec: PretrainEpoch = {
+          epoch: epoch + 1,
+          step: state.step,
+          trainLoss: state.lossSum / state.lossCount,
+          wallS: elapsed(),
+        };
         const dl = await devLoss();
         if (dl !== undefined) rec.devLoss = dl;
         state.history.push(rec);
         state.lossSum = 0;
         state.lossCount = 0;
-        say(`epoch ${rec.epoch}/${epochs} (step ${rec.step}): masked-LM loss ${formatNumber(rec.trainLoss)}${dl !== undefined ? ` | held-out ${formatNumber(dl)}` : ''}`);
+        say(
+          `epoch ${rec.epoch}/${epochs} (step ${rec.step}): masked-LM loss ${formatNumber(rec.trainLoss)}${dl !== undefined ? ` | held-out ${formatNumber(dl)}` : ''}`,
+        );
         await saveModel();
         await saveLast();
       } else if (state.step % (options.saveEvery ?? 200) === 0) {
@@ -251,7 +308,12 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     } else {
       if (timeUp) {
         if (state.lossCount) {
-          const rec: PretrainEpoch = { epoch: plan[Math.max(0, state.step - 1)]!.epoch + 1, step: state.step, trainLoss: state.lossSum / state.lossCount, wallS: elapsed() };
+          const rec: PretrainEpoch = {
+            epoch: plan[Math.max(0, state.step - 1)]!.epoch + 1,
+            step: state.step,
+            trainLoss: state.lossSum / state.lossCount,
+            wallS: elapsed(),
+          };
           const dl = await devLoss();
           if (dl !== undefined) rec.devLoss = dl;
           state.history.push(rec);
@@ -268,5 +330,16 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     bar?.stop();
     await engine.release();
   }
-  return { out, modelDir, steps: state.step, totalSteps, interrupted, timeUp, resumedAt, history: state.history, trainTokens: state.trainTokens, wallS: (Date.now() - t0) / 1000 };
+  return {
+    out,
+    modelDir,
+    steps: state.step,
+    totalSteps,
+    interrupted,
+    timeUp,
+    resumedAt,
+    history: state.history,
+    trainTokens: state.trainTokens,
+    wallS: (Date.now() - t0) / 1000,
+  };
 }

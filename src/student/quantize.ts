@@ -104,7 +104,10 @@ export function quantizeColumns(
 }
 
 /** Quantises the model's constant-weight MatMul/Gemm nodes; see the file comment. */
-export function quantizeModel(bytes: Uint8Array, opts: QuantizeOptions = {}): { bytes: Uint8Array; report: QuantizeReport } {
+export function quantizeModel(
+  bytes: Uint8Array,
+  opts: QuantizeOptions = {},
+): { bytes: Uint8Array; report: QuantizeReport } {
   const type = opts.weightType ?? 'int8';
   const model = decodeModelObject(bytes) as ModelObject & {
     graph: { node: Node[]; initializer?: Tensor[] };
@@ -172,7 +175,8 @@ export function quantizeModel(bytes: Uint8Array, opts: QuantizeOptions = {}): { 
       input: inputs,
       output: [needsAdd ? `${out}_nobias` : out],
     });
-    if (needsAdd) nodes.push({ op_type: 'Add', name: `${label}_bias`, input: [`${out}_nobias`, node.input[2]!], output: [out] });
+    if (needsAdd)
+      nodes.push({ op_type: 'Add', name: `${label}_bias`, input: [`${out}_nobias`, node.input[2]!], output: [out] });
     uses.set(node.input[1]!, uses.get(node.input[1]!)! - 1);
     if (uses.get(node.input[1]!) === 0) dropped.add(node.input[1]!);
     quantized++;
@@ -180,7 +184,8 @@ export function quantizeModel(bytes: Uint8Array, opts: QuantizeOptions = {}): { 
   model.graph.node = nodes;
   model.graph.initializer = [...(model.graph.initializer ?? []).filter((t) => !dropped.has(t.name)), ...added];
   const opsets = model.opset_import ?? [];
-  if (quantized > 0 && !opsets.some((o) => o.domain === 'com.microsoft')) opsets.push({ domain: 'com.microsoft', version: 1 });
+  if (quantized > 0 && !opsets.some((o) => o.domain === 'com.microsoft'))
+    opsets.push({ domain: 'com.microsoft', version: 1 });
   model.opset_import = opsets;
   const out = encodeModelObject(model);
   return { bytes: out, report: { quantized, skipped, bytesIn: bytes.length, bytesOut: out.length } };

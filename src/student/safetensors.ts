@@ -22,7 +22,18 @@ import type { NamedTensor } from './types.js';
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 /** bytes per element */
-export const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+export const BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 export interface TensorInfo {
   dtype: SafetensorsDtype;
@@ -126,7 +137,9 @@ export async function writeSafetensors(
     await fh.write(json);
     for (const t of tensors.values()) {
       const bytes =
-        dtype === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : fromFloat32(t.data, dtype);
+        dtype === 'F32'
+          ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
+          : fromFloat32(t.data, dtype);
       // one tensor at a time: memory stays flat for conversions
       await fh.write(bytes);
     }
@@ -156,7 +169,8 @@ async function readHeader(fh: Handle, file: string): Promise<SafetensorsHeader> 
   const n = lenBuf.readBigUInt64LE(0);
   if (n > BigInt(MAX_HEADER)) bad(`header length ${n} is implausible (file truncated or not safetensors?)`);
   const headerLen = Number(n);
-  if (8 + headerLen > size) bad(`header says ${headerLen} bytes but the file has only ${size - 8} after the length (truncated?)`);
+  if (8 + headerLen > size)
+    bad(`header says ${headerLen} bytes but the file has only ${size - 8} after the length (truncated?)`);
   const jsonBuf = Buffer.alloc(headerLen);
   await fh.read(jsonBuf, 0, headerLen, 8);
   let parsed: unknown;
@@ -183,12 +197,19 @@ async function readHeader(fh: Handle, file: string): Promise<SafetensorsHeader> 
       bad(`tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
     }
     const off = v.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0) || off[1] < off[0]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0) ||
+      off[1] < off[0]
+    ) {
       bad(`tensor "${name}" has bad data_offsets ${JSON.stringify(off)}`);
     }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (off[1] - off[0] !== count * BYTES[dtype]) {
-      bad(`tensor "${name}" [${shape}] ${dtype} needs ${count * BYTES[dtype]} bytes but its offsets span ${off[1] - off[0]}`);
+      bad(
+        `tensor "${name}" [${shape}] ${dtype} needs ${count * BYTES[dtype]} bytes but its offsets span ${off[1] - off[0]}`,
+      );
     }
     if (off[1] > dataSize) {
       throw new InputError(
@@ -298,7 +319,8 @@ function fromFloat32(data: Float32Array, dtype: 'F16' | 'BF16'): Uint8Array {
     const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
     for (let i = 0; i < data.length; i++) {
       const b = u[i]!;
-      if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) out[i] = (b >>> 16) | 0x40; // keep NaN a NaN
+      if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff)
+        out[i] = (b >>> 16) | 0x40; // keep NaN a NaN
       else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
     }
   }

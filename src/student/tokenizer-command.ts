@@ -21,13 +21,22 @@ export function registerTokenizer(program: Command): void {
   tokenizer
     .command('train')
     .description('train a WordPiece vocabulary (vocab.txt) on unlabelled text, for nerd pretrain/train --vocab')
-    .requiredOption('--text <files...>', 'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line')
+    .requiredOption(
+      '--text <files...>',
+      'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line',
+    )
     .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
-    .option('--vocab-size <n>', 'tokens in the vocabulary, the 5 special tokens included', numberFlag('--vocab-size', { int: true, min: 6 }), 30522)
+    .option(
+      '--vocab-size <n>',
+      'tokens in the vocabulary, the 5 special tokens included',
+      numberFlag('--vocab-size', { int: true, min: 6 }),
+      30522,
+    )
     .option('--lowercase', 'uncased: lower-case and strip accents (then pass --lowercase to pretrain/train too)')
     .requiredOption('--out <file>', 'vocab.txt to write')
     .action((flags: Flags) => {
-      if (!TEXT_FORMATS.includes(flags.format as TextFormat)) throw new InputError(`--format: unknown format "${flags.format}" (${TEXT_FORMATS.join(', ')})`);
+      if (!TEXT_FORMATS.includes(flags.format as TextFormat))
+        throw new InputError(`--format: unknown format "${flags.format}" (${TEXT_FORMATS.join(', ')})`);
       const sentences = flags.text.flatMap((f) => readTextFile(f, flags.format as TextFormat, (t) => splitWords(t)));
       if (sentences.length === 0) throw new InputError(`no sentences in ${flags.text.join(', ')}`);
       const vocab = trainWordPieceVocab({ sentences, vocabSize: flags.vocabSize, lowercase: flags.lowercase });

@@ -46,9 +46,23 @@ export class HfTokenizer extends Tokenizer {
   private readonly spaceBefore: boolean;
   private readonly prepared = new Map<string, number[]>();
 
-  private constructor(vocab: string[], special: { unk: string; cls: string; sep: string; pad: string; mask: string }, raw: Json, config: Json, file?: string) {
-    const maxLen = typeof config.model_max_length === 'number' && config.model_max_length < 1e9 ? config.model_max_length : 512;
-    super(vocab, { special, modelMaxLength: maxLen, lowercase: false, stripAccents: false, cleanText: false, handleChineseChars: false });
+  private constructor(
+    vocab: string[],
+    special: { unk: string; cls: string; sep: string; pad: string; mask: string },
+    raw: Json,
+    config: Json,
+    file?: string,
+  ) {
+    const maxLen =
+      typeof config.model_max_length === 'number' && config.model_max_length < 1e9 ? config.model_max_length : 512;
+    super(vocab, {
+      special,
+      modelMaxLength: maxLen,
+      lowercase: false,
+      stripAccents: false,
+      cleanText: false,
+      handleChineseChars: false,
+    });
     this.raw = raw;
     this.config = config;
     try {
@@ -159,7 +173,15 @@ export class HfTokenizer extends Tokenizer {
 
   override specialTokensMap(): Record<string, string> {
     const s = this.settings.special;
-    return { bos_token: s.cls, eos_token: s.sep, unk_token: s.unk, sep_token: s.sep, pad_token: s.pad, cls_token: s.cls, mask_token: s.mask };
+    return {
+      bos_token: s.cls,
+      eos_token: s.sep,
+      unk_token: s.unk,
+      sep_token: s.sep,
+      pad_token: s.pad,
+      cls_token: s.cls,
+      mask_token: s.mask,
+    };
   }
 
   override toTokenizerJson(): Record<string, unknown> {

@@ -30,7 +30,9 @@ export interface TrainVocabOptions {
 /** the vocabulary (tokens by id), ready to be written as vocab.txt */
 export function trainWordPieceVocab(o: TrainVocabOptions): string[] {
   if (!Number.isInteger(o.vocabSize) || o.vocabSize <= SPECIAL_TOKENS.length) {
-    throw new InputError(`vocabulary size must be an integer above ${SPECIAL_TOKENS.length} (the special tokens), got ${o.vocabSize}`);
+    throw new InputError(
+      `vocabulary size must be an integer above ${SPECIAL_TOKENS.length} (the special tokens), got ${o.vocabSize}`,
+    );
   }
   if (o.sentences.length === 0) throw new InputError('no text to train a tokenizer on');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nerd-vocab-'));
@@ -39,7 +41,14 @@ export function trainWordPieceVocab(o: TrainVocabOptions): string[] {
     const file = path.join(dir, 'text.txt');
     writeFileSync(file, `${o.sentences.map((s) => s.join(' ')).join('\n')}\n`);
     const tok = new RustTokenizer(WordPiece.empty());
-    tok.setNormalizer(bertNormalizer({ lowercase: o.lowercase ?? false, stripAccents: o.lowercase ?? false, cleanText: true, handleChineseChars: true }));
+    tok.setNormalizer(
+      bertNormalizer({
+        lowercase: o.lowercase ?? false,
+        stripAccents: o.lowercase ?? false,
+        cleanText: true,
+        handleChineseChars: true,
+      }),
+    );
     tok.setPreTokenizer(bertPreTokenizer());
     tok.train([file]);
     const trained = Object.entries(tok.getVocab(false))

@@ -62,7 +62,13 @@ export interface TokenizerSettings {
   modelMaxLength: number;
 }
 
-export const DEFAULT_SPECIAL: SpecialTokens = { unk: '[UNK]', cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', mask: '[MASK]' };
+export const DEFAULT_SPECIAL: SpecialTokens = {
+  unk: '[UNK]',
+  cls: '[CLS]',
+  sep: '[SEP]',
+  pad: '[PAD]',
+  mask: '[MASK]',
+};
 
 /** Settings of bert-base-cased; pass `{ lowercase: true }` for uncased vocabularies. */
 export function defaultSettings(overrides: Partial<TokenizerSettings> = {}): TokenizerSettings {
@@ -116,7 +122,11 @@ export class Tokenizer {
    * @param vocab tokens by id (vocab.txt order)
    * @param extraSpecial further special tokens matched verbatim in text (HF `added_tokens`), by content
    */
-  constructor(vocab: readonly string[], settings: Partial<TokenizerSettings> = {}, extraSpecial: Map<string, number> = new Map()) {
+  constructor(
+    vocab: readonly string[],
+    settings: Partial<TokenizerSettings> = {},
+    extraSpecial: Map<string, number> = new Map(),
+  ) {
     this.settings = defaultSettings(settings);
     this.vocab = vocab;
     this.ids = new Map();
@@ -191,7 +201,8 @@ export class Tokenizer {
     if (typeof json !== 'object' || json === null) fail('tokenizer.json is not a JSON object');
     const j = json as Record<string, any>;
     const model = j.model;
-    if (!model || model.type !== 'WordPiece') fail(`unsupported tokenizer model "${model?.type}" (need WordPiece, as BERT)`);
+    if (!model || model.type !== 'WordPiece')
+      fail(`unsupported tokenizer model "${model?.type}" (need WordPiece, as BERT)`);
     if (typeof model.vocab !== 'object' || model.vocab === null) fail('tokenizer.json model.vocab is missing');
     const entries = Object.entries(model.vocab as Record<string, unknown>);
     const vocab: string[] = new Array(entries.length);
@@ -201,7 +212,8 @@ export class Tokenizer {
     }
     // added tokens may extend the vocabulary (ids after the WordPiece model's)
     for (const t of Array.isArray(j.added_tokens) ? j.added_tokens : []) {
-      if (typeof t?.content === 'string' && Number.isInteger(t.id) && t.id >= 0 && vocab[t.id] === undefined) vocab[t.id] = t.content;
+      if (typeof t?.content === 'string' && Number.isInteger(t.id) && t.id >= 0 && vocab[t.id] === undefined)
+        vocab[t.id] = t.content;
     }
     for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) fail(`vocabulary has no token with id ${i}`);
 
@@ -244,7 +256,11 @@ export class Tokenizer {
         if (t.content === '[MASK]') special.mask = t.content;
       }
     }
-    const merged = { ...settings, ...overrides, special: { ...DEFAULT_SPECIAL, ...clean(special), ...overrides.special } };
+    const merged = {
+      ...settings,
+      ...overrides,
+      special: { ...DEFAULT_SPECIAL, ...clean(special), ...overrides.special },
+    };
     try {
       return new Tokenizer(vocab, merged, extra);
     } catch (e) {
@@ -265,9 +281,11 @@ export class Tokenizer {
     if (existsSync(configFile)) {
       cfg = await readJson(configFile);
       if (typeof cfg.do_lower_case === 'boolean') overrides.lowercase = cfg.do_lower_case;
-      if (cfg.strip_accents === null || typeof cfg.strip_accents === 'boolean') overrides.stripAccents = cfg.strip_accents;
+      if (cfg.strip_accents === null || typeof cfg.strip_accents === 'boolean')
+        overrides.stripAccents = cfg.strip_accents;
       if (typeof cfg.tokenize_chinese_chars === 'boolean') overrides.handleChineseChars = cfg.tokenize_chinese_chars;
-      if (typeof cfg.model_max_length === 'number' && cfg.model_max_length < 1e9) overrides.modelMaxLength = cfg.model_max_length;
+      if (typeof cfg.model_max_length === 'number' && cfg.model_max_length < 1e9)
+        overrides.modelMaxLength = cfg.model_max_length;
       const sp: Partial<SpecialTokens> = {};
       for (const [key, role] of [
         ['unk_token', 'unk'],
@@ -405,7 +423,12 @@ export class Tokenizer {
    * Normalises and pre-tokenises text[from, to) on the fly, keeping each character's source range,
    * and emits WordPiece sub-words.
    */
-  private splitText(text: string, from: number, to: number, emit: (id: number, start: number, end: number) => void): void {
+  private splitText(
+    text: string,
+    from: number,
+    to: number,
+    emit: (id: number, start: number, end: number) => void,
+  ): void {
     this.basicWords(text, from, to, (word, bounds, starts, ends) => this.wordPiece(word, bounds, starts, ends, emit));
   }
 
@@ -559,7 +582,15 @@ export class Tokenizer {
     });
     const added = [...this.specialIds.entries()]
       .sort((a, b) => a[1] - b[1])
-      .map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+      .map(([content, id]) => ({
+        id,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      }));
     const cls = s.special.cls;
     const sep = s.special.sep;
     return {
@@ -577,7 +608,11 @@ export class Tokenizer {
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: {
         type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
+        single: [
+          { SpecialToken: { id: cls, type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: sep, type_id: 0 } },
+        ],
         pair: [
           { SpecialToken: { id: cls, type_id: 0 } },
           { Sequence: { id: 'A', type_id: 0 } },
@@ -635,7 +670,8 @@ function clean<T extends object>(o: T): Partial<T> {
 
 async function readJson(file: string): Promise<Record<string, any>> {
   const v = await readJsonValue(file);
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError('invalid JSON: not a JSON object', file);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InputError('invalid JSON: not a JSON object', file);
   return v as Record<string, any>;
 }
 

@@ -68,7 +68,8 @@ async function zipEntries(fh: FileHandle, file: string): Promise<Map<string, Zip
   const out = new Map<string, ZipEntry>();
   let p = 0;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) throw new InputError('malformed zip central directory', file);
+    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50)
+      throw new InputError('malformed zip central directory', file);
     const method = cd.readUInt16LE(p + 10);
     let csize = cd.readUInt32LE(p + 20);
     let usize = cd.readUInt32LE(p + 24);
@@ -104,9 +105,20 @@ async function zipEntries(fh: FileHandle, file: string): Promise<Map<string, Zip
   return out;
 }
 
-async function entryData(fh: FileHandle, entry: ZipEntry, file: string, from = 0, length = entry.size): Promise<Buffer> {
-  if (entry.method !== 0) throw new InputError(`zip entry ${entry.name} is compressed (method ${entry.method}); torch.save stores entries uncompressed`, file);
-  if (from + length > entry.size) throw new InputError(`zip entry ${entry.name} has ${entry.size} bytes, a tensor needs ${from + length}`, file);
+async function entryData(
+  fh: FileHandle,
+  entry: ZipEntry,
+  file: string,
+  from = 0,
+  length = entry.size,
+): Promise<Buffer> {
+  if (entry.method !== 0)
+    throw new InputError(
+      `zip entry ${entry.name} is compressed (method ${entry.method}); torch.save stores entries uncompressed`,
+      file,
+    );
+  if (from + length > entry.size)
+    throw new InputError(`zip entry ${entry.name} has ${entry.size} bytes, a tensor needs ${from + length}`, file);
   const h = await readAt(fh, entry.local, 30, file);
   if (h.readUInt32LE(0) !== 0x04034b50) throw new InputError(`zip entry ${entry.name}: bad local header`, file);
   const start = entry.local + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
@@ -146,7 +158,8 @@ export async function readTorchFile(
     } else {
       ({ dict, readStorage } = await readLegacy(fh, file));
     }
-    if (!(dict instanceof Map)) throw new InputError('the pickle holds no dict of tensors (a state dict is expected)', file);
+    if (!(dict instanceof Map))
+      throw new InputError('the pickle holds no dict of tensors (a state dict is expected)', file);
     const tensors = new Map<string, ReadTensor>();
     for (const [name, t] of dict as Map<unknown, unknown>) {
       if (typeof name !== 'string' || (t as TorchTensor)?.kind !== 'tensor') continue;
@@ -170,11 +183,13 @@ async function readLegacy(fh: FileHandle, file: string): Promise<{ dict: unknown
     throw new InputError('a pickle, but not a torch.save file (wrong magic number)', file);
   }
   const protocol = readStateDictPickle(bytes, file, magic.end);
-  if (protocol.value !== 1001) throw new InputError(`unsupported legacy torch.save protocol ${String(protocol.value)}`, file);
+  if (protocol.value !== 1001)
+    throw new InputError(`unsupported legacy torch.save protocol ${String(protocol.value)}`, file);
   const sysInfo = readStateDictPickle(bytes, file, protocol.end);
   const data = readStateDictPickle(bytes, file, sysInfo.end);
   const keys = readStateDictPickle(bytes, file, data.end);
-  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) throw new InputError('malformed storage key list', file);
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string'))
+    throw new InputError('malformed storage key list', file);
   // storages follow in key order: int64 element count, then the elements; their dtypes come from the tensors
   const dtypes = new Map<string, TorchTensor>();
   const collect = (v: unknown) => {

@@ -112,7 +112,8 @@ export function readStateDictPickle(buf: Uint8Array, where: string, start = 0): 
     return s;
   };
   const pop = (): Value => {
-    if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1]!)) fail('pickle stack underflow');
+    if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1]!))
+      fail('pickle stack underflow');
     return stack.pop();
   };
   const top = (): Value => {
@@ -126,7 +127,8 @@ export function readStateDictPickle(buf: Uint8Array, where: string, start = 0): 
   };
   const global = (module: string, name: string): Global => {
     const full = `${module}.${name}`;
-    if (!ALLOWED.has(full)) fail(`refused: the pickle names the global ${full}, which a state dict does not use (nothing was executed)`);
+    if (!ALLOWED.has(full))
+      fail(`refused: the pickle names the global ${full}, which a state dict does not use (nothing was executed)`);
     return { kind: 'global', name: full };
   };
   const setItems = (target: Value, items: Value[]) => {
@@ -303,7 +305,8 @@ export function readStateDictPickle(buf: Uint8Array, where: string, start = 0): 
       case 0x62: {
         // BUILD: only an OrderedDict's attribute dict (a state dict's `_metadata`), which is dropped
         const state = pop();
-        if (!(top() instanceof Map) || !(state instanceof Map || state === null)) fail('BUILD on something that is not a dict');
+        if (!(top() instanceof Map) || !(state instanceof Map || state === null))
+          fail('BUILD on something that is not a dict');
         break;
       }
       default:
@@ -320,7 +323,8 @@ function persistent(pid: Value, fail: (m: string) => never): Storage {
   const dtype = STORAGE_DTYPES[type.name.slice('torch.'.length)];
   if (!dtype) return fail(`storage class ${type.name} is not supported`);
   if (typeof key !== 'string' || typeof numel !== 'number') return fail('malformed storage persistent id');
-  if (pid[5] !== undefined && pid[5] !== null) return fail('storage views (legacy torch.save of shared views) are not supported');
+  if (pid[5] !== undefined && pid[5] !== null)
+    return fail('storage views (legacy torch.save of shared views) are not supported');
   return { kind: 'storage', key, dtype, numel };
 }
 
@@ -329,7 +333,8 @@ function ints(v: Value): v is number[] {
 }
 
 function reduce(fn: Value, args: Value, fail: (m: string) => never): Value {
-  if ((fn as Global)?.kind !== 'global' || !Array.isArray(args)) return fail('REDUCE of something that is not an allowed global');
+  if ((fn as Global)?.kind !== 'global' || !Array.isArray(args))
+    return fail('REDUCE of something that is not an allowed global');
   const name = (fn as Global).name;
   switch (name) {
     case 'collections.OrderedDict': {
@@ -341,7 +346,13 @@ function reduce(fn: Value, args: Value, fail: (m: string) => never): Value {
     case 'torch._utils._rebuild_tensor':
     case 'torch._utils._rebuild_tensor_v2': {
       const [storage, offset, shape, stride] = args as [Storage, unknown, unknown, unknown];
-      if (storage?.kind !== 'storage' || !Number.isInteger(offset) || !ints(shape) || !ints(stride) || shape.length !== stride.length) {
+      if (
+        storage?.kind !== 'storage' ||
+        !Number.isInteger(offset) ||
+        !ints(shape) ||
+        !ints(stride) ||
+        shape.length !== stride.length
+      ) {
         return fail('malformed tensor in the pickle');
       }
       const t: TorchTensor = {
@@ -355,7 +366,8 @@ function reduce(fn: Value, args: Value, fail: (m: string) => never): Value {
       };
       let last = t.offset;
       for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * stride[d]!;
-      if (shape.every((d) => d > 0) && last >= storage.numel) fail(`tensor reaches element ${last} of a storage of ${storage.numel}`);
+      if (shape.every((d) => d > 0) && last >= storage.numel)
+        fail(`tensor reaches element ${last} of a storage of ${storage.numel}`);
       return t;
     }
     case 'torch._utils._rebuild_parameter': {

@@ -15,7 +15,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { recoverDir, replaceDir as writeDirAtomically } from '../files.js';
-import { labelsOf, loadCheckpoint, readBertConfig, readSafetensors, saveCheckpoint, writeSafetensors } from './checkpoint.js';
+import {
+  labelsOf,
+  loadCheckpoint,
+  readBertConfig,
+  readSafetensors,
+  saveCheckpoint,
+  writeSafetensors,
+} from './checkpoint.js';
 import { initParams } from './engine.js';
 import { parseHubName } from './hub.js';
 import { resolveModelDir } from './model-folder.js';
@@ -66,13 +73,19 @@ export async function loadModel(model: string, opts: LoadModelOptions): Promise<
       lowercase: opts.lowercase ?? false,
       ...(opts.maxSeq ? { modelMaxLength: opts.maxSeq } : {}),
     });
-    const config = presetConfig(model, { vocabSize: tokenizer.vocabSize, labels: opts.labels, padTokenId: tokenizer.padId });
+    const config = presetConfig(model, {
+      vocabSize: tokenizer.vocabSize,
+      labels: opts.labels,
+      padTokenId: tokenizer.padId,
+    });
     dropout(config);
     const params = initParams(config, opts.seed);
     return { config, params, tokenizer, source: 'preset', notes: [] };
   }
   if (!existsSync(model) && !parseHubName(model)) {
-    throw new InputError(`no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`);
+    throw new InputError(
+      `no such model: "${model}" is neither a preset (${Object.keys(PRESETS).join(', ')}), a folder nor a hub name ORG/NAME`,
+    );
   }
   // a hub name ORG/NAME[@REVISION] becomes its snapshot folder in the hub cache (downloaded when missing)
   model = await resolveModelDir(model);
@@ -113,7 +126,12 @@ export async function saveModel(dir: string, m: ModelToSave, info: Record<string
 }
 
 /** OUT/last: model/ (checkpoint without ONNX) + optimizer.safetensors + trainer_state.json */
-export async function saveTrainingState(dir: string, m: ModelToSave, optimizer: OptimizerState, state: TrainerState): Promise<void> {
+export async function saveTrainingState(
+  dir: string,
+  m: ModelToSave,
+  optimizer: OptimizerState,
+  state: TrainerState,
+): Promise<void> {
   await writeDirAtomically(dir, async (tmp) => {
     await saveCheckpoint(path.join(tmp, 'model'), { config: m.config, params: m.params, tokenizer: m.tokenizer });
     await writeOptimizerState(tmp, m.params, optimizer);

@@ -31,7 +31,15 @@ import { collate, planBatches, type Example } from './batches.js';
 import { encodeSentences, wordPieceOf, type EncodedWindow, type WordPieceLike } from './align.js';
 import { Predictor, labelsFromConfig } from './predict.js';
 import { iob2Tags, scoreTagSequences } from '../score/score.js';
-import { lastModelDir, loadModel, loadTrainingState, recoverDir, saveModel, saveTrainingState, type LoadedModel } from './train-state.js';
+import {
+  lastModelDir,
+  loadModel,
+  loadTrainingState,
+  recoverDir,
+  saveModel,
+  saveTrainingState,
+  type LoadedModel,
+} from './train-state.js';
 import { BertEngine } from './engine.js';
 import { lrAt } from './optim.js';
 import { isPresetName } from './presets.js';
@@ -128,7 +136,10 @@ export interface DevScore {
   precision: number;
   recall: number;
   f1: number;
-  types: Record<string, { precision: number; recall: number; f1: number; gold: number; found: number; correct: number }>;
+  types: Record<
+    string,
+    { precision: number; recall: number; f1: number; gold: number; found: number; correct: number }
+  >;
 }
 
 /** what the trainer needs from the engine (src/student/engine.ts) */
@@ -262,7 +273,8 @@ function prepare(
       for (const w of windows) {
         if (!w.labels) continue;
         w.tokenWeights ??= new Float32Array(w.labels.length).fill(1);
-        for (let t = 0; t < w.labels.length; t++) if (w.labels[t]! >= 0 && w.labels[t] !== o) w.tokenWeights[t]! *= entityWeight;
+        for (let t = 0; t < w.labels.length; t++)
+          if (w.labels[t]! >= 0 && w.labels[t] !== o) w.tokenWeights[t]! *= entityWeight;
       }
     }
     const bySentence: number[][] = src.sentences.map(() => []);
@@ -286,12 +298,16 @@ interface RunPlan {
   epochOf: (step: number) => number;
 }
 
-function makeRunPlan(p: Prepared, opts: Required<Pick<TrainOptions, 'epochs' | 'batchSize' | 'seed'>> & TrainOptions): RunPlan {
+function makeRunPlan(
+  p: Prepared,
+  opts: Required<Pick<TrainOptions, 'epochs' | 'batchSize' | 'seed'>> & TrainOptions,
+): RunPlan {
   const steps: RunPlan['steps'] = [];
   const epochStart: number[] = [];
   if (opts.plan) {
     const lengths: Record<string, number[]> = {};
-    for (const s of p.sources) lengths[s.name] = s.bySentence.map((ws) => Math.max(0, ...ws.map((k) => p.examples[k]!.inputIds.length)));
+    for (const s of p.sources)
+      lengths[s.name] = s.bySentence.map((ws) => Math.max(0, ...ws.map((k) => p.examples[k]!.inputIds.length)));
     const plan = opts.plan({ lengths, batchSize: opts.batchSize, seed: opts.seed });
     const byName = new Map(p.sources.map((s) => [s.name, s]));
     for (const items of plan) {
@@ -301,7 +317,8 @@ function makeRunPlan(p: Prepared, opts: Required<Pick<TrainOptions, 'epochs' | '
         const src = byName.get(it.source);
         if (!src) throw new Error(`plan names unknown source "${it.source}"`);
         const ws = src.bySentence[it.index];
-        if (!ws) throw new Error(`plan names sentence ${it.index} of "${it.source}", which has ${src.bySentence.length}`);
+        if (!ws)
+          throw new Error(`plan names sentence ${it.index} of "${it.source}", which has ${src.bySentence.length}`);
         for (const k of ws) {
           idx.push(k);
           extra.push(it.weight ?? 1);
@@ -318,7 +335,12 @@ function makeRunPlan(p: Prepared, opts: Required<Pick<TrainOptions, 'epochs' | '
   const lengths = p.examples.map((e) => e.inputIds.length);
   for (let e = 0; e < opts.epochs; e++) {
     epochStart.push(steps.length);
-    for (const idx of planBatches(lengths, { batchSize: opts.batchSize, maxTokens: opts.maxTokens, seed: opts.seed, epoch: e })) {
+    for (const idx of planBatches(lengths, {
+      batchSize: opts.batchSize,
+      maxTokens: opts.maxTokens,
+      seed: opts.seed,
+      epoch: e,
+    })) {
       steps.push({ idx });
     }
   }
@@ -363,9 +385,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lastDir = path.join(out, 'last');
   const bestDir = path.join(out, 'best');
   await mkdir(out, { recursive: true });
-  const sources: TrainSource[] = Array.isArray(options.train) && options.train.length > 0 && 'sentences' in (options.train[0] as object)
-    ? (options.train as TrainSource[])
-    : [{ name: 'train', sentences: options.train as Sentence[] }];
+  const sources: TrainSource[] =
+    Array.isArray(options.train) && options.train.length > 0 && 'sentences' in (options.train[0] as object)
+      ? (options.train as TrainSource[])
+      : [{ name: 'train', sentences: options.train as Sentence[] }];
   const dev = options.dev ?? [];
   const seed = options.seed ?? 42;
   const epochs = options.epochs ?? 3;
@@ -393,7 +416,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const labels = labelsFromConfig(model.config);
   for (const l of dataLabels) {
     if (!labels.includes(l)) {
-      throw new InputError(`the data has label ${l}, which the resumed model in ${lastDir} lacks; start afresh without --resume`);
+      throw new InputError(
+        `the data has label ${l}, which the resumed model in ${lastDir} lacks; start afresh without --resume`,
+      );
     }
   }
   const label2id = new Map(labels.map((l, i) => [l, i]));
@@ -426,7 +451,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       maxSeq,
       lr: opt.lr,
       warmup,
-      ...(options.entityWeight !== undefined && options.entityWeight !== 1 ? { entityWeight: options.entityWeight } : {}),
+      ...(options.entityWeight !== undefined && options.entityWeight !== 1
+        ? { entityWeight: options.entityWeight }
+        : {}),
       n: prepared.examples.length,
       h: prepared.examples.reduce((h, e) => hashString(String(e.inputIds.length) + ',' + e.inputIds[1], h), 0),
     }),
@@ -470,7 +497,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const predictor = new Predictor(wp, labels, (b) => engine.logits(b), { maxSeq, batchSize: 64, maxTokens: 8192 });
 
   const progressOpts: ProgressOptions | false =
-    options.progress === false ? false : { label: 'train', unit: 'steps', ...(typeof options.progress === 'object' ? options.progress : {}) };
+    options.progress === false
+      ? false
+      : { label: 'train', unit: 'steps', ...(typeof options.progress === 'object' ? options.progress : {}) };
   const bar = progressOpts ? new Progress(totalSteps, progressOpts) : undefined;
   if (bar && state.step > 0) bar.resumeAt(state.step);
   const say = (line: string): void => {
@@ -500,12 +529,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     return m;
   };
-  const anyWeighted = prepared.examples.some((e) => e.tokenWeights) || sources.some((s) => s.weight !== undefined) || !!options.plan;
+  const anyWeighted =
+    prepared.examples.some((e) => e.tokenWeights) || sources.some((s) => s.weight !== undefined) || !!options.plan;
 
   const saveLast = async (): Promise<void> => {
     state.wallS += (Date.now() - segmentStart) / 1000;
     segmentStart = Date.now();
-    await saveTrainingState(lastDir, { config: model.config, params: engine.params, tokenizer: model.tokenizer }, engine.optimizer, state);
+    await saveTrainingState(
+      lastDir,
+      { config: model.config, params: engine.params, tokenizer: model.tokenizer },
+      engine.optimizer,
+      state,
+    );
   };
   let segmentStart = Date.now();
   let emaLoss: number | undefined;
@@ -542,11 +577,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         state.bestStep = state.step;
         state.badEvals = 0;
         rec.best = true;
-        await saveModel(bestDir, { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine }, {
-          dev: rec.dev,
-          step: state.step,
-          epoch: rec.epoch,
-        });
+        await saveModel(
+          bestDir,
+          { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine },
+          {
+            dev: rec.dev,
+            step: state.step,
+            epoch: rec.epoch,
+          },
+        );
       } else {
         state.badEvals++;
         if (options.patience && state.badEvals >= options.patience) state.stoppedEarly = true;
@@ -610,7 +649,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         tokensWindow = 0;
         windowStart = now;
       }
-      bar?.update(state.step, { epoch: `${runPlan.epochOf(step) + 1}/${epochs}`, loss: emaLoss, 'tok/s': Math.round(tokPerS), lr: lr });
+      bar?.update(state.step, {
+        epoch: `${runPlan.epochOf(step) + 1}/${epochs}`,
+        loss: emaLoss,
+        'tok/s': Math.round(tokPerS),
+        lr: lr,
+      });
 
       if (runPlan.evalAfter.includes(step)) {
         await runEval();
@@ -625,9 +669,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       say(`stopped at step ${state.step}/${totalSteps}; resume with --resume`);
     } else if (!dev.length) {
       // without a dev set the final weights are the ones to ship
-      await saveModel(bestDir, { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine }, {
-        step: state.step,
-      });
+      await saveModel(
+        bestDir,
+        { config: model.config, params: engine.params, tokenizer: model.tokenizer, engine },
+        {
+          step: state.step,
+        },
+      );
     }
     if (!interrupted) {
       await saveLast();
@@ -653,4 +701,3 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     wallS: (Date.now() - t0) / 1000,
   };
 }
-

@@ -43,13 +43,27 @@ import { Ledger, PRIOR_COMPLETION_PER_SENTENCE } from './ledger.js';
 import { FatalError, Transport } from './transport.js';
 import { WorkPool } from './pool.js';
 import { Assembler, type AnnotatedSentence, type FailedSentence } from './assembly.js';
-import { newStats, type AnnotateOptions, type AnnotateResult, type AnnotateStreamOptions, type AnnotateStreamResult, type DryRunEstimate } from './job-types.js';
+import {
+  newStats,
+  type AnnotateOptions,
+  type AnnotateResult,
+  type AnnotateStreamOptions,
+  type AnnotateStreamResult,
+  type DryRunEstimate,
+} from './job-types.js';
 
 export { SIM_MODEL_PREFIX };
 export { estimateTokens } from './requests.js';
 export { annotationLine, writeAnnotations, AnnotationWriter } from './output.js';
 export type { AnnotatedEntity, AnnotatedSentence, FailedSentence } from './assembly.js';
-export type { AnnotateOptions, AnnotateResult, AnnotateStats, AnnotateStreamOptions, AnnotateStreamResult, DryRunEstimate } from './job-types.js';
+export type {
+  AnnotateOptions,
+  AnnotateResult,
+  AnnotateStats,
+  AnnotateStreamOptions,
+  AnnotateStreamResult,
+  DryRunEstimate,
+} from './job-types.js';
 
 /** problems listed in one feedback note at most */
 const MAX_FEEDBACK_ITEMS = 10;
@@ -59,11 +73,20 @@ export async function annotate(options: AnnotateOptions): Promise<AnnotateResult
   const sentences: AnnotatedSentence[] = [];
   const failed: FailedSentence[] = [];
   const { sentences: input, ...rest } = options;
-  const r = await annotateStream({ ...rest, input, total: input.length, onSentence: (a) => sentences.push(a), onFailed: (f) => failed.push(f) });
+  const r = await annotateStream({
+    ...rest,
+    input,
+    total: input.length,
+    onSentence: (a) => sentences.push(a),
+    onFailed: (f) => failed.push(f),
+  });
   return { ...r, sentences, failed };
 }
 
-async function* batchesOf(input: Iterable<Sentence> | AsyncIterable<Sentence>, size: number): AsyncGenerator<Sentence[]> {
+async function* batchesOf(
+  input: Iterable<Sentence> | AsyncIterable<Sentence>,
+  size: number,
+): AsyncGenerator<Sentence[]> {
   let batch: Sentence[] = [];
   for await (const s of input) {
     batch.push(s);
@@ -130,8 +153,17 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
       updateProgress();
     },
   });
-  const builder = new RequestBuilder({ provider, definitions: options.definitions, structured, temperature, timeoutMs, shots, ...(selector ? { selector } : {}) }, (i) =>
-    assembler.sentence(i),
+  const builder = new RequestBuilder(
+    {
+      provider,
+      definitions: options.definitions,
+      structured,
+      temperature,
+      timeoutMs,
+      shots,
+      ...(selector ? { selector } : {}),
+    },
+    (i) => assembler.sentence(i),
   );
   let read = 0;
   const batches = batchesOf(options.input, batchSize);
@@ -145,7 +177,12 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
     });
   };
   const tasksFor = (members: number[]): Task[] =>
-    Array.from({ length: samples }, (_, s) => ({ members, sample: s, attempt: 0, maxTokens: baseMaxTokens(members.length) }));
+    Array.from({ length: samples }, (_, s) => ({
+      members,
+      sample: s,
+      attempt: 0,
+      maxTokens: baseMaxTokens(members.length),
+    }));
 
   const finishStats = (pendingUnread: number) => {
     stats.sentences = read + pendingUnread;
@@ -159,7 +196,15 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
 
   // ---- dry run ------------------------------------------------------------------------------------
   if (options.dryRun) {
-    const est: DryRunEstimate = { requests: 0, cachedRequests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, priceKnown: pricing.known, price: pricing.price };
+    const est: DryRunEstimate = {
+      requests: 0,
+      cachedRequests: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+      priceKnown: pricing.known,
+      price: pricing.price,
+    };
     try {
       for (let members = await nextBatch(); members.length > 0; members = await nextBatch()) {
         for (const task of tasksFor(members)) {
@@ -188,9 +233,18 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
 
   // ---- the run ------------------------------------------------------------------------------------
   let teacherModel = provider.model;
-  const progress = new Progress(options.total ?? 0, { label: 'annotate', unit: 'sentences', enabled: options.progress ?? false });
+  const progress = new Progress(options.total ?? 0, {
+    label: 'annotate',
+    unit: 'sentences',
+    enabled: options.progress ?? false,
+  });
   const updateProgress = () =>
-    progress.setFields({ tok: stats.promptTokens + stats.completionTokens, $: stats.costUsd, cached: stats.cacheHits, retries: stats.retries });
+    progress.setFields({
+      tok: stats.promptTokens + stats.completionTokens,
+      $: stats.costUsd,
+      cached: stats.cacheHits,
+      retries: stats.retries,
+    });
   let fatalError: string | undefined;
   let simNoticeShown = false;
   const noticeSim = (model: string) => {
@@ -281,7 +335,8 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
       const ids = RequestBuilder.ids(task);
       let parsed: ParsedAnswer;
       try {
-        if (response.finishReason === 'content_filter') throw new AnswerParseError('the answer was refused (content filter)', 'the answer was empty (refused)');
+        if (response.finishReason === 'content_filter')
+          throw new AnswerParseError('the answer was refused (content filter)', 'the answer was empty (refused)');
         parsed = parseAnswer(response.text, ids);
       } catch (err) {
         if (!(err instanceof AnswerParseError)) throw err;
@@ -301,12 +356,16 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
         pool.push(alone(task.members, task.sample));
         return;
       }
-      const doubtful = (j: number) => !parsed.results.has(ids[j]!) || parsed.duplicateIds.includes(ids[j]!) || parsed.unknownIds.length > 0;
+      const doubtful = (j: number) =>
+        !parsed.results.has(ids[j]!) || parsed.duplicateIds.includes(ids[j]!) || parsed.unknownIds.length > 0;
       if (task.members.length === 1 && doubtful(0)) {
         stats.parseFailures++;
         if (task.attempt < maxRetries) {
           stats.feedbackReasks++;
-          const problem = parsed.unknownIds.length > 0 ? `the answer used id ${parsed.unknownIds[0]}, but the sentence's id is 1` : 'the answer did not list the sentence (id 1) exactly once';
+          const problem =
+            parsed.unknownIds.length > 0
+              ? `the answer used id ${parsed.unknownIds[0]}, but the sentence's id is 1`
+              : 'the answer did not list the sentence (id 1) exactly once';
           task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem } };
           continue;
         }
@@ -317,7 +376,11 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
       const redo: number[] = [];
       task.members.forEach((i, j) => {
         if (doubtful(j)) redo.push(i);
-        else grounded.push([i, groundEntities(assembler.sentence(i).tokens, parsed.results.get(ids[j]!)!, types, options.conventions)]);
+        else
+          grounded.push([
+            i,
+            groundEntities(assembler.sentence(i).tokens, parsed.results.get(ids[j]!)!, types, options.conventions),
+          ]);
       });
       const problems = task.attempt === 0 ? typeProblems(grounded, task, types) : undefined;
       if (problems) {
@@ -361,7 +424,8 @@ function typeProblems(grounded: Array<[number, GroundResult]>, task: Task, types
     const id = task.members.length > 1 ? `sentence ${task.members.indexOf(i) + 1}: ` : '';
     for (const r of g.rejected) {
       if (r.reason === 'unknown-type') unknown.add(String(r.type));
-      else if (r.reason === 'not-found' && notFound.length < MAX_FEEDBACK_ITEMS) notFound.push(`${id}"${String(r.text).slice(0, 80)}" is not in the sentence`);
+      else if (r.reason === 'not-found' && notFound.length < MAX_FEEDBACK_ITEMS)
+        notFound.push(`${id}"${String(r.text).slice(0, 80)}" is not in the sentence`);
     }
   }
   if (unknown.size === 0) return undefined;

@@ -151,15 +151,25 @@ export class Assembler {
       stats.rejectedByReason[r.reason] = (stats.rejectedByReason[r.reason] ?? 0) + 1;
       if (r.reason === 'not-found') stats.hallucinations++;
     }
-    const kept = rejected.slice(0, MAX_REJECTED).map((r) =>
-      typeof r.text === 'string' && r.text.length > MAX_REJECTED_TEXT ? { ...r, text: `${r.text.slice(0, MAX_REJECTED_TEXT)}…` } : r,
-    );
+    const kept = rejected
+      .slice(0, MAX_REJECTED)
+      .map((r) =>
+        typeof r.text === 'string' && r.text.length > MAX_REJECTED_TEXT
+          ? { ...r, text: `${r.text.slice(0, MAX_REJECTED_TEXT)}…` }
+          : r,
+      );
     return {
       id,
       index: i,
       tokens: s.tokens,
       entities: voted.kept.map((v) => {
-        const e: AnnotatedEntity = { start: v.start, end: v.end, label: v.label, text: v.text, confidence: v.confidence };
+        const e: AnnotatedEntity = {
+          start: v.start,
+          end: v.end,
+          label: v.label,
+          text: v.text,
+          confidence: v.confidence,
+        };
         const offs = s.tokenOffsets;
         if (offs && offs[v.start] && offs[v.end - 1]) {
           e.charStart = offs[v.start]![0];

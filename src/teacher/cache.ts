@@ -79,8 +79,12 @@ export class ResponseCache {
       structured INTEGER NOT NULL DEFAULT 0,
       created_at TEXT NOT NULL
     )`);
-    this.db.exec('CREATE TABLE IF NOT EXISTS endpoint_quirks (endpoint TEXT PRIMARY KEY, quirks TEXT NOT NULL, updated_at TEXT NOT NULL)');
-    this.getStmt = this.db.prepare('SELECT model, text, finish_reason, prompt_tokens, completion_tokens, structured FROM responses WHERE key = ?');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS endpoint_quirks (endpoint TEXT PRIMARY KEY, quirks TEXT NOT NULL, updated_at TEXT NOT NULL)',
+    );
+    this.getStmt = this.db.prepare(
+      'SELECT model, text, finish_reason, prompt_tokens, completion_tokens, structured FROM responses WHERE key = ?',
+    );
     this.putStmt = this.db.prepare(
       'INSERT OR REPLACE INTO responses (key, model, text, finish_reason, prompt_tokens, completion_tokens, structured, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -88,7 +92,14 @@ export class ResponseCache {
 
   get(key: string): ChatResponse | undefined {
     const row = this.getStmt.get(key) as
-      | { model: string; text: string; finish_reason: string; prompt_tokens: number; completion_tokens: number; structured: number }
+      | {
+          model: string;
+          text: string;
+          finish_reason: string;
+          prompt_tokens: number;
+          completion_tokens: number;
+          structured: number;
+        }
       | undefined;
     if (!row) return undefined;
     return {
@@ -101,12 +112,23 @@ export class ResponseCache {
   }
 
   put(key: string, r: ChatResponse): void {
-    this.putStmt.run(key, r.model, r.text, r.finishReason, r.usage.promptTokens, r.usage.completionTokens, r.structured ? 1 : 0, new Date().toISOString());
+    this.putStmt.run(
+      key,
+      r.model,
+      r.text,
+      r.finishReason,
+      r.usage.promptTokens,
+      r.usage.completionTokens,
+      r.structured ? 1 : 0,
+      new Date().toISOString(),
+    );
   }
 
   /** what `endpoint` was found to accept in an earlier run, if anything */
   getQuirks(endpoint: string): EndpointQuirks | undefined {
-    const row = this.db.prepare('SELECT quirks FROM endpoint_quirks WHERE endpoint = ?').get(endpoint) as { quirks: string } | undefined;
+    const row = this.db.prepare('SELECT quirks FROM endpoint_quirks WHERE endpoint = ?').get(endpoint) as
+      | { quirks: string }
+      | undefined;
     if (!row) return undefined;
     try {
       return JSON.parse(row.quirks) as EndpointQuirks;

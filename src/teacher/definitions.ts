@@ -110,7 +110,11 @@ export function loadDefinitions(file: string): Record<string, TypeDefinition> {
     if (typesNode !== undefined && root.items.length === 1) root = typesNode;
   }
   if (!isMap(root)) {
-    throw new InputError('expected a mapping from entity type to its definition (e.g. "PER: Names of people")', file, lineOf(root, counter) ?? 1);
+    throw new InputError(
+      'expected a mapping from entity type to its definition (e.g. "PER: Names of people")',
+      file,
+      lineOf(root, counter) ?? 1,
+    );
   }
   const out: Record<string, TypeDefinition> = {};
   for (const pair of root.items) {
@@ -121,7 +125,9 @@ export function loadDefinitions(file: string): Record<string, TypeDefinition> {
       throw new InputError(`"${name}" is not a valid entity type name (letters, digits, _ . -)`, file, line);
     }
     const valueNode = pair.value as YamlNode | null;
-    const parsed = definitionSchema.safeParse(valueNode === null ? null : (valueNode as { toJSON(): unknown }).toJSON());
+    const parsed = definitionSchema.safeParse(
+      valueNode === null ? null : (valueNode as { toJSON(): unknown }).toJSON(),
+    );
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? ` (at ${issue.path.join('.')})` : '';
@@ -206,7 +212,11 @@ const MAX_WRITTEN_EXAMPLES = 6;
 
 /** "creative-work" → "creative work", "B-CHEMICAL" names are left to the caller */
 function words(name: string): string {
-  return name.replace(/[_.-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').trim().toLowerCase();
+  return name
+    .replace(/[_.-]+/g, ' ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .trim()
+    .toLowerCase();
 }
 
 /**
@@ -232,7 +242,9 @@ export function writtenDefinition(name: string, labelled: Iterable<Labelled> = [
     name,
     description:
       `Names of ${w} entities (the label "${name}" of the labelled data)` +
-      (examples.length > 0 ? `, like the labelled examples: ${examples.map((e) => JSON.stringify(e)).join(', ')}.` : '.'),
+      (examples.length > 0
+        ? `, like the labelled examples: ${examples.map((e) => JSON.stringify(e)).join(', ')}.`
+        : '.'),
     gloss: `a ${w}`,
     examples,
     notes: 'Label a name only when it is clearly of this type; common nouns, dates and numbers are not entities.',

@@ -180,7 +180,10 @@ export function groundEntities(
   /** an answer that repeats a text is searched once for it */
   const seenTexts = new Map<string, ReturnType<typeof findText> | null>();
   entities.forEach((e, order) => {
-    const given = { text: typeof e.text === 'string' ? e.text : String(e.text ?? ''), type: typeof e.type === 'string' ? e.type : String(e.type ?? '') };
+    const given = {
+      text: typeof e.text === 'string' ? e.text : String(e.text ?? ''),
+      type: typeof e.type === 'string' ? e.type : String(e.type ?? ''),
+    };
     if (typeof e.text !== 'string' || e.text.trim() === '' || typeof e.type !== 'string') {
       rejected.push({ ...given, reason: 'invalid' });
       return;
@@ -206,7 +209,14 @@ export function groundEntities(
     else groups.set(key, [listing]);
   });
   const push = (l: Listing, [start, end]: [number, number]): void => {
-    candidates.push({ start, end, label: l.label, text: tokens.slice(start, end).join(' '), order: l.order, given: l.given });
+    candidates.push({
+      start,
+      end,
+      label: l.label,
+      text: tokens.slice(start, end).join(' '),
+      order: l.order,
+      given: l.given,
+    });
   };
   for (const listings of groups.values()) {
     // tolerance: "occurrence": 1 on the only listing of a text means the text

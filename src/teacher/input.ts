@@ -28,7 +28,8 @@ function parsePiece(text: string, file: string, firstLine: number, opts: ReadOpt
   try {
     return parseCorpus(text, file, opts).corpus.sentences.map((s) => shift(s, file, offset));
   } catch (err) {
-    if (err instanceof InputError && err.line !== undefined) throw new InputError(err.message, err.file, err.line + offset, err.column);
+    if (err instanceof InputError && err.line !== undefined)
+      throw new InputError(err.message, err.file, err.line + offset, err.column);
     throw err;
   }
 }

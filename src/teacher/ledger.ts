@@ -39,13 +39,18 @@ export class Ledger {
   ) {}
 
   private completionPerSentence(): number {
-    return this.seenCompletionSentences > 0 ? this.seenCompletion / this.seenCompletionSentences : PRIOR_COMPLETION_PER_SENTENCE;
+    return this.seenCompletionSentences > 0
+      ? this.seenCompletion / this.seenCompletionSentences
+      : PRIOR_COMPLETION_PER_SENTENCE;
   }
 
   /** estimated USD of `request` about `n` sentences */
   estimate(request: ChatRequest, n: number): number {
     return costOf(
-      { promptTokens: estimatePromptTokens(request.messages), completionTokens: Math.min(request.maxTokens, this.completionPerSentence() * n) },
+      {
+        promptTokens: estimatePromptTokens(request.messages),
+        completionTokens: Math.min(request.maxTokens, this.completionPerSentence() * n),
+      },
       this.price,
     );
   }

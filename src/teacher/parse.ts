@@ -51,7 +51,11 @@ export interface ParsedAnswer {
  * inside strings are skipped) until `visit` returns true. Returns where it stopped (-1: the end) and whether
  * it ended inside a string.
  */
-function scanOutsideStrings(text: string, from: number, visit: (j: number, c: string) => boolean): { stoppedAt: number; inString: boolean } {
+function scanOutsideStrings(
+  text: string,
+  from: number,
+  visit: (j: number, c: string) => boolean,
+): { stoppedAt: number; inString: boolean } {
   let inString = false;
   for (let j = from; j < text.length; j++) {
     const c = text[j]!;
@@ -91,7 +95,8 @@ export function balancedObjects(text: string, work?: { steps: number }): string[
     for (; j < text.length; j++) {
       const c = text.charCodeAt(j);
       if (inString) {
-        if (c === 92) j++; // backslash: skip the escaped character
+        if (c === 92)
+          j++; // backslash: skip the escaped character
         else if (c === 34) inString = false;
         continue;
       }
@@ -188,7 +193,9 @@ function readJson(candidate: string): { value: unknown; repaired: boolean } | un
     /* try repairs */
   }
   // bullets first: jsonrepair would read a "- " bullet as the number -0; single quotes told from apostrophes
-  const variants = candidate.includes("'") ? [requote(stripBullets(candidate)), stripBullets(candidate), candidate] : [stripBullets(candidate), candidate];
+  const variants = candidate.includes("'")
+    ? [requote(stripBullets(candidate)), stripBullets(candidate), candidate]
+    : [stripBullets(candidate), candidate];
   for (const text of variants) {
     try {
       return { value: JSON.parse(jsonrepair(text)), repaired: true };
@@ -284,7 +291,8 @@ function readResults(value: unknown, ids: string[]): Results | undefined {
     list.forEach((r, i) => {
       const rec = r as Record<string, unknown>;
       const rawId = pick(rec, ['id', 'sentence_id', 'sentenceId']);
-      const id = rawId !== undefined && rawId !== null ? String(rawId) : list.length === ids.length ? ids[i]! : `#${i + 1}`;
+      const id =
+        rawId !== undefined && rawId !== null ? String(rawId) : list.length === ids.length ? ids[i]! : `#${i + 1}`;
       add(id, toEntities(pick(rec, ['entities', 'entity_list'])) ?? []);
     });
     return true;
@@ -308,7 +316,8 @@ function readResults(value: unknown, ids: string[]): Results | undefined {
     if (keys.length > 0 && keys.some((k) => ids.includes(k))) {
       for (const k of keys) {
         const v = value[k];
-        const list = isRecord(v) && pick(v, ['entities']) !== undefined ? toEntities(pick(v, ['entities'])) : toEntities(v);
+        const list =
+          isRecord(v) && pick(v, ['entities']) !== undefined ? toEntities(pick(v, ['entities'])) : toEntities(v);
         if (!list) return undefined;
         add(k, list);
       }
@@ -334,7 +343,8 @@ export function parseAnswer(text: string, ids: string[]): ParsedAnswer {
   const trimmed = text.trim();
   const candidates: Array<{ text: string; source: ParsedAnswer['source'] }> = [];
   if (/^[[{]/.test(trimmed)) candidates.push({ text: trimmed, source: 'whole' });
-  for (const block of fencedBlocks(text).reverse()) if (/^[[{]/.test(block)) candidates.push({ text: block, source: 'fenced' });
+  for (const block of fencedBlocks(text).reverse())
+    if (/^[[{]/.test(block)) candidates.push({ text: block, source: 'fenced' });
   for (const obj of balancedObjects(text).reverse()) candidates.push({ text: obj, source: 'embedded' });
   let firstInvalid: string | undefined;
   let cutOff = false;
@@ -354,11 +364,17 @@ export function parseAnswer(text: string, ids: string[]): ParsedAnswer {
     if (res) return { ...res, source: c.source, repaired: read.repaired };
   }
   if ((candidates.length === 0 || cutOff) && /\{\s*["']?(entities|results)/.test(text) && !firstInvalid) {
-    throw new AnswerParseError('the answer JSON is cut off (unbalanced braces)', 'your answer stopped before its JSON was complete (unbalanced braces)');
+    throw new AnswerParseError(
+      'the answer JSON is cut off (unbalanced braces)',
+      'your answer stopped before its JSON was complete (unbalanced braces)',
+    );
   }
-  if (firstInvalid) throw new AnswerParseError(`invalid JSON: ${firstInvalid}`, `your answer's JSON is invalid: ${firstInvalid}`);
+  if (firstInvalid)
+    throw new AnswerParseError(`invalid JSON: ${firstInvalid}`, `your answer's JSON is invalid: ${firstInvalid}`);
   throw new AnswerParseError(
-    candidates.length === 0 ? 'no JSON answer in the reply' : 'no JSON object in the reply has the answer shape ({"entities":[...]} or {"results":[...]})',
+    candidates.length === 0
+      ? 'no JSON answer in the reply'
+      : 'no JSON object in the reply has the answer shape ({"entities":[...]} or {"results":[...]})',
   );
 }
 

@@ -226,7 +226,9 @@ function rationale(demo: Demo, defs: Map<string, TypeDefinition>, prefix: string
   });
   if (nonEntities.length > 0) {
     const shown = nonEntities.slice(0, MAX_NON_ENTITY_NOTES).map(quote).join(', ');
-    lines.push(`${prefix}- ${shown} ${nonEntities.length === 1 ? 'is capitalised but is' : 'are capitalised but are'} not a name of any of the types.`);
+    lines.push(
+      `${prefix}- ${shown} ${nonEntities.length === 1 ? 'is capitalised but is' : 'are capitalised but are'} not a name of any of the types.`,
+    );
   }
   if (lines.length === 0) lines.push(`${prefix}- There are no names of the given types.`);
   return lines;
@@ -250,7 +252,10 @@ export function demoAnswer(demos: Demo[], opts: PromptOptions): string {
   });
   const answer: Record<string, unknown> = batched
     ? {
-        results: demos.map((d, i) => ({ id: String(i + 1), entities: answerEntities(d).map((e) => entityJson(e, opts.structured)) })),
+        results: demos.map((d, i) => ({
+          id: String(i + 1),
+          entities: answerEntities(d).map((e) => entityJson(e, opts.structured)),
+        })),
       }
     : { entities: answerEntities(demos[0]!).map((e) => entityJson(e, opts.structured)) };
   if (opts.structured) return JSON.stringify({ reasoning: reasoning.join('\n'), ...answer });

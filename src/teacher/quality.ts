@@ -12,7 +12,10 @@ export function scoreTeacher(gold: readonly Sentence[], annotated: readonly Anno
     tokens: s.tokens,
     spans: (byIndex.get(i)?.entities ?? []).map(({ start, end, label }) => ({ start, end, label })),
   }));
-  return scoreTagSequences(gold.map((s) => iob2Tags(s)), predicted.map((p) => iob2Tags(p)));
+  return scoreTagSequences(
+    gold.map((s) => iob2Tags(s)),
+    predicted.map((p) => iob2Tags(p)),
+  );
 }
 
 /** below this F1 on sentences with known labels the teacher is taken to be misconfigured, not just weak */

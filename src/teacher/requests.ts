@@ -81,7 +81,11 @@ export class RequestBuilder {
   build(task: Task): { request: ChatRequest; key: string } {
     const o = this.o;
     const ps: PromptSentence[] = task.members.map((i, j) => ({ id: String(j + 1), tokens: this.sentenceAt(i).tokens }));
-    if (o.selector && o.shots > 0) task.demos ??= o.selector.select(task.members.map((i) => this.sentenceAt(i).tokens), o.shots);
+    if (o.selector && o.shots > 0)
+      task.demos ??= o.selector.select(
+        task.members.map((i) => this.sentenceAt(i).tokens),
+        o.shots,
+      );
     const messages = buildMessages(ps, task.demos ?? [], { definitions: o.definitions, structured: o.structured });
     if (task.feedback) withFeedback(messages, task.feedback, ps.length);
     const seed = task.sample + 1000 * task.attempt;

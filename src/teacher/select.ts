@@ -71,7 +71,10 @@ function ranked(pool: readonly (readonly string[])[], want: number, o: SelectOpt
       break;
     case 'uncertainty': {
       const scores = o.scores;
-      if (!scores || scores.length !== n) throw new Error(`selection "uncertainty" needs one score per pool sentence (${n}), got ${scores?.length ?? 'none'}`);
+      if (!scores || scores.length !== n)
+        throw new Error(
+          `selection "uncertainty" needs one score per pool sentence (${n}), got ${scores?.length ?? 'none'}`,
+        );
       const rank = tieRank(n, o.seed);
       picked = Array.from({ length: n }, (_, i) => i)
         .sort((a, b) => scores[b]! - scores[a]! || rank[a]! - rank[b]!)
@@ -205,12 +208,17 @@ export function sentenceUncertainty(words: readonly (readonly number[])[]): numb
 }
 
 /** uncertainty scores of a pool from a probability source, asked `chunk` sentences at a time (bounded memory) */
-export async function uncertaintyScores(source: ProbabilitySource, pool: readonly (readonly string[])[], chunk = 512): Promise<number[]> {
+export async function uncertaintyScores(
+  source: ProbabilitySource,
+  pool: readonly (readonly string[])[],
+  chunk = 512,
+): Promise<number[]> {
   const scores: number[] = [];
   for (let i = 0; i < pool.length; i += chunk) {
     const part = pool.slice(i, i + chunk);
     const probs = await source(part);
-    if (probs.length !== part.length) throw new Error(`the probability source returned ${probs.length} sentences for ${part.length}`);
+    if (probs.length !== part.length)
+      throw new Error(`the probability source returned ${probs.length} sentences for ${part.length}`);
     for (const words of probs) scores.push(sentenceUncertainty(words));
   }
   return scores;
@@ -221,12 +229,19 @@ export async function uncertaintyScores(source: ProbabilitySource, pool: readonl
  * `predictSentences`): it reports the probability p of each word's decoded label only, so each word's
  * distribution is taken as [p, 1 − p] and the measure is the student's least confidence.
  */
-export function predictorSource(predictor: { predictSentences(s: readonly (readonly string[])[]): Promise<Array<{ tagProbs: number[] }>> }): ProbabilitySource {
-  return async (sentences) => (await predictor.predictSentences(sentences)).map((p) => p.tagProbs.map((q) => [q, 1 - q]));
+export function predictorSource(predictor: {
+  predictSentences(s: readonly (readonly string[])[]): Promise<Array<{ tagProbs: number[] }>>;
+}): ProbabilitySource {
+  return async (sentences) =>
+    (await predictor.predictSentences(sentences)).map((p) => p.tagProbs.map((q) => [q, 1 - q]));
 }
 
 /** scores (if needed) and selects in one step: `model` is a student checkpoint folder for `uncertainty` */
-export async function selectWithModel(pool: readonly (readonly string[])[], k: number, o: { strategy: SelectStrategy; seed: number; model?: string; threads?: number; log?: (line: string) => void }): Promise<number[]> {
+export async function selectWithModel(
+  pool: readonly (readonly string[])[],
+  k: number,
+  o: { strategy: SelectStrategy; seed: number; model?: string; threads?: number; log?: (line: string) => void },
+): Promise<number[]> {
   if (o.strategy !== 'uncertainty' || k >= pool.length) return selectIndices(pool, k, o);
   if (!o.model) throw new Error('selection "uncertainty" needs a student model to score the pool with');
   const { Predictor } = await import('../student/predict.js');
@@ -244,7 +259,17 @@ export async function selectWithModel(pool: readonly (readonly string[])[], k: n
  * `nerd annotate --select`: the `count` sentences of a corpus file to annotate, in file order. Selection
  * needs the whole pool, so the file is read into memory (without --select the job streams it).
  */
-export async function selectFromFile(file: string, o: { strategy: SelectStrategy; count: number; seed: number; model?: string; threads?: number; log?: (line: string) => void }) {
+export async function selectFromFile(
+  file: string,
+  o: {
+    strategy: SelectStrategy;
+    count: number;
+    seed: number;
+    model?: string;
+    threads?: number;
+    log?: (line: string) => void;
+  },
+) {
   const { readCorpus } = await import('../corpus/index.js');
   const pool = readCorpus(file).corpus.sentences;
   const picked = await selectWithModel(
@@ -257,7 +282,10 @@ export async function selectFromFile(file: string, o: { strategy: SelectStrategy
 }
 
 /** `nerd review --order`: the pool's indices best first, scored with `model` for `uncertainty` */
-export async function orderWithModel(pool: readonly (readonly string[])[], o: { strategy: SelectStrategy; seed: number; model?: string; threads?: number }): Promise<number[]> {
+export async function orderWithModel(
+  pool: readonly (readonly string[])[],
+  o: { strategy: SelectStrategy; seed: number; model?: string; threads?: number },
+): Promise<number[]> {
   if (o.strategy !== 'uncertainty') return orderIndices(pool, o);
   if (!o.model) throw new Error('order "uncertainty" needs a student model to score the sentences with');
   const { Predictor } = await import('../student/predict.js');

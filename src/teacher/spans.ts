@@ -185,7 +185,10 @@ const CLITIC = /^['\u2019]s?$/iu;
 
 /** does the answer have `tok` (a clitic or ".") as a separate word at its end? */
 function writtenAsWord(answer: string, tok: string): boolean {
-  const words = fold(answer).replace(/[.,;:!?")\]]+$/u, '').trim().split(/\s+/u);
+  const words = fold(answer)
+    .replace(/[.,;:!?")\]]+$/u, '')
+    .trim()
+    .split(/\s+/u);
   return words.length > 1 && words[words.length - 1] === fold(tok);
 }
 
@@ -193,7 +196,12 @@ function writtenAsWord(answer: string, tok: string): boolean {
  * Conventions 1-3 applied to the span [start, end) found for `answer`: the trimmed span, or undefined when
  * nothing of a name is left (an answer that was only punctuation or an article).
  */
-export function applyConventions(tokens: string[], start: number, end: number, answer: string): [number, number] | undefined {
+export function applyConventions(
+  tokens: string[],
+  start: number,
+  end: number,
+  answer: string,
+): [number, number] | undefined {
   let s = start;
   let e = end;
   const words = answer.trim().split(/\s+/u);
@@ -292,7 +300,10 @@ export function findText(
 
 /** the answer without a leading article, edge punctuation and quotes, or a glued possessive clitic */
 export function bareName(text: string): string {
-  let t = fold(text).trim().replace(/^[^\p{L}\p{N}(]+/u, '').replace(LEADING_ARTICLE, '');
+  let t = fold(text)
+    .trim()
+    .replace(/^[^\p{L}\p{N}(]+/u, '')
+    .replace(LEADING_ARTICLE, '');
   for (let before = ''; before !== t; ) {
     before = t;
     t = t.replace(/^[^\p{L}\p{N}(]+/u, '').replace(/[^\p{L}\p{N})]+$/u, '');
@@ -323,6 +334,7 @@ export function conventionsFromLabelled(
       if (s.spans.some((sp) => sp.start <= i && i < sp.end)) covered++;
     });
   }
-  const alignment: AlignmentMode = tokens < 10 ? DEFAULT_CONVENTIONS.alignment : covered * 2 >= tokens ? 'expand' : 'strict';
+  const alignment: AlignmentMode =
+    tokens < 10 ? DEFAULT_CONVENTIONS.alignment : covered * 2 >= tokens ? 'expand' : 'strict';
   return { alignment, evidence: { covered, tokens } };
 }

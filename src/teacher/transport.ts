@@ -153,7 +153,10 @@ export class Transport {
         return r;
       } catch (err) {
         if (signal?.aborted) throw aborted();
-        const pe = err instanceof ProviderError ? err : new ProviderError(err instanceof Error ? err.message : String(err), false);
+        const pe =
+          err instanceof ProviderError
+            ? err
+            : new ProviderError(err instanceof Error ? err.message : String(err), false);
         if (pe.status === 429 || pe.code === 'rate_limit') stats.rateLimited++;
         else if (pe.code === 'timeout') stats.timeouts++;
         else if ((pe.status ?? 0) >= 500 || pe.code === 'server') stats.serverErrors++;
@@ -173,7 +176,8 @@ export class Transport {
 
   /** throws FatalError when `pe` means no further request can succeed (rules: the top of this file) */
   private failFast(pe: ProviderError): void {
-    if (pe.code === 'auth' || pe.status === 401 || pe.status === 403) throw new FatalError(`the server refused the credentials: ${pe.message}`);
+    if (pe.code === 'auth' || pe.status === 401 || pe.status === 403)
+      throw new FatalError(`the server refused the credentials: ${pe.message}`);
     if (pe.code === 'not_found') throw new FatalError(pe.message);
     if (this.succeeded) return;
     if (pe.code === 'unreachable') throw new FatalError(pe.message);

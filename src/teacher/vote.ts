@@ -46,7 +46,10 @@ interface Mention {
   types: Map<string, { votes: number; first: number }>;
 }
 
-export function vote(samples: GroundedSpan[][], opts: VoteOptions = {}): { kept: VotedSpan[]; rejected: RejectedEntity[] } {
+export function vote(
+  samples: GroundedSpan[][],
+  opts: VoteOptions = {},
+): { kept: VotedSpan[]; rejected: RejectedEntity[] } {
   const answered = samples.length;
   const asked = Math.max(opts.asked ?? answered, answered);
   if (answered === 0) return { kept: [], rejected: [] };
@@ -70,15 +73,31 @@ export function vote(samples: GroundedSpan[][], opts: VoteOptions = {}): { kept:
   for (const m of mentions.values()) {
     const ranked = [...m.types.entries()].sort((a, b) => b[1].votes - a[1].votes || a[1].first - b[1].first);
     const mentionConfidence = m.votes / asked;
-    const ok = opts.minConfidence === undefined ? m.votes * 2 > answered : mentionConfidence + EPS >= opts.minConfidence;
+    const ok =
+      opts.minConfidence === undefined ? m.votes * 2 > answered : mentionConfidence + EPS >= opts.minConfidence;
     if (!ok) {
       for (const [label, t] of ranked) {
-        rejected.push({ text: m.text, type: label, reason: 'below-confidence', start: m.start, end: m.end, confidence: t.votes / asked });
+        rejected.push({
+          text: m.text,
+          type: label,
+          reason: 'below-confidence',
+          start: m.start,
+          end: m.end,
+          confidence: t.votes / asked,
+        });
       }
       continue;
     }
     const [label, t] = ranked[0]!;
-    passing.push({ start: m.start, end: m.end, label, text: m.text, votes: t.votes, confidence: t.votes / asked, mentionConfidence });
+    passing.push({
+      start: m.start,
+      end: m.end,
+      label,
+      text: m.text,
+      votes: t.votes,
+      confidence: t.votes / asked,
+      mentionConfidence,
+    });
     for (const [other, o] of ranked.slice(1)) {
       rejected.push({
         text: m.text,

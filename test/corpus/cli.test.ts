@@ -30,7 +30,12 @@ describe('nerd stats', () => {
     expect(r.stdout).toMatch(/sentences\s+14,041\n/);
     expect(r.stdout).toMatch(/tokens\s+203,621\n/);
     expect(r.stdout).toMatch(/entities\s+23,499\n/);
-    for (const [type, n] of [['LOC', '7,140'], ['MISC', '3,438'], ['ORG', '6,321'], ['PER', '6,600']]) {
+    for (const [type, n] of [
+      ['LOC', '7,140'],
+      ['MISC', '3,438'],
+      ['ORG', '6,321'],
+      ['PER', '6,600'],
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`\\n  ${type}\\s+${n} `));
     }
     expect(r.stdout).toMatch(/sentence length \(tokens\): min 1, median 10, mean 14\.5, max 113/);
@@ -39,7 +44,14 @@ describe('nerd stats', () => {
     const r = await nerd('stats', dataPath('wnut17/emerging.dev.conll'), '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect([j.format, j.scheme, j.sentences, j.tokens, j.entities, j.repairs]).toEqual(['conll', 'iob2', 1009, 15733, 836, 0]);
+    expect([j.format, j.scheme, j.sentences, j.tokens, j.entities, j.repairs]).toEqual([
+      'conll',
+      'iob2',
+      1009,
+      15733,
+      836,
+      0,
+    ]);
     expect(Object.values(j.types as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(836);
     expect(j.lengthHistogram.reduce((a: number, b: { count: number }) => a + b.count, 0)).toBe(1009);
   });
@@ -67,7 +79,10 @@ describe('nerd convert', () => {
     expect(c.code).toBe(0);
     const first = JSON.parse(c.stdout.split('\n')[0]!);
     expect(first.text).toBe('SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .');
-    expect(first.entities).toEqual([{ start: 9, end: 14, label: 'LOC' }, { start: 31, end: 36, label: 'PER' }]);
+    expect(first.entities).toEqual([
+      { start: 9, end: 14, label: 'LOC' },
+      { start: 31, end: 36, label: 'PER' },
+    ]);
     expect(first.columns[0][0]).toBe('NN');
     expect(c.stdout.split('\n').filter((l) => l.includes('"docStart":true'))).toHaveLength(230);
   });
@@ -86,28 +101,100 @@ describe('nerd convert', () => {
     expect(readFileSync(tmp('repair.out'), 'utf8')).toBe('a B-X\nb O\nc B-X\n\nd B-Y\n\ne B-Z\n\n');
     const strict = await nerd('convert', tmp('repair.conll'), tmp('repair2.out'), '--strict');
     expect(strict.code).toBe(2);
-    expect(strict.stderr).toBe(`nerd: ${tmp('repair.conll')}:3:3: tag I-X after O is not valid IOB2; read as B-X (refused in strict mode)\n`);
+    expect(strict.stderr).toBe(
+      `nerd: ${tmp('repair.conll')}:3:3: tag I-X after O is not valid IOB2; read as B-X (refused in strict mode)\n`,
+    );
   });
 });
 
 describe('malformed input: one line naming file:line, exit code 2', () => {
-  const J = (...records: unknown[]) => records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+  const J = (...records: unknown[]) =>
+    records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
   const cases: Array<{ kind: string; file: string; text: string; line: number; args?: string[]; message: RegExp }> = [
     { kind: 'bad tag', file: 'badtag.conll', text: 'a O\nb B_PER\n', line: 2, message: /bad tag "B_PER"/ },
-    { kind: 'column count changes inside a sentence', file: 'cols.conll', text: 'a NN O\nb O\n', line: 2, message: /2 columns but the sentence that starts on line 1 has 3/ },
+    {
+      kind: 'column count changes inside a sentence',
+      file: 'cols.conll',
+      text: 'a NN O\nb O\n',
+      line: 2,
+      message: /2 columns but the sentence that starts on line 1 has 3/,
+    },
     { kind: 'empty token', file: 'empty.conll', text: 'a O\n\n\tO\n', line: 3, message: /empty token/ },
     { kind: 'missing tag column', file: 'notag.conll', text: 'a O\nb\n', line: 2, message: /found one column/ },
-    { kind: 'BIOES tag in IOB2', file: 'scheme.conll', text: 'a B-X\nb E-X\n', line: 2, args: ['--input-scheme', 'iob2'], message: /E- is a BIOES tag/ },
-    { kind: 'tag column out of range', file: 'tagcol.conll', text: 'a NN O\n', line: 1, args: ['--tag-column', '4'], message: /tag column 4 does not exist/ },
+    {
+      kind: 'BIOES tag in IOB2',
+      file: 'scheme.conll',
+      text: 'a B-X\nb E-X\n',
+      line: 2,
+      args: ['--input-scheme', 'iob2'],
+      message: /E- is a BIOES tag/,
+    },
+    {
+      kind: 'tag column out of range',
+      file: 'tagcol.conll',
+      text: 'a NN O\n',
+      line: 1,
+      args: ['--tag-column', '4'],
+      message: /tag column 4 does not exist/,
+    },
     { kind: 'bad JSON line', file: 'bad.jsonl', text: J({ text: 'a' }, '{"text": "b",'), line: 2, message: /bad JSON/ },
-    { kind: 'missing field', file: 'missing.jsonl', text: J({ text: 'a' }, { txt: 'b' }), line: 2, message: /missing field "text"/ },
-    { kind: 'tags/tokens length mismatch', file: 'len.jsonl', text: J({ tokens: ['a', 'b'], tags: ['O'] }), line: 1, message: /"tags" has 1 items but "tokens" has 2/ },
-    { kind: 'span not on token boundaries', file: 'bound.jsonl', text: J({ text: 'x' }, { text: 'Googled it', entities: [{ start: 0, end: 6, label: 'ORG' }] }), line: 2, message: /not on a token boundary/ },
-    { kind: 'span out of range', file: 'range.jsonl', text: J({ tokens: ['a'], entities: [{ start: 0, end: 3, label: 'X' }] }), line: 1, message: /not a non-empty range inside the sentence/ },
-    { kind: 'overlapping entities', file: 'overlap.jsonl', text: J({ text: 'New York City', entities: [[0, 8, 'LOC'], [4, 13, 'LOC']] }), line: 1, message: /entities overlap/ },
-    { kind: 'integer tags', file: 'ints.jsonl', text: J({ tokens: ['a'], ner_tags: [0] }), line: 1, message: /must be a tag string/ },
+    {
+      kind: 'missing field',
+      file: 'missing.jsonl',
+      text: J({ text: 'a' }, { txt: 'b' }),
+      line: 2,
+      message: /missing field "text"/,
+    },
+    {
+      kind: 'tags/tokens length mismatch',
+      file: 'len.jsonl',
+      text: J({ tokens: ['a', 'b'], tags: ['O'] }),
+      line: 1,
+      message: /"tags" has 1 items but "tokens" has 2/,
+    },
+    {
+      kind: 'span not on token boundaries',
+      file: 'bound.jsonl',
+      text: J({ text: 'x' }, { text: 'Googled it', entities: [{ start: 0, end: 6, label: 'ORG' }] }),
+      line: 2,
+      message: /not on a token boundary/,
+    },
+    {
+      kind: 'span out of range',
+      file: 'range.jsonl',
+      text: J({ tokens: ['a'], entities: [{ start: 0, end: 3, label: 'X' }] }),
+      line: 1,
+      message: /not a non-empty range inside the sentence/,
+    },
+    {
+      kind: 'overlapping entities',
+      file: 'overlap.jsonl',
+      text: J({
+        text: 'New York City',
+        entities: [
+          [0, 8, 'LOC'],
+          [4, 13, 'LOC'],
+        ],
+      }),
+      line: 1,
+      message: /entities overlap/,
+    },
+    {
+      kind: 'integer tags',
+      file: 'ints.jsonl',
+      text: J({ tokens: ['a'], ner_tags: [0] }),
+      line: 1,
+      message: /must be a tag string/,
+    },
     { kind: 'not UTF-8', file: 'latin1.conll', text: 'a O\n\nCaf\u00e9 B-LOC\n', line: 3, message: /not UTF-8/ },
-    { kind: 'strict repair', file: 'strict.conll', text: 'a B-X\nb O\nc I-X\nd B-Y\n', line: 3, args: ['--strict'], message: /strict mode/ },
+    {
+      kind: 'strict repair',
+      file: 'strict.conll',
+      text: 'a B-X\nb O\nc I-X\nd B-Y\n',
+      line: 3,
+      args: ['--strict'],
+      message: /strict mode/,
+    },
   ];
   it(`${cases.length} kinds: ${cases.map((c) => c.kind).join(', ')}`, async () => {
     const runs = await Promise.all(
@@ -120,7 +207,10 @@ describe('malformed input: one line naming file:line, exit code 2', () => {
       const c = cases[k]!;
       const where = `nerd: ${tmp(c.file)}:${c.line}`;
       expect({ kind: c.kind, code: r.code, stdout: r.stdout }).toEqual({ kind: c.kind, code: 2, stdout: '' });
-      expect(r.stderr.endsWith('\n') && r.stderr.indexOf('\n') === r.stderr.length - 1, `${c.kind}: one line, got ${JSON.stringify(r.stderr)}`).toBe(true);
+      expect(
+        r.stderr.endsWith('\n') && r.stderr.indexOf('\n') === r.stderr.length - 1,
+        `${c.kind}: one line, got ${JSON.stringify(r.stderr)}`,
+      ).toBe(true);
       expect(r.stderr.startsWith(`${where}:`), `${c.kind}: ${r.stderr}`).toBe(true);
       expect(r.stderr, c.kind).toMatch(c.message);
     });
@@ -132,9 +222,21 @@ describe('malformed input: one line naming file:line, exit code 2', () => {
       nerd('stats', tmp('no-such-file.conll')),
       nerd('convert', dataPath('ncbi_disease/devel.tsv'), tmp('no-such-dir/x.conll')),
     ]);
-    expect([unwritable.code, unwritable.stderr]).toEqual([2, `nerd: ${tmp('no-such-dir/x.conll')}: cannot write: no such directory\n`]);
-    expect([scheme.code, scheme.stderr]).toEqual([2, 'nerd: --scheme: unknown tag scheme "bilou" (use iob1, iob2 (bio) or bioes (iobes))\n']);
-    expect([format.code, format.stderr]).toEqual([2, 'nerd: --to: unknown format "xml" (use conll, jsonl or tokens-jsonl)\n']);
-    expect([missing.code, missing.stderr]).toEqual([2, `nerd: ${tmp('no-such-file.conll')}: cannot read corpus: no such file\n`]);
+    expect([unwritable.code, unwritable.stderr]).toEqual([
+      2,
+      `nerd: ${tmp('no-such-dir/x.conll')}: cannot write: no such directory\n`,
+    ]);
+    expect([scheme.code, scheme.stderr]).toEqual([
+      2,
+      'nerd: --scheme: unknown tag scheme "bilou" (use iob1, iob2 (bio) or bioes (iobes))\n',
+    ]);
+    expect([format.code, format.stderr]).toEqual([
+      2,
+      'nerd: --to: unknown format "xml" (use conll, jsonl or tokens-jsonl)\n',
+    ]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      `nerd: ${tmp('no-such-file.conll')}: cannot read corpus: no such file\n`,
+    ]);
   });
 });

@@ -3,7 +3,15 @@
  * CoNLL → JSONL → CoNLL (both JSONL formats) and through all three tag schemes.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { corpusStats, formatCorpus, parseCorpus, type Corpus, type ReadResult, type Sentence, type TagScheme } from '../../src/corpus/index.js';
+import {
+  corpusStats,
+  formatCorpus,
+  parseCorpus,
+  type Corpus,
+  type ReadResult,
+  type Sentence,
+  type TagScheme,
+} from '../../src/corpus/index.js';
 import { SHARED_FILES, readShared } from './shared-data.js';
 
 /** what the CoNLL writer normalises: whitespace-only separator lines become empty lines */
@@ -13,7 +21,12 @@ function normalised(text: string): string {
 
 /** the annotation a sentence carries, without layout or ids, as a string */
 function content(s: Sentence): string {
-  return JSON.stringify([s.tokens, s.spans.map((x) => [x.start, x.end, x.label]), s.columns ?? [], s.docStart ?? false]);
+  return JSON.stringify([
+    s.tokens,
+    s.spans.map((x) => [x.start, x.end, x.label]),
+    s.columns ?? [],
+    s.docStart ?? false,
+  ]);
 }
 
 /** the first sentence whose annotation differs (fast on big corpora, and a readable failure) */
@@ -61,7 +74,9 @@ describe.each(SHARED_FILES)('$name', (f) => {
     expect([st.sentences, st.tokens, st.entities]).toEqual([f.sentences, f.tokens, f.entities]);
     if (f.types) expect(st.types).toEqual(f.types);
     // CoNLL-2003 has 946 / 216 / 231 documents (the IOB1 files mark them)
-    expect(st.documents).toBe(f.name.startsWith('conll2003-iob1/') ? { 14041: 946, 3250: 216, 3453: 231 }[f.sentences] : 0);
+    expect(st.documents).toBe(
+      f.name.startsWith('conll2003-iob1/') ? { 14041: 946, 3250: 216, 3453: 231 }[f.sentences] : 0,
+    );
     expect(r.corpus.layout?.delimiter).toBe(f.delimiter);
   });
 
@@ -82,7 +97,10 @@ describe.each(SHARED_FILES)('$name', (f) => {
     });
     it(`${via} -> CoNLL gives the same bytes with the file's layout`, () => {
       // layout = delimiter, the -DOCSTART- line as spelled, a trailing -DOCSTART-: no annotation
-      const conll = formatCorpus({ ...back!.corpus, layout: original().corpus.layout! }, { format: 'conll', scheme: f.scheme });
+      const conll = formatCorpus(
+        { ...back!.corpus, layout: original().corpus.layout! },
+        { format: 'conll', scheme: f.scheme },
+      );
       expect(firstLineDiff(conll, normalised(text))).toBeUndefined();
       // without it: the delimiter given, canonical -DOCSTART- lines, no empty last document
       const plain = formatCorpus(back!.corpus, { format: 'conll', scheme: f.scheme, delimiter: f.delimiter });
@@ -104,6 +122,8 @@ describe.each(SHARED_FILES)('$name', (f) => {
     });
   }
   it(`${[f.scheme, ...CHAINS[f.scheme]].join(' -> ')} is byte-identical`, () => {
-    expect(firstLineDiff(formatCorpus(cur!.corpus, { format: 'conll', scheme: f.scheme }), normalised(text))).toBeUndefined();
+    expect(
+      firstLineDiff(formatCorpus(cur!.corpus, { format: 'conll', scheme: f.scheme }), normalised(text)),
+    ).toBeUndefined();
   });
 });

@@ -182,7 +182,16 @@ describe('tagsFromSpans', () => {
   });
   it('accepts unsorted spans and refuses overlapping or out-of-range ones', () => {
     expect(tagsFromSpans(3, [s[1]!, s[0]!], 'iob2').join(' ')).toBe('B-PER I-PER B-PER');
-    expect(() => tagsFromSpans(3, [{ start: 0, end: 2, label: 'X' }, { start: 1, end: 3, label: 'Y' }], 'iob2')).toThrow(/overlap/);
+    expect(() =>
+      tagsFromSpans(
+        3,
+        [
+          { start: 0, end: 2, label: 'X' },
+          { start: 1, end: 3, label: 'Y' },
+        ],
+        'iob2',
+      ),
+    ).toThrow(/overlap/);
     expect(() => tagsFromSpans(2, [{ start: 1, end: 3, label: 'X' }], 'iob2')).toThrow(/outside/);
     expect(() => tagsFromSpans(2, [{ start: 1, end: 1, label: 'X' }], 'iob2')).toThrow(/outside/);
   });

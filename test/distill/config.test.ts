@@ -28,7 +28,8 @@ describe('run configs', () => {
     expect(c.strategy).toBe('simple-mix');
     expect(c.student.model).toBe('tiny');
     const root = path.resolve(__dirname, '../..');
-    for (const name of ['demo.yaml', 'conll2003-paper.yaml']) loadConfigFile(path.join(root, 'configs', name), ExperimentConfig);
+    for (const name of ['demo.yaml', 'conll2003-paper.yaml'])
+      loadConfigFile(path.join(root, 'configs', name), ExperimentConfig);
     loadConfigFile(path.join(root, 'configs', 'distill.yaml'), DistillConfig);
   });
 
@@ -38,12 +39,16 @@ describe('run configs', () => {
   });
 
   it('refuses unknown fields (a typo must not be silently ignored)', () => {
-    const e = errorOf(() => loadConfigFile(file('typo.yaml', 'strategy: simple-mix\nphase1:\n  epoch: 3\n'), DistillConfig));
+    const e = errorOf(() =>
+      loadConfigFile(file('typo.yaml', 'strategy: simple-mix\nphase1:\n  epoch: 3\n'), DistillConfig),
+    );
     expect(e.format()).toMatch(/typo\.yaml:.*phase1/);
   });
 
   it('names an unknown strategy', () => {
-    const e = errorOf(() => loadConfigFile(file('s.json', '{"strategies": ["simple-mix", "magic"]}'), ExperimentConfig));
+    const e = errorOf(() =>
+      loadConfigFile(file('s.json', '{"strategies": ["simple-mix", "magic"]}'), ExperimentConfig),
+    );
     expect(e.format()).toMatch(/s\.json.*strategies\.1/);
   });
 

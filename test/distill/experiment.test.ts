@@ -23,7 +23,14 @@ function config(out: string): string {
       strategies: ['human-only', 'simple-mix', 'sigmoid'],
       seeds: [5],
       base: {
-        data: { train: `${data}/train.txt`, dev: `${data}/dev.txt`, test: `${data}/test.txt`, devLimit: 40, testLimit: 60, teacherLimit: 48 },
+        data: {
+          train: `${data}/train.txt`,
+          dev: `${data}/dev.txt`,
+          test: `${data}/test.txt`,
+          devLimit: 40,
+          testLimit: 60,
+          teacherLimit: 48,
+        },
         teacher: { cache: path.join(out, 'cache.sqlite'), batch: 4 },
         student: { model: 'tiny', batchSize: 8, maxSeq: 64, threads: 1, vocab: VOCAB.cased },
         phase1: { epochs: 1, lr: 0.002 },
@@ -35,17 +42,19 @@ function config(out: string): string {
 }
 
 function nerd(args: string[], opts: { killWhen?: (stderr: string, out: string) => boolean; out: string }) {
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawnCli(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-      if (opts.killWhen?.(stderr, opts.out)) child.kill('SIGKILL');
-    });
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = spawnCli(args);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d) => (stdout += d));
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        if (opts.killWhen?.(stderr, opts.out)) child.kill('SIGKILL');
+      });
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    },
+  );
 }
 
 const resultsOf = (out: string) =>

@@ -14,9 +14,15 @@ describe('strategies and batch plans', () => {
   it('concat sees every example exactly once per epoch, length-bucketed', () => {
     const [phase] = planPhases(cfg({ strategy: 'concat' }));
     const lengths = Array.from({ length: 70 }, (_, i) => (i * 37) % 50);
-    const steps = planBatches(phase!, 70, 130, { batchSize: 8, seed: 3, humanLengths: lengths, teacherLengths: Array(130).fill(10) });
+    const steps = planBatches(phase!, 70, 130, {
+      batchSize: 8,
+      seed: 3,
+      humanLengths: lengths,
+      teacherLengths: Array(130).fill(10),
+    });
     const seen = new Map<string, number>();
-    for (const b of steps) for (const it of b) seen.set(`${it.source}${it.index}`, (seen.get(`${it.source}${it.index}`) ?? 0) + 1);
+    for (const b of steps)
+      for (const it of b) seen.set(`${it.source}${it.index}`, (seen.get(`${it.source}${it.index}`) ?? 0) + 1);
     expect(seen.size).toBe(200);
     expect([...seen.values()].every((n) => n === 2)).toBe(true); // 2 epochs
   });
@@ -44,9 +50,16 @@ describe('strategies and batch plans', () => {
   it('a weight blend keeps batches whole and decays teacher weights', () => {
     const phases = planPhases(cfg({ strategy: 'power-decay', schedule: { applyTo: 'weight', from: 1, to: 0 } }));
     const steps = planBatches(phases[1]!, 20, 20, { batchSize: 4, seed: 1 });
-    const tw = steps.map((b) => b.find((x) => x.source === 'teacher')?.weight).filter((w) => w !== undefined) as number[];
+    const tw = steps
+      .map((b) => b.find((x) => x.source === 'teacher')?.weight)
+      .filter((w) => w !== undefined) as number[];
     expect(tw[0]!).toBeGreaterThan(tw.at(-1)!);
-    expect(steps.flat().filter((x) => x.source === 'human').every((x) => x.weight === 1)).toBe(true);
+    expect(
+      steps
+        .flat()
+        .filter((x) => x.source === 'human')
+        .every((x) => x.weight === 1),
+    ).toBe(true);
   });
 });
 

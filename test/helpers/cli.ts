@@ -53,7 +53,8 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
 export async function runNerd(args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const text = (chunk: string | Uint8Array) => (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+  const text = (chunk: string | Uint8Array) =>
+    typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += text(chunk);
     return true;

@@ -23,9 +23,9 @@ interface Expected {
 }
 type FixtureCase = CaseSpec & { sha256: string; expected: Expected; report: string };
 
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/conlleval-expected.json', import.meta.url), 'utf8'),
-) as { cases: FixtureCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/conlleval-expected.json', import.meta.url), 'utf8')) as {
+  cases: FixtureCase[];
+};
 
 const sources = new Map<string, string>();
 const source = (name: string): string => {
@@ -37,7 +37,21 @@ const dir = mkdtempSync(path.join(tmpdir(), 'nerd-score-'));
 describe('nerd eval --conlleval and scoreTagSequences equal conlleval.pl', () => {
   it('covers the cases the acceptance asks for', () => {
     const kinds = new Set(fixture.cases.map((c) => c.kind));
-    for (const k of ['identity', 'all-o', 'wrong-type', 'shift', 'drop', 'invent', 'b-to-i', 'type-flip', 'i-after-o', 'render-iob1', 'render-bioes', 'random-tags', 'chaos-both']) {
+    for (const k of [
+      'identity',
+      'all-o',
+      'wrong-type',
+      'shift',
+      'drop',
+      'invent',
+      'b-to-i',
+      'type-flip',
+      'i-after-o',
+      'render-iob1',
+      'render-bioes',
+      'random-tags',
+      'chaos-both',
+    ]) {
       expect(kinds.has(k as CaseSpec['kind'])).toBe(true);
     }
     expect(fixture.cases.some((c) => c.source.startsWith('conll2003-iob1/'))).toBe(true);

@@ -52,7 +52,6 @@ describe('nerd eval: malformed input', () => {
     const r = await runNerd(['eval', '--conlleval', f, '--delimiter', '\t', '--json']);
     expect(r.code).toBe(0); // with the tab delimiter "b c" is one token
     expect(JSON.parse(r.stdout)).toMatchObject({ tokens: 2, gold: 1, correct: 1 });
-
   });
 
   it('a missing file', async () => {
@@ -67,13 +66,25 @@ describe('nerd eval: malformed input', () => {
 
   it('a tag outside the scheme in --mode strict names the line', async () => {
     const f = write('strict.txt', 'a B-PER B-PER\nb E-PER I-PER\n');
-    await expectInputError(['--conlleval', f, '--mode', 'strict'], `${f}:2`, /"E-PER" is not valid in the iob2 scheme.*\(gold tag\)/);
+    await expectInputError(
+      ['--conlleval', f, '--mode', 'strict'],
+      `${f}:2`,
+      /"E-PER" is not valid in the iob2 scheme.*\(gold tag\)/,
+    );
   });
 
   it('an unknown --mode or --scheme', async () => {
     const f = write('ok2.txt', 'a B-PER B-PER\n');
-    await expectInputError(['--conlleval', f, '--mode', 'lenient'], /^nerd: /, /--mode must be one of conlleval, strict/);
-    await expectInputError(['--conlleval', f, '--mode', 'strict', '--scheme', 'bilou'], /^nerd: /, /--scheme must be one of/);
+    await expectInputError(
+      ['--conlleval', f, '--mode', 'lenient'],
+      /^nerd: /,
+      /--mode must be one of conlleval, strict/,
+    );
+    await expectInputError(
+      ['--conlleval', f, '--mode', 'strict', '--scheme', 'bilou'],
+      /^nerd: /,
+      /--scheme must be one of/,
+    );
   });
 
   it('nothing to score, or both kinds of input', async () => {
@@ -88,7 +99,11 @@ describe('nerd eval: malformed input', () => {
   it('--gold/--pred with different sentence counts', async () => {
     const g = write('g1.txt', gold);
     const p = write('p1.txt', gold + 'Extra NN O\n\n');
-    await expectInputError(['--gold', g, '--pred', p], `${p}:9`, /the prediction has 3 sentences but the gold corpus .* has 2/);
+    await expectInputError(
+      ['--gold', g, '--pred', p],
+      `${p}:9`,
+      /the prediction has 3 sentences but the gold corpus .* has 2/,
+    );
   });
 
   it('--gold/--pred with a token that differs', async () => {
@@ -122,7 +137,18 @@ describe('nerd eval: malformed input', () => {
 
 describe('nerd eval --gold/--pred', () => {
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/conlleval-expected.json', import.meta.url), 'utf8')) as {
-    cases: Array<Parameters<typeof buildConllevalInput>[0] & { expected: { tokens: number; correctTags: number; gold: number; found: number; correct: number; types: Record<string, unknown> } }>;
+    cases: Array<
+      Parameters<typeof buildConllevalInput>[0] & {
+        expected: {
+          tokens: number;
+          correctTags: number;
+          gold: number;
+          found: number;
+          correct: number;
+          types: Record<string, unknown>;
+        };
+      }
+    >;
   };
 
   /** The gold and predicted columns of a fixture case as two CoNLL files. */
@@ -144,14 +170,26 @@ describe('nerd eval --gold/--pred', () => {
     return { gold: g.join('\n'), pred: p.join('\n'), expected: c.expected };
   }
 
-  const entityCounts = (j: { gold: number; found: number; correct: number; types: Record<string, { gold: number; found: number; correct: number }> }) => ({
+  const entityCounts = (j: {
+    gold: number;
+    found: number;
+    correct: number;
+    types: Record<string, { gold: number; found: number; correct: number }>;
+  }) => ({
     gold: j.gold,
     found: j.found,
     correct: j.correct,
-    types: Object.fromEntries(Object.entries(j.types).map(([k, t]) => [k, { gold: t.gold, found: t.found, correct: t.correct }])),
+    types: Object.fromEntries(
+      Object.entries(j.types).map(([k, t]) => [k, { gold: t.gold, found: t.found, correct: t.correct }]),
+    ),
   });
 
-  for (const name of ['conll2003/test.txt:shift', 'conll2003/dev.txt:b-to-i', 'conll2003/dev.txt:i-after-o', 'conll2003-iob1/eng.testb:shift']) {
+  for (const name of [
+    'conll2003/test.txt:shift',
+    'conll2003/dev.txt:b-to-i',
+    'conll2003/dev.txt:i-after-o',
+    'conll2003-iob1/eng.testb:shift',
+  ]) {
     it(`gives conlleval's entity counts: ${name}`, async () => {
       const { gold, pred, expected } = split(name);
       const g = write('gold.conll', gold);
@@ -170,7 +208,10 @@ describe('nerd eval --gold/--pred', () => {
     const { gold, pred } = split('conll2003/test.txt:shift');
     const g = write('gold2.conll', gold);
     const conllPred = write('pred2.conll', pred);
-    const jsonlPred = write('pred2.jsonl', formatCorpus(parseCorpus(pred, 'pred2.conll').corpus, { format: 'tokens-jsonl' }));
+    const jsonlPred = write(
+      'pred2.jsonl',
+      formatCorpus(parseCorpus(pred, 'pred2.conll').corpus, { format: 'tokens-jsonl' }),
+    );
     const a = await runNerd(['eval', '--gold', g, '--pred', conllPred, '--json']);
     const b = await runNerd(['eval', '--gold', g, '--pred', jsonlPred, '--json']);
     expect(b.code, b.stderr).toBe(0);
@@ -196,7 +237,10 @@ describe('nerd eval --gold/--pred', () => {
       .split('\n\n')
       .filter((b) => b.trim() !== '')
       .map((b) => {
-        const rows = b.split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+        const rows = b
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.split(' '));
         return JSON.stringify({ tokens: rows.map((r) => r[0]), tags: rows.map((r) => r[r.length - 1]) });
       });
     const pj = write('pred-s.jsonl', records.join('\n') + '\n');
@@ -205,7 +249,7 @@ describe('nerd eval --gold/--pred', () => {
     expect(JSON.parse(fromJsonl.stdout)).toEqual(a);
   });
 
-  it('measures token accuracy in the gold file\'s scheme, as conlleval compares tags as written (IOB1)', async () => {
+  it("measures token accuracy in the gold file's scheme, as conlleval compares tags as written (IOB1)", async () => {
     const g = write('g6.txt', 'Peter NNP I-PER\nMary NNP I-PER\nJohn NNP B-PER\nsang VBD O\n\n');
     const p = write('p6.txt', 'Peter NNP I-PER\nMary NNP O\nJohn NNP I-PER\nsang VBD O\n\n');
     const r = await runNerd(['eval', '--gold', g, '--pred', p, '--json']);
@@ -214,7 +258,7 @@ describe('nerd eval --gold/--pred', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ tokens: 4, accuracy: 0.5, gold: 2, found: 2, correct: 1 });
   });
 
-  it('prints conlleval\'s report layout', async () => {
+  it("prints conlleval's report layout", async () => {
     const g = write('g5.txt', 'EU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\n\n');
     const p = write('p5.txt', 'EU NNP B-ORG\nrejects VBZ O\nGerman JJ B-PER\n\n');
     const r = await runNerd(['eval', '--gold', g, '--pred', p]);

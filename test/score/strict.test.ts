@@ -25,8 +25,20 @@ const IOB2: Row[] = [
   [['B-PER', 'O'], [['PER', 0, 1]]],
   [['B-PER', 'I-PER'], [['PER', 0, 2]]],
   [['B-PER', 'I-ORG'], [['PER', 0, 1]]],
-  [['B-PER', 'B-PER'], [['PER', 0, 1], ['PER', 1, 2]]],
-  [['B-PER', 'B-ORG'], [['PER', 0, 1], ['ORG', 1, 2]]],
+  [
+    ['B-PER', 'B-PER'],
+    [
+      ['PER', 0, 1],
+      ['PER', 1, 2],
+    ],
+  ],
+  [
+    ['B-PER', 'B-ORG'],
+    [
+      ['PER', 0, 1],
+      ['ORG', 1, 2],
+    ],
+  ],
   [['B'], [['_', 0, 1]]],
   [['B', 'I'], [['_', 0, 2]]],
 ];
@@ -50,7 +62,13 @@ const IOBES: Row[] = [
   [['S-PER', 'O'], [['PER', 0, 1]]],
   [['S-PER', 'I-PER'], [['PER', 0, 1]]],
   [['S-PER', 'E-PER'], [['PER', 0, 1]]],
-  [['S-PER', 'S-PER'], [['PER', 0, 1], ['PER', 1, 2]]],
+  [
+    ['S-PER', 'S-PER'],
+    [
+      ['PER', 0, 1],
+      ['PER', 1, 2],
+    ],
+  ],
   [['B', 'E'], [['_', 0, 2]]],
   [['S', 'B'], [['_', 0, 1]]],
 ];
@@ -59,8 +77,20 @@ const IOB1: Row[] = [
   [['B-PER'], []],
   [['I-PER'], [['PER', 0, 1]]],
   [['O', 'I-PER'], [['PER', 1, 2]]],
-  [['I-PER', 'I-ORG'], [['PER', 0, 1], ['ORG', 1, 2]]],
-  [['I-PER', 'B-PER'], [['PER', 0, 1], ['PER', 1, 2]]],
+  [
+    ['I-PER', 'I-ORG'],
+    [
+      ['PER', 0, 1],
+      ['ORG', 1, 2],
+    ],
+  ],
+  [
+    ['I-PER', 'B-PER'],
+    [
+      ['PER', 0, 1],
+      ['PER', 1, 2],
+    ],
+  ],
   [['I-PER', 'B-ORG'], [['PER', 0, 1]]],
   [['B-PER', 'I-PER'], [['PER', 1, 2]]],
   [['B-PER', 'I-ORG'], [['ORG', 1, 2]]],
@@ -69,7 +99,11 @@ const IOB1: Row[] = [
 ];
 
 describe('seqeval strict entities', () => {
-  for (const [scheme, rows] of [['iob2', IOB2], ['bioes', IOBES], ['iob1', IOB1]] as const) {
+  for (const [scheme, rows] of [
+    ['iob2', IOB2],
+    ['bioes', IOBES],
+    ['iob1', IOB1],
+  ] as const) {
     it(`${scheme}: ${rows.length} cases from seqeval's tests`, () => {
       for (const [tags, expected] of rows) expect([tags, ents(tags, scheme)]).toEqual([tags, expected]);
     });
@@ -95,8 +129,14 @@ describe('strict mode reports', () => {
   });
 
   it('scores per type and overall (README example)', () => {
-    const gold = [['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
-    const pred = [['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
+    const gold = [
+      ['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'],
+      ['B-PER', 'I-PER', 'O'],
+    ];
+    const pred = [
+      ['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'],
+      ['B-PER', 'I-PER', 'O'],
+    ];
     const r = scoreTagSequences(gold, pred, { mode: 'strict' });
     expect(r.types.MISC).toMatchObject({ gold: 1, found: 1, correct: 0 });
     expect(r.types.PER).toMatchObject({ gold: 1, found: 1, correct: 1 });

@@ -91,7 +91,9 @@ describe('nerd serve API', () => {
     const wantS = await direct.predictSentences(sentences);
     s.body.results.forEach((res: any, i: number) => {
       expect(res.tokens).toEqual(sentences[i]);
-      expect(res.entities.map((e: any) => [e.start, e.end, e.label])).toEqual(wantS[i]!.entities.map((e) => [e.start, e.end, e.label]));
+      expect(res.entities.map((e: any) => [e.start, e.end, e.label])).toEqual(
+        wantS[i]!.entities.map((e) => [e.start, e.end, e.label]),
+      );
       for (const e of res.entities) expect(e.charStart).toBeUndefined();
     });
   });
@@ -100,7 +102,9 @@ describe('nerd serve API', () => {
     const sentences = conllDev(40).map((s) => s.tokens);
     const alone = await direct.predictSentences(sentences);
     const before = (await (await fetch(`${server.url}/stats`)).json()) as any;
-    const answers = await Promise.all(sentences.map((tokens) => post(`${server.url}/predict`, { sentences: [tokens] })));
+    const answers = await Promise.all(
+      sentences.map((tokens) => post(`${server.url}/predict`, { sentences: [tokens] })),
+    );
     const after = (await (await fetch(`${server.url}/stats`)).json()) as any;
     const requests = after.requests - before.requests;
     const batches = after.batches - before.batches;
@@ -143,7 +147,11 @@ describe('nerd serve API', () => {
     }
     const empty = await post(`${server.url}/predict`, '');
     expect(empty.status).toBe(400);
-    const form = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'EU' });
+    const form = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'EU',
+    });
     expect(form.status).toBe(415);
     expect(((await form.json()) as any).message).toMatch(/application\/json/);
     const missing = await fetch(`${server.url}/nothing`);
@@ -162,7 +170,11 @@ describe('nerd serve API', () => {
 
   it('answers 503 with Retry-After when the queued work is over the token budget', async () => {
     // the first request waits 300 ms for company, so the second finds it queued
-    const tight = await startServeServer({ predictor, port: 0, batching: { maxQueueTokens: 60, maxBatchTokens: 30, maxWaitMs: 300 } });
+    const tight = await startServeServer({
+      predictor,
+      port: 0,
+      batching: { maxQueueTokens: 60, maxBatchTokens: 30, maxWaitMs: 300 },
+    });
     try {
       const first = post(`${tight.url}/predict`, { texts: ['EU rejects German call'] });
       await new Promise((r) => setTimeout(r, 50));
@@ -186,7 +198,11 @@ describe('nerd serve API', () => {
     try {
       expect((await fetch(`${srv.url}/health`)).status).toBe(200);
       // a request big enough to be inside the worker when the worker is killed
-      const texts = Array.from({ length: 40 }, () => conllDev(30).map((s) => s.tokens.join(' ')).join(' '));
+      const texts = Array.from({ length: 40 }, () =>
+        conllDev(30)
+          .map((s) => s.tokens.join(' '))
+          .join(' '),
+      );
       const pending = post(`${srv.url}/predict`, { texts });
       while (srv.batcher.stats().running === 0) await new Promise((r) => setImmediate(r));
       const victim = pool.workers()[0]!;
@@ -218,7 +234,11 @@ describe('nerd serve API', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(none.body.message).toMatch(/Authorization: Bearer/);
-    const wrong = await post(`${secured.url}/predict`, { texts: ['EU'] }, { authorization: 'Bearer not-the-token-at-all' });
+    const wrong = await post(
+      `${secured.url}/predict`,
+      { texts: ['EU'] },
+      { authorization: 'Bearer not-the-token-at-all' },
+    );
     expect(wrong.status).toBe(401);
     expect((await fetch(`${secured.url}/health`)).status).toBe(401);
     const ok = await post(`${secured.url}/predict`, { texts: ['EU'] }, { authorization: `Bearer ${TOKEN}` });
@@ -229,10 +249,13 @@ describe('nerd serve API', () => {
     const status = (url: string, auth: string) =>
       new Promise<number>((resolve, reject) => {
         const u = new URL(`${url}/health`);
-        const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, headers: { authorization: auth } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = http.request(
+          { host: u.hostname, port: u.port, path: u.pathname, headers: { authorization: auth } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -256,8 +279,12 @@ describe('nerd serve API', () => {
   });
 
   it('refuses, at start and in one line, a token that cannot travel in a header', () => {
-    expect(() => checkExposure('127.0.0.1', 'tab\tinside-the-token-1234', 'nerd serve')).toThrow(/^nerd serve: the bearer token \(--token\) contains the control character U\+0009 at position 4; use printable characters only$/);
-    expect(() => checkExposure('127.0.0.1', ' leading-space-token-1234', 'nerd serve')).toThrow(/starts or ends with whitespace/);
+    expect(() => checkExposure('127.0.0.1', 'tab\tinside-the-token-1234', 'nerd serve')).toThrow(
+      /^nerd serve: the bearer token \(--token\) contains the control character U\+0009 at position 4; use printable characters only$/,
+    );
+    expect(() => checkExposure('127.0.0.1', ' leading-space-token-1234', 'nerd serve')).toThrow(
+      /starts or ends with whitespace/,
+    );
     expect(() => checkExposure('127.0.0.1', 'short', 'nerd serve')).toThrow(/at least 16 characters/);
     expect(checkExposure('0.0.0.0', 'correct horse battery staple', 'nerd serve')).toBe('correct horse battery staple');
   });
@@ -265,10 +292,13 @@ describe('nerd serve API', () => {
   it('refuses a non-loopback Host header on a loopback server (DNS rebinding)', async () => {
     const port = new URL(server.url).port;
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/health', headers: { host: `evil.example:${port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/health', headers: { host: `evil.example:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -280,7 +310,10 @@ describe('nerd serve command', () => {
   const cli = path.resolve('src/cli.ts');
 
   function runCli(args: string[], env: Record<string, string> = {}) {
-    return spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   it('refuses to listen beyond loopback without a token', async () => {

@@ -37,7 +37,11 @@ describe('MicroBatcher', () => {
     // never waited for the 1 s timer: full batches ran at once, the rest right after the previous call
     expect(Date.now() - t0).toBeLessThan(900);
     // the small request took its turn in the second call: the rotation had passed the big request
-    expect(calls).toEqual([[1, 2, 3, 4], [11, 5, 6, 7], [8, 9, 10]]);
+    expect(calls).toEqual([
+      [1, 2, 3, 4],
+      [11, 5, 6, 7],
+      [8, 9, 10],
+    ]);
   });
 
   it('runs one call at a time', async () => {
@@ -73,12 +77,22 @@ describe('MicroBatcher', () => {
   });
 
   it('refuses work beyond maxQueue with BusyError and checks the model answered every item', async () => {
-    const b = new MicroBatcher(async (items: number[]) => items, { maxBatch: 8, maxWaitMs: 50, maxBatchTokens: 1e9, maxQueueTokens: 3 });
+    const b = new MicroBatcher(async (items: number[]) => items, {
+      maxBatch: 8,
+      maxWaitMs: 50,
+      maxBatchTokens: 1e9,
+      maxQueueTokens: 3,
+    });
     const a = b.submit([1, 2]);
     await expect(b.submit([3, 4])).rejects.toBeInstanceOf(BusyError);
     await expect(a).resolves.toEqual([1, 2]);
     expect(b.stats().rejectedBusy).toBe(1);
-    const short = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: 8, maxWaitMs: 0, maxBatchTokens: 1e9, maxQueueTokens: 10 });
+    const short = new MicroBatcher(async (items: number[]) => items.slice(1), {
+      maxBatch: 8,
+      maxWaitMs: 0,
+      maxBatchTokens: 1e9,
+      maxQueueTokens: 10,
+    });
     await expect(short.submit([1, 2])).rejects.toThrow(/returned 1 results for 2 inputs/);
     await expect(b.submit([])).resolves.toEqual([]);
   });
@@ -143,7 +157,13 @@ describe('MicroBatcher', () => {
     await b.drain();
     // neither request's queued items ever reached the model (item 2 or 6 at most was already running)
     expect(calls.flat().filter((x) => x !== 1 && x !== 2 && x !== 6)).toEqual([]);
-    expect(b.stats()).toMatchObject({ cancelled: 1, deadlineExceeded: 1, queued: 0, queuedTokens: 0, activeRequests: 0 });
+    expect(b.stats()).toMatchObject({
+      cancelled: 1,
+      deadlineExceeded: 1,
+      queued: 0,
+      queuedTokens: 0,
+      activeRequests: 0,
+    });
   });
 
   it('close(): refuses new work, finishes queued work within the deadline, fails the rest', async () => {
@@ -160,7 +180,7 @@ describe('MicroBatcher', () => {
     expect(await idle.close(10)).toBe(true);
   });
 
-  it('runs a small call beside a busy worker\'s big call (the extra small lane)', async () => {
+  it("runs a small call beside a busy worker's big call (the extra small lane)", async () => {
     const calls: number[][] = [];
     let most = 0;
     let running = 0;

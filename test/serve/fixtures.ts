@@ -49,7 +49,13 @@ export function teacherLines(sentences: GoldSentence[]): string[] {
       confidence: confs[(i + k) % confs.length],
     }));
     const rejected = i % 4 === 1 ? [{ text: 'Atlantis', type: 'LOC', reason: 'not-found' }] : [];
-    return JSON.stringify({ id: `dev-${i}`, tokens: s.tokens, entities, rejected, teacher: { model: 'fixture', samples: 3 } });
+    return JSON.stringify({
+      id: `dev-${i}`,
+      tokens: s.tokens,
+      entities,
+      rejected,
+      teacher: { model: 'fixture', samples: 3 },
+    });
   });
 }
 

@@ -25,7 +25,11 @@ describe('review API', () => {
     writeFileSync(
       file,
       IDS.map((id, i) =>
-        JSON.stringify({ id, tokens: ['Peter', 'Blackburn', 'visited', 'Zürich', '.'], entities: [{ start: 0, end: 2, label: 'PER', confidence: 1 - i * 0.2 }] }),
+        JSON.stringify({
+          id,
+          tokens: ['Peter', 'Blackburn', 'visited', 'Zürich', '.'],
+          entities: [{ start: 0, end: 2, label: 'PER', confidence: 1 - i * 0.2 }],
+        }),
       ).join('\n'),
     );
     store = new ReviewStore(path.join(dir, 'r.sqlite'));
@@ -74,8 +78,12 @@ describe('review API', () => {
     // the raw id is no address: only its key is
     expect((await fetch(`${url}/api/sentences/${encodeURIComponent(IDS[0]!)}`)).status).toBe(404);
     expect((await post(IDS[0]!, '{"action": ')).body).toMatchObject({ statusCode: 400, error: 'bad_json' });
-    expect((await post(IDS[0]!, { action: { type: 'explode' } })).body.message).toMatch(/unknown action type "explode"/);
-    expect((await post(IDS[0]!, { action: { type: 'set-span', span: 1, start: 'x', end: 2 } })).body.message).toMatch(/"start" must be an integer/);
+    expect((await post(IDS[0]!, { action: { type: 'explode' } })).body.message).toMatch(
+      /unknown action type "explode"/,
+    );
+    expect((await post(IDS[0]!, { action: { type: 'set-span', span: 1, start: 'x', end: 2 } })).body.message).toMatch(
+      /"start" must be an integer/,
+    );
     expect((await post(IDS[0]!, { version: 'one', action: { type: 'reopen' } })).status).toBe(400);
     const overlap = await post(IDS[0]!, { action: { type: 'add-entity', start: 1, end: 3, label: 'LOC' } });
     expect(overlap.status).toBe(422);

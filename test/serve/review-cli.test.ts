@@ -65,7 +65,9 @@ describe('nerd review command', () => {
     const { queue } = (await (await fetch(`${url}/api/queue`)).json()) as any;
     expect(queue).toHaveLength(15);
     // an untrained student disagrees with the gold-derived teacher almost everywhere
-    expect(queue.filter((q: any) => q.reasons.some((r: string) => r.startsWith('student disagrees'))).length).toBeGreaterThan(10);
+    expect(
+      queue.filter((q: any) => q.reasons.some((r: string) => r.startsWith('student disagrees'))).length,
+    ).toBeGreaterThan(10);
     const { sentence, state } = (await (await fetch(`${url}/api/sentences/${queue[0].key}`)).json()) as any;
     expect(sentence.student).toBeInstanceOf(Array);
     const span = state.spans[0];
@@ -78,7 +80,11 @@ describe('nerd review command', () => {
     const bad = await act(url, sentence.id, 2, { type: 'set-label', span: span.id, label: 'FOOD' });
     expect(bad.status).toBe(422);
     expect(bad.body.message).toMatch(/unknown entity type "FOOD"/);
-    const notJson = await fetch(`${url}/api/sentences/${sentence.key}/actions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    const notJson = await fetch(`${url}/api/sentences/${sentence.key}/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(notJson.status).toBe(415);
     first.kill('SIGKILL');
     await new Promise((res) => first.on('exit', res));
@@ -88,7 +94,11 @@ describe('nerd review command', () => {
     const st = store.state(store.sentence(sentence.id)!);
     store.close();
     expect(st).toMatchObject({ status: 'done', version: 2 });
-    expect(st.spans.find((s) => s.id === span.id)).toMatchObject({ start: span.start, end: span.end + 1, status: 'edited' });
+    expect(st.spans.find((s) => s.id === span.id)).toMatchObject({
+      start: span.start,
+      end: span.end + 1,
+      status: 'edited',
+    });
 
     // restart from the store alone (no --data): same state, student predictions kept
     const second = nerd(['review', '--store', storeFile, '--port', '0']);

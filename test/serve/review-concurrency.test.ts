@@ -15,7 +15,9 @@ afterAll(() => {
 });
 
 function start(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'review', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'review', ...args, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   let err = '';
@@ -36,7 +38,10 @@ describe('two review processes on one store', () => {
     const data = writeTeacherData(dir, 10);
     const storeFile = path.join(dir, 'shared.sqlite');
     // both load the same data into the store at the same time, then serve it
-    const [a, b] = await Promise.all([start(['--data', data, '--store', storeFile]), start(['--data', data, '--store', storeFile])]);
+    const [a, b] = await Promise.all([
+      start(['--data', data, '--store', storeFile]),
+      start(['--data', data, '--store', storeFile]),
+    ]);
     const { queue } = (await (await fetch(`${a}/api/queue`)).json()) as { queue: Array<{ key: string }> };
     expect(queue).toHaveLength(10);
     const statuses = await Promise.all(

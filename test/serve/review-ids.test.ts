@@ -15,7 +15,9 @@ describe('review data ids', () => {
     const file = path.join(dir, 'dups.jsonl');
     const n = 10_000;
     // character-offset JSONL (no "tokens"): read through the corpus readers
-    const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: 'same', text: `Ann met Bob ${i} .`, entities: [] }));
+    const lines = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ id: 'same', text: `Ann met Bob ${i} .`, entities: [] }),
+    );
     lines.push(JSON.stringify({ id: 'same#3', text: 'taken already', entities: [] }));
     writeFileSync(file, `${lines.join('\n')}\n`);
     const input = readReviewData(file);
@@ -42,7 +44,11 @@ describe('review data ids', () => {
     const sents = conllDev(12);
     writeFileSync(file, sents.map((s) => s.tokens.map((t) => `${t} O`).join('\n')).join('\n\n') + '\n');
     symlinkSync(path.join(dir, 'data'), path.join(dir, 'link'));
-    const spellings = [file, path.join(dir, '.', 'data', '', 'gold.conll').replace('/data/', '/data//'), path.join(dir, 'link', 'gold.conll')];
+    const spellings = [
+      file,
+      path.join(dir, '.', 'data', '', 'gold.conll').replace('/data/', '/data//'),
+      path.join(dir, 'link', 'gold.conll'),
+    ];
     const store = new ReviewStore(path.join(dir, 'r.sqlite'));
     try {
       const idsSeen = spellings.map((f) => {

@@ -57,7 +57,9 @@ describe.skipIf(skipBrowser)('review page: long ids and stale tabs (Chromium)', 
   }, 60_000);
 
   it('a stale tab shows the conflict after a 409, not "saved"', async () => {
-    const id = store.queue().find((q) => q.status === 'todo' && store.state(store.sentence(q.id)!).spans.length > 0)!.id;
+    const id = store
+      .queue()
+      .find((q) => q.status === 'todo' && store.state(store.sentence(q.id)!).spans.length > 0)!.id;
     const [fresh, stale] = [await browser.newPage(), await browser.newPage()];
     for (const p of [fresh, stale]) {
       await p.goto(`${url}#id=${encodeURIComponent(id)}`);

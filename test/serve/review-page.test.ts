@@ -202,7 +202,8 @@ describe.skipIf(skipBrowser)('review page in Chromium', () => {
     await page.waitForSelector('body[data-ready="true"]');
     const id = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('id')!;
     const s = server.store.sentence(id)!;
-    const free = (i: number, st = server.store.state(s)) => i < s.tokens.length && !st.spans.some((x) => x.start <= i && i < x.end);
+    const free = (i: number, st = server.store.state(s)) =>
+      i < s.tokens.length && !st.spans.some((x) => x.start <= i && i < x.end);
     const pairAt = (from: number) => {
       for (let i = from; i + 1 < s.tokens.length; i++) if (free(i) && free(i + 1)) return i;
       return -1;
@@ -215,7 +216,9 @@ describe.skipIf(skipBrowser)('review page in Chromium', () => {
     expect(await page.locator('#sentence .tok.selected').count()).toBe(2);
     await page.keyboard.press('2');
     await saved(page);
-    expect(server.store.state(s).spans).toContainEqual(expect.objectContaining({ start: a, end: a + 2, label: types[1], status: 'added' }));
+    expect(server.store.state(s).spans).toContainEqual(
+      expect.objectContaining({ start: a, end: a + 2, label: types[1], status: 'added' }),
+    );
     expect(await page.locator(`#sentence .ent[data-start="${a}"][data-end="${a + 2}"]`).count()).toBe(1);
 
     const b = pairAt(a + 2);
@@ -227,7 +230,9 @@ describe.skipIf(skipBrowser)('review page in Chromium', () => {
     expect(await page.locator('#sentence .tok.selected').count()).toBe(2);
     await page.keyboard.press('n'); // last type used
     await saved(page);
-    expect(server.store.state(s).spans).toContainEqual(expect.objectContaining({ start: b, end: b + 2, label: types[1] }));
+    expect(server.store.state(s).spans).toContainEqual(
+      expect.objectContaining({ start: b, end: b + 2, label: types[1] }),
+    );
     await page.close();
   }, 60_000);
 

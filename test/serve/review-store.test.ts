@@ -61,11 +61,21 @@ describe('review actions', () => {
   });
 
   it('refuses overlaps, spans off the sentence and unknown types', () => {
-    expect(() => applyAction(sentence, state, { type: 'set-span', span: 1, start: 0, end: 3 }, TYPES)).toThrow(/overlap MISC "German"/);
-    expect(() => applyAction(sentence, state, { type: 'set-span', span: 2, start: 2, end: 10 }, TYPES)).toThrow(ActionError);
-    expect(() => applyAction(sentence, state, { type: 'set-span', span: 2, start: 3, end: 3 }, TYPES)).toThrow(ActionError);
-    expect(() => applyAction(sentence, state, { type: 'set-label', span: 2, label: 'FOOD' }, TYPES)).toThrow(/unknown entity type "FOOD"/);
-    expect(() => applyAction(sentence, state, { type: 'accept-entity', span: 99 }, TYPES)).toThrow(/no span with id 99/);
+    expect(() => applyAction(sentence, state, { type: 'set-span', span: 1, start: 0, end: 3 }, TYPES)).toThrow(
+      /overlap MISC "German"/,
+    );
+    expect(() => applyAction(sentence, state, { type: 'set-span', span: 2, start: 2, end: 10 }, TYPES)).toThrow(
+      ActionError,
+    );
+    expect(() => applyAction(sentence, state, { type: 'set-span', span: 2, start: 3, end: 3 }, TYPES)).toThrow(
+      ActionError,
+    );
+    expect(() => applyAction(sentence, state, { type: 'set-label', span: 2, label: 'FOOD' }, TYPES)).toThrow(
+      /unknown entity type "FOOD"/,
+    );
+    expect(() => applyAction(sentence, state, { type: 'accept-entity', span: 99 }, TYPES)).toThrow(
+      /no span with id 99/,
+    );
   });
 });
 
@@ -73,7 +83,10 @@ describe('doubt', () => {
   it('adds low votes, teacher/student disagreement and rejections', () => {
     expect(doubtOf([{ start: 0, end: 1, label: 'PER', confidence: 1 }], []).score).toBe(0);
     const d = doubtOf(
-      [{ start: 0, end: 1, label: 'PER', confidence: 0.34 }, { start: 2, end: 3, label: 'LOC', confidence: 1 }],
+      [
+        { start: 0, end: 1, label: 'PER', confidence: 0.34 },
+        { start: 2, end: 3, label: 'LOC', confidence: 1 },
+      ],
       [{ text: 'x' }],
       [{ start: 0, end: 1, label: 'PER', score: 0.9 }],
     );
@@ -91,7 +104,13 @@ describe('review data', () => {
     writeFileSync(file, 'EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nPeter B-PER\nBlackburn I-PER\n');
     const got = readReviewData(file);
     expect(got.map((s) => [s.tokens.length, s.teacher.map((e) => [e.start, e.end, e.label])])).toEqual([
-      [4, [[0, 1, 'ORG'], [2, 3, 'MISC']]],
+      [
+        4,
+        [
+          [0, 1, 'ORG'],
+          [2, 3, 'MISC'],
+        ],
+      ],
       [2, [[0, 2, 'PER']]],
     ]);
     expect(new Set(got.map((s) => s.id)).size).toBe(2);
@@ -108,7 +127,11 @@ describe('review data', () => {
         '"teacher": {"model": "gpt-4o-2024-08-06", "samples": 1}}\n',
     );
     const [s] = readReviewData(file);
-    expect(s).toMatchObject({ id: 's1', teacher: [{ start: 0, end: 1, label: 'ORG', confidence: 1 }], rejected: [{ type: 'LOC', reason: 'not-found' }] });
+    expect(s).toMatchObject({
+      id: 's1',
+      teacher: [{ start: 0, end: 1, label: 'ORG', confidence: 1 }],
+      rejected: [{ type: 'LOC', reason: 'not-found' }],
+    });
   });
 
   it('reads teacher JSONL and names the line of a bad record', () => {
@@ -116,13 +139,19 @@ describe('review data', () => {
     const file = writeTeacherData(dir, 5);
     expect(readReviewData(file)).toHaveLength(5);
     const bad = path.join(dir, 'bad.jsonl');
-    writeFileSync(bad, readFileSync(file, 'utf8').split('\n').slice(0, 2).join('\n') + '\n{"id":"x","tokens":["a","b"],"entities":[{"start":1,"end":3,"label":"PER"}]}\n');
+    writeFileSync(
+      bad,
+      readFileSync(file, 'utf8').split('\n').slice(0, 2).join('\n') +
+        '\n{"id":"x","tokens":["a","b"],"entities":[{"start":1,"end":3,"label":"PER"}]}\n',
+    );
     try {
       readReviewData(bad);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(InputError);
-      expect((err as InputError).format()).toMatch(/bad\.jsonl:3: entities\[0\]: span \[1, 3\) is outside the sentence's 2 tokens/);
+      expect((err as InputError).format()).toMatch(
+        /bad\.jsonl:3: entities\[0\]: span \[1, 3\) is outside the sentence's 2 tokens/,
+      );
     }
   });
 });
@@ -143,7 +172,11 @@ describe('review store (SQLite)', () => {
     const st0 = store.state(first);
     expect(st0.version).toBe(0);
     const target = st0.spans[0]!;
-    const st1 = store.act(first.id, { type: 'set-label', span: target.id, label: target.label === 'PER' ? 'ORG' : 'PER' }, 0);
+    const st1 = store.act(
+      first.id,
+      { type: 'set-label', span: target.id, label: target.label === 'PER' ? 'ORG' : 'PER' },
+      0,
+    );
     expect(st1.version).toBe(1);
     expect(() => store.act(first.id, { type: 'accept-sentence' }, 0)).toThrow(VersionConflict);
     store.act(first.id, { type: 'accept-sentence' }, 1);

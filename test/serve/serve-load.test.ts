@@ -26,16 +26,34 @@ function rssMb(pid: number): number {
 }
 
 /** POST with node:http; `giveUpMs` destroys the request (the client goes away) */
-function post(url: string, body: string, giveUpMs?: number): Promise<{ status: number; at: number; body: string; timing?: string }> {
+function post(
+  url: string,
+  body: string,
+  giveUpMs?: number,
+): Promise<{ status: number; at: number; body: string; timing?: string }> {
   return new Promise((resolve) => {
     const u = new URL(`${url}/predict`);
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, at: performance.now(), body: text, timing: res.headers['server-timing'] as string }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            at: performance.now(),
+            body: text,
+            timing: res.headers['server-timing'] as string,
+          }),
+        );
         res.on('error', () => resolve({ status: -1, at: performance.now(), body: text }));
       },
     );
@@ -54,7 +72,24 @@ describe('nerd serve under abusive load', () => {
     const dir = await makeCheckpoint('tiny');
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', path.resolve('src/cli.ts'), 'serve', '--model', dir, '--port', '0', '--workers', '2', '--threads', '1', '--drain-timeout', '2', '--request-timeout', '20'],
+      [
+        '--import',
+        'tsx',
+        path.resolve('src/cli.ts'),
+        'serve',
+        '--model',
+        dir,
+        '--port',
+        '0',
+        '--workers',
+        '2',
+        '--threads',
+        '1',
+        '--drain-timeout',
+        '2',
+        '--request-timeout',
+        '20',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stderr!.on('data', (d) => (stderr += d));
@@ -129,7 +164,11 @@ describe('nerd serve under abusive load', () => {
     expect(st.rejectedBusy).toBeGreaterThan(0);
     // /health answered during the load with the queue's depth and age
     expect([200, 503]).toContain(health.status);
-    expect(h.queue).toMatchObject({ tokens: expect.any(Number), oldestMs: expect.any(Number), requests: expect.any(Number) });
+    expect(h.queue).toMatchObject({
+      tokens: expect.any(Number),
+      oldestMs: expect.any(Number),
+      requests: expect.any(Number),
+    });
     // work of the clients that left was cancelled
     expect(st).toMatchObject({ queuedTokens: 0, activeRequests: 0 });
     expect(st.cancelled).toBeGreaterThan(0);
@@ -138,14 +177,20 @@ describe('nerd serve under abusive load', () => {
 
   it('on SIGTERM drains for at most --drain-timeout, answers what is left 503, and exits 0', async () => {
     const text = 'Peter Blackburn lives in Paris . '.repeat(600);
-    const waiting = Array.from({ length: 4 }, () => post(url, JSON.stringify({ texts: Array.from({ length: 50 }, () => text) })));
+    const waiting = Array.from({ length: 4 }, () =>
+      post(url, JSON.stringify({ texts: Array.from({ length: 50 }, () => text) })),
+    );
     await new Promise((r) => setTimeout(r, 500));
     const t0 = performance.now();
     child.kill('SIGTERM');
-    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+      child.once('exit', (c, sig) => r([c, sig])),
+    );
     const exitMs = performance.now() - t0;
     const answers = await Promise.all(waiting);
-    process.stderr.write(`serve-load: exit ${code ?? signal} after ${exitMs.toFixed(0)} ms; statuses ${answers.map((a) => a.status)}\n${stderr}\n`);
+    process.stderr.write(
+      `serve-load: exit ${code ?? signal} after ${exitMs.toFixed(0)} ms; statuses ${answers.map((a) => a.status)}\n${stderr}\n`,
+    );
     expect(code).toBe(0);
     // drain deadline 2 s, then each worker stops after its current forward pass (the command's own
     // backstop exits 1 at deadline + 5 s, which would fail the exit-code check above)

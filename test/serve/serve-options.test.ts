@@ -80,13 +80,19 @@ describe('nerd serve options', () => {
     } finally {
       await srv.close();
     }
-    await expect(loadPredictorInWorker(modelDir, { threads: 1, quantized: true })).rejects.toThrow(/no int8 model here: run `nerd export --quantize int8`/);
+    await expect(loadPredictorInWorker(modelDir, { threads: 1, quantized: true })).rejects.toThrow(
+      /no int8 model here: run `nerd export --quantize int8`/,
+    );
   }, 60_000);
 
   it('reports degraded (503, Retry-After) on /health while the queue is nearly full', async () => {
     const pool: PoolPredictor = await loadPredictorInWorker(modelDir, { threads: 1 });
     // requests wait 400 ms for company, so the queue holds them long enough to look at
-    const srv = await startServeServer({ predictor: pool, port: 0, batching: { maxQueueTokens: 100, maxBatchTokens: 10_000, maxWaitMs: 400 } });
+    const srv = await startServeServer({
+      predictor: pool,
+      port: 0,
+      batching: { maxQueueTokens: 100, maxBatchTokens: 10_000, maxWaitMs: 400 },
+    });
     try {
       expect((await fetch(`${srv.url}/health`)).status).toBe(200);
       const pending = fetch(`${srv.url}/predict`, {
@@ -103,7 +109,11 @@ describe('nerd serve options', () => {
       expect(h!.status).toBe(503);
       expect(Number(h!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       const body = (await h!.json()) as any;
-      expect(body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/queue \d+ of 100 tokens/), queue: { tokens: 150, limitTokens: 100 } });
+      expect(body).toMatchObject({
+        status: 'degraded',
+        reason: expect.stringMatching(/queue \d+ of 100 tokens/),
+        queue: { tokens: 150, limitTokens: 100 },
+      });
       expect((await pending).status).toBe(200);
       expect((await fetch(`${srv.url}/health`)).status).toBe(200);
     } finally {

@@ -80,7 +80,10 @@ describe('windows and word alignment (align.ts)', () => {
   });
 
   it('gives a word of only control characters one [UNK] carrying its label', () => {
-    const [win] = encodeSentences([['Paris', '\uFEFF', 'x\u200B', '\u200B']], tk, { maxSeq: 64, labels: [[1, 2, 3, 4]] });
+    const [win] = encodeSentences([['Paris', '\uFEFF', 'x\u200B', '\u200B']], tk, {
+      maxSeq: 64,
+      labels: [[1, 2, 3, 4]],
+    });
     expect([...win!.inputIds]).toEqual([tk.clsId, tk.tokenId('Paris'), tk.unkId, tk.tokenId('x'), tk.unkId, tk.sepId]);
     expect([...win!.labels!]).toEqual([IGNORE_LABEL, 1, 2, 3, 4, IGNORE_LABEL]);
     const logits = new Float32Array(win!.inputIds.length * 5);
@@ -137,7 +140,9 @@ describe('windows and word alignment (align.ts)', () => {
           expect(win.inputIds[0]).toBe(tk.clsId);
           expect(win.inputIds[win.inputIds.length - 1]).toBe(tk.sepId);
           const firstPos = whole!.wordAt.indexOf(win.firstWord);
-          expect([...win.inputIds.slice(1, -1)]).toEqual(full.slice(firstPos - 1, firstPos - 1 + win.inputIds.length - 2));
+          expect([...win.inputIds.slice(1, -1)]).toEqual(
+            full.slice(firstPos - 1, firstPos - 1 + win.inputIds.length - 2),
+          );
         }
         // a fake model whose output depends on the position in the window: the word's label, and in an
         // extra column the window index and the position, so the test sees which row each word was read from
@@ -173,7 +178,10 @@ describe('windows and word alignment (align.ts)', () => {
             const right = win.endWord < words.length ? body - ps[ps.length - 1]! : Infinity;
             const score = Math.min(left, right);
             if (score > bestScore) [bestScore, bestWin] = [score, wi];
-            const byWords = Math.min(win.firstWord > 0 ? w - win.firstWord : Infinity, win.endWord < words.length ? win.endWord - 1 - w : Infinity);
+            const byWords = Math.min(
+              win.firstWord > 0 ? w - win.firstWord : Infinity,
+              win.endWord < words.length ? win.endWord - 1 - w : Infinity,
+            );
             if (byWords > bestWords) [bestWords, bestByWords] = [byWords, wi];
           });
           if (bestByWords !== bestWin) decidedBySubwords++;

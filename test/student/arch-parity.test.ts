@@ -54,7 +54,8 @@ for (const fixture of ['distilbert', 'electra', 'electra-small', 'roberta'] as c
     };
     // logits of real tokens (RoBERTa numbers padded positions differently; they are masked and unlabelled)
     const L = 5;
-    const real = (logits: ArrayLike<number>) => Array.from(logits).filter((_, i) => batch.attentionMask[Math.floor(i / L)] === 1);
+    const real = (logits: ArrayLike<number>) =>
+      Array.from(logits).filter((_, i) => batch.attentionMask[Math.floor(i / L)] === 1);
 
     it('loads by its own names, and matches logits, loss and every gradient', async () => {
       const ck = await loadCheckpoint(path.join(FIX, fixture));
@@ -95,18 +96,40 @@ for (const fixture of ['distilbert', 'electra', 'electra-small', 'roberta'] as c
       const dir = path.join(root, fixture);
       try {
         const before = await engine.logits(batch);
-        await saveCheckpoint(dir, { config: ck.config, params: ck.params, tokenizer: ck.tokenizer, onnx: engine.inferenceModel() });
+        await saveCheckpoint(dir, {
+          config: ck.config,
+          params: ck.params,
+          tokenizer: ck.tokenizer,
+          onnx: engine.inferenceModel(),
+        });
         const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
         const original = (await readSafetensors(path.join(FIX, fixture, 'model.safetensors'))).tensors;
         const saved = (await readSafetensors(path.join(dir, 'model.safetensors'))).tensors;
         expect([...saved.keys()].sort()).toEqual([...original.keys()].sort());
         if (arch === 'distilbert') {
-          expect(config).toMatchObject({ model_type: 'distilbert', architectures: ['DistilBertForTokenClassification'], dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 });
+          expect(config).toMatchObject({
+            model_type: 'distilbert',
+            architectures: ['DistilBertForTokenClassification'],
+            dim: 16,
+            n_layers: 2,
+            n_heads: 2,
+            hidden_dim: 32,
+          });
           expect(config.hidden_size).toBeUndefined();
         } else if (arch === 'electra') {
-          expect(config).toMatchObject({ model_type: 'electra', architectures: ['ElectraForTokenClassification'], embedding_size: fixture === 'electra' ? 16 : 8, hidden_size: 16 });
+          expect(config).toMatchObject({
+            model_type: 'electra',
+            architectures: ['ElectraForTokenClassification'],
+            embedding_size: fixture === 'electra' ? 16 : 8,
+            hidden_size: 16,
+          });
         } else {
-          expect(config).toMatchObject({ model_type: 'roberta', architectures: ['RobertaForTokenClassification'], max_position_embeddings: 18, pad_token_id: 1 });
+          expect(config).toMatchObject({
+            model_type: 'roberta',
+            architectures: ['RobertaForTokenClassification'],
+            max_position_embeddings: 18,
+            pad_token_id: 1,
+          });
           // the position table keeps RoBERTa's numbering: the same rows where the original has them
           const a = saved.get('roberta.embeddings.position_embeddings.weight')!;
           const b = original.get('roberta.embeddings.position_embeddings.weight')!;
@@ -131,7 +154,17 @@ for (const fixture of ['distilbert', 'electra', 'electra-small', 'roberta'] as c
         spans: [{ start: 0, end: 2, label: 'PER' }, ...(k % 2 ? [{ start: 3, end: 4, label: 'LOC' }] : [])],
       }));
       const out = path.join(root, `train-${fixture}`);
-      const r = await train({ out, train: sents, dev: sents.slice(0, 4), model: path.join(FIX, fixture), epochs: 1, batchSize: 8, lr: 1e-3, progress: false, log: () => {} });
+      const r = await train({
+        out,
+        train: sents,
+        dev: sents.slice(0, 4),
+        model: path.join(FIX, fixture),
+        epochs: 1,
+        batchSize: 8,
+        lr: 1e-3,
+        progress: false,
+        log: () => {},
+      });
       expect(r.steps).toBe(2);
       const config = JSON.parse(readFileSync(path.join(r.bestDir, 'config.json'), 'utf8'));
       expect(config.model_type).toBe(arch);
@@ -167,7 +200,12 @@ for (const fixture of ['distilbert', 'electra', 'electra-small', 'roberta'] as c
           ids = Int32Array.from([2, 6, 7, 8, 3]);
         }
         const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
-        const logits = await engine.logits({ batchSize: 1, seqLen: ids.length, inputIds: ids, attentionMask: new Int32Array(ids.length).fill(1) });
+        const logits = await engine.logits({
+          batchSize: 1,
+          seqLen: ids.length,
+          inputIds: ids,
+          attentionMask: new Int32Array(ids.length).fill(1),
+        });
         await engine.release();
         const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
         for (const tok of out) {

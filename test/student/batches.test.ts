@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, collate, makeBatches, mixSources, paddingShare, planBatches, type Example } from '../../src/student/batches.js';
+import {
+  Rng,
+  collate,
+  makeBatches,
+  mixSources,
+  paddingShare,
+  planBatches,
+  type Example,
+} from '../../src/student/batches.js';
 
 function lengthsOf(n: number, seed = 1): number[] {
   const rng = new Rng(seed);

@@ -1,7 +1,10 @@
 /** Test helpers for checkpoint tests (not a test file itself). */
 
 /** An independent, minimal safetensors writer: raw bytes per tensor, header as given. */
-export function handBuilt(tensors: Array<{ name: string; dtype: string; shape: number[]; bytes: Uint8Array }>, metadata?: object): Buffer {
+export function handBuilt(
+  tensors: Array<{ name: string; dtype: string; shape: number[]; bytes: Uint8Array }>,
+  metadata?: object,
+): Buffer {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let off = 0;
   for (const t of tensors) {

@@ -21,7 +21,11 @@ describe('checkpoint folder in transformers.js', () => {
   it('runs in the token-classification pipeline as saved, with the tokenizer settings it was saved with', async () => {
     const tokenizer = await Tokenizer.fromVocabFile(vocabFile, { lowercase: true });
     const labels = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'];
-    const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, labels, overrides: { max_position_embeddings: 64 } });
+    const config = presetConfig('tiny', {
+      vocabSize: tokenizer.vocabSize,
+      labels,
+      overrides: { max_position_embeddings: 64 },
+    });
     const params = initParams(config, 7);
     const engine = await BertEngine.create(config, params);
     const root = mkdtempSync(path.join(tmpdir(), 'nerd-ckpipe-'));
@@ -32,11 +36,21 @@ describe('checkpoint folder in transformers.js', () => {
       env.localModelPath = root;
       const ner = await pipeline('token-classification', 'model', { dtype: 'fp32' });
       const text = 'Ångström visited MÜNCHEN and 東京';
-      const out = (await ner(text, { ignore_labels: [] })) as { entity: string; word: string; score: number; index: number }[];
+      const out = (await ner(text, { ignore_labels: [] })) as {
+        entity: string;
+        word: string;
+        score: number;
+        index: number;
+      }[];
       const enc = tokenizer.encode(text);
       expect(out.map((t) => t.word)).toEqual(enc.tokens.slice(1, -1));
       const ids = Int32Array.from(enc.ids);
-      const logits = await engine.logits({ batchSize: 1, seqLen: ids.length, inputIds: ids, attentionMask: new Int32Array(ids.length).fill(1) });
+      const logits = await engine.logits({
+        batchSize: 1,
+        seqLen: ids.length,
+        inputIds: ids,
+        attentionMask: new Int32Array(ids.length).fill(1),
+      });
       for (const tok of out) {
         const row = logits.subarray(tok.index * labels.length, (tok.index + 1) * labels.length);
         expect(tok.entity).toBe(labels[row.indexOf(Math.max(...row))]);

@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../src/errors.js';
-import { floatToHalf, halfToFloat, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/student/safetensors.js';
+import {
+  floatToHalf,
+  halfToFloat,
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+} from '../../src/student/safetensors.js';
 import type { NamedTensor } from '../../src/student/types.js';
 import { handBuilt } from './checkpoint-fixtures.js';
 
@@ -91,7 +97,9 @@ describe('safetensors', () => {
       await writeSafetensors(file, t, {}, { dtype });
       const back = (await readSafetensors(file)).tensors.get('x')!;
       expect(back.dtype).toBe(dtype);
-      [...back.data].forEach((v, i) => expect(Math.abs(v - t.get('x')!.data[i]!)).toBeLessThan(dtype === 'F16' ? 0.5 : 4));
+      [...back.data].forEach((v, i) =>
+        expect(Math.abs(v - t.get('x')!.data[i]!)).toBeLessThan(dtype === 'F16' ? 0.5 : 4),
+      );
     }
   });
 

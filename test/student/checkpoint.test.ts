@@ -43,7 +43,18 @@ function fill(name: string, n: number): Float32Array {
 
 function tinyParams(config: BertConfig): ParamMap {
   const labels = Object.keys(config.id2label).length;
-  return new Map(bertParamShapes(config, labels).map(([name, shape]) => [name, { shape, data: fill(name, shape.reduce((a, b) => a * b, 1)) }]));
+  return new Map(
+    bertParamShapes(config, labels).map(([name, shape]) => [
+      name,
+      {
+        shape,
+        data: fill(
+          name,
+          shape.reduce((a, b) => a * b, 1),
+        ),
+      },
+    ]),
+  );
 }
 
 /** typed-array equality through bytes (vitest's deep equality is slow on large arrays) */
@@ -69,16 +80,25 @@ describe('checkpoint save/load', () => {
     const dir = path.join(root, 'ck1');
     const onnx = Uint8Array.from([8, 1, 2, 3]);
     await saveCheckpoint(dir, { config, params, tokenizer: tk, onnx, extra: { 'eval.json': { f1: 0.5 } } });
-    expect(readdirSync(dir).sort()).toEqual(
-      ['config.json', 'eval.json', 'model.safetensors', 'onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt'],
-    );
+    expect(readdirSync(dir).sort()).toEqual([
+      'config.json',
+      'eval.json',
+      'model.safetensors',
+      'onnx',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     expect([...readFileSync(path.join(dir, 'onnx/model.onnx'))]).toEqual([8, 1, 2, 3]);
     const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
     expect(cfg.architectures).toEqual(['BertForTokenClassification']);
     expect(cfg.model_type).toBe('bert');
     expect(cfg.id2label).toEqual({ '0': 'O', '1': 'B-PER', '2': 'I-PER', '3': 'B-LOC', '4': 'I-LOC' });
     expect(cfg.label2id['I-LOC']).toBe(4);
-    expect(readFileSync(path.join(dir, 'vocab.txt'), 'utf8')).toBe(readFileSync(path.join(DATA, 'vocab/bert-base-cased-vocab.txt'), 'utf8'));
+    expect(readFileSync(path.join(dir, 'vocab.txt'), 'utf8')).toBe(
+      readFileSync(path.join(DATA, 'vocab/bert-base-cased-vocab.txt'), 'utf8'),
+    );
     expect(JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')).do_lower_case).toBe(false);
 
     const ck = await loadCheckpoint(dir);
@@ -169,25 +189,59 @@ describe('loading Hugging Face checkpoints', () => {
     const { id2label: _a, label2id: _b, ...base } = config;
     writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ architectures: ['BertForMaskedLM'], model_type: 'bert', transformers_version: '4.6.0.dev0', ...base, ...opts.configExtra }, null, 2),
+      JSON.stringify(
+        {
+          architectures: ['BertForMaskedLM'],
+          model_type: 'bert',
+          transformers_version: '4.6.0.dev0',
+          ...base,
+          ...opts.configExtra,
+        },
+        null,
+        2,
+      ),
     );
     writeFileSync(path.join(dir, 'vocab.txt'), tk.vocabText());
-    writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true, model_max_length: 512 }));
+    writeFileSync(
+      path.join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ do_lower_case: true, model_max_length: 512 }),
+    );
     const tensors: Array<{ name: string; dtype: string; shape: number[]; bytes: Uint8Array }> = [];
     for (const [n, t] of params) {
       if (n.startsWith('classifier.') && !opts.head) continue;
       let hfName = rename(n);
-      if (opts.legacy && n.includes('LayerNorm')) hfName = hfName.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');
+      if (opts.legacy && n.includes('LayerNorm'))
+        hfName = hfName.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');
       const bytes = opts.dtype === 'F16' ? halfBytes(t.data) : f32(t.data);
       tensors.push({ name: hfName, dtype: opts.dtype ?? 'F32', shape: t.shape, bytes });
     }
     const H = config.hidden_size;
     // heads and buffers a real checkpoint carries
-    tensors.push({ name: rename('bert.pooler.dense.weight'), dtype: 'F32', shape: [H, H], bytes: f32(new Float32Array(H * H)) });
+    tensors.push({
+      name: rename('bert.pooler.dense.weight'),
+      dtype: 'F32',
+      shape: [H, H],
+      bytes: f32(new Float32Array(H * H)),
+    });
     tensors.push({ name: rename('bert.pooler.dense.bias'), dtype: 'F32', shape: [H], bytes: f32(new Float32Array(H)) });
-    tensors.push({ name: 'cls.predictions.bias', dtype: 'F32', shape: [config.vocab_size], bytes: f32(new Float32Array(config.vocab_size)) });
-    tensors.push({ name: 'cls.predictions.transform.dense.weight', dtype: 'F32', shape: [H, H], bytes: f32(new Float32Array(H * H)) });
-    tensors.push({ name: 'cls.seq_relationship.weight', dtype: 'F32', shape: [2, H], bytes: f32(new Float32Array(2 * H)) });
+    tensors.push({
+      name: 'cls.predictions.bias',
+      dtype: 'F32',
+      shape: [config.vocab_size],
+      bytes: f32(new Float32Array(config.vocab_size)),
+    });
+    tensors.push({
+      name: 'cls.predictions.transform.dense.weight',
+      dtype: 'F32',
+      shape: [H, H],
+      bytes: f32(new Float32Array(H * H)),
+    });
+    tensors.push({
+      name: 'cls.seq_relationship.weight',
+      dtype: 'F32',
+      shape: [2, H],
+      bytes: f32(new Float32Array(2 * H)),
+    });
     const ids = Buffer.alloc(8 * 32);
     for (let i = 0; i < 32; i++) ids.writeBigInt64LE(BigInt(i), i * 8);
     tensors.push({ name: rename('bert.embeddings.position_ids'), dtype: 'I64', shape: [1, 32], bytes: ids });
@@ -227,7 +281,9 @@ describe('loading Hugging Face checkpoints', () => {
     for (const [name, t] of params) {
       if (name.startsWith('classifier.')) continue;
       expect(got.get(name)!.shape, name).toEqual(t.shape);
-      expect([...got.get(name)!.data.subarray(0, 50)], name).toEqual([...t.data.subarray(0, 50)].map((x) => Math.fround(map(x))));
+      expect([...got.get(name)!.data.subarray(0, 50)], name).toEqual(
+        [...t.data.subarray(0, 50)].map((x) => Math.fround(map(x))),
+      );
     }
   }
 
@@ -238,9 +294,14 @@ describe('loading Hugging Face checkpoints', () => {
     expect(ck.params.has('classifier.weight')).toBe(false);
     expect([...ck.params.keys()]).toEqual([...params.keys()].filter((n) => !n.startsWith('classifier.')));
     expectEncoder(ck.params);
-    expect(ck.ignored.sort()).toEqual(
-      ['bert.embeddings.position_ids', 'bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'cls.predictions.bias', 'cls.predictions.transform.dense.weight', 'cls.seq_relationship.weight'],
-    );
+    expect(ck.ignored.sort()).toEqual([
+      'bert.embeddings.position_ids',
+      'bert.pooler.dense.bias',
+      'bert.pooler.dense.weight',
+      'cls.predictions.bias',
+      'cls.predictions.transform.dense.weight',
+      'cls.seq_relationship.weight',
+    ]);
     expect(ck.notes.join(' ')).toMatch(/no classifier head/);
     expect(ck.tokenizer.settings.lowercase).toBe(true);
     expect(ck.tokenizer.encode('Héllo WORLD').tokens).toEqual(['[CLS]', 'hello', 'world', '[SEP]']);
@@ -250,7 +311,11 @@ describe('loading Hugging Face checkpoints', () => {
     expect(withLabels.params.get('classifier.weight')!.shape).toEqual([5, 8]);
     expect([...withLabels.params.keys()]).toEqual([...params.keys()]);
     expect(withLabels.config.architectures).toEqual(['BertForTokenClassification']);
-    expect((await loadCheckpoint(dir, { numLabels: 3 })).config.id2label).toEqual({ '0': 'LABEL_0', '1': 'LABEL_1', '2': 'LABEL_2' });
+    expect((await loadCheckpoint(dir, { numLabels: 3 })).config.id2label).toEqual({
+      '0': 'LABEL_0',
+      '1': 'LABEL_1',
+      '2': 'LABEL_2',
+    });
   });
 
   it('loads a BertModel checkpoint (names without bert., legacy gamma/beta) stored in float16', async () => {
@@ -262,10 +327,19 @@ describe('loading Hugging Face checkpoints', () => {
   });
 
   it('keeps the classifier of a token-classification checkpoint', async () => {
-    const dir = hfFolder('tokcls', (n) => n, { head: true, configExtra: { architectures: ['BertForTokenClassification'], id2label: config.id2label, label2id: config.label2id } });
+    const dir = hfFolder('tokcls', (n) => n, {
+      head: true,
+      configExtra: {
+        architectures: ['BertForTokenClassification'],
+        id2label: config.id2label,
+        label2id: config.label2id,
+      },
+    });
     const ck = await loadCheckpoint(dir, { labels: LABELS });
     expect(ck.classifier).toBe('kept');
-    expect(bytes(ck.params.get('classifier.weight')!.data).equals(bytes(params.get('classifier.weight')!.data))).toBe(true);
+    expect(bytes(ck.params.get('classifier.weight')!.data).equals(bytes(params.get('classifier.weight')!.data))).toBe(
+      true,
+    );
   });
 
   it('loads sharded weights (model.safetensors.index.json)', async () => {
@@ -284,7 +358,10 @@ describe('loading Hugging Face checkpoints', () => {
       for (const n of part) weightMap[n] = file;
     });
     renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'unused.bak'));
-    writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    writeFileSync(
+      path.join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
     const ck = await loadCheckpoint(dir, { labels: LABELS });
     expectEncoder(ck.params);
   });
@@ -322,9 +399,17 @@ describe('loading Hugging Face checkpoints', () => {
     await expectInputError(loadCheckpoint(gpt2), path.join(gpt2, 'config.json'), /model_type "gpt2" is not supported/);
     // config and weights disagree
     const wrongShape = hfFolder('wrong-shape', (n) => n, { configExtra: { intermediate_size: 32 } });
-    await expectInputError(loadCheckpoint(wrongShape), path.join(wrongShape, 'model.safetensors'), /intermediate\.dense\.weight.*\[16,8\].*\[32,8\]/);
+    await expectInputError(
+      loadCheckpoint(wrongShape),
+      path.join(wrongShape, 'model.safetensors'),
+      /intermediate\.dense\.weight.*\[16,8\].*\[32,8\]/,
+    );
     const fewerLayers = hfFolder('fewer-layers', (n) => n, { configExtra: { num_hidden_layers: 1 } });
-    await expectInputError(loadCheckpoint(fewerLayers), path.join(fewerLayers, 'model.safetensors'), /num_hidden_layers/);
+    await expectInputError(
+      loadCheckpoint(fewerLayers),
+      path.join(fewerLayers, 'model.safetensors'),
+      /num_hidden_layers/,
+    );
     // truncated weights
     const trunc = hfFolder('trunc', (n) => n);
     const st = path.join(trunc, 'model.safetensors');
@@ -346,10 +431,20 @@ describe('loading Hugging Face checkpoints', () => {
 
   it('maps checkpoint names to Hugging Face token-classification names', () => {
     expect(canonicalName('embeddings.LayerNorm.gamma')).toBe('bert.embeddings.LayerNorm.weight');
-    expect(canonicalName('bert.encoder.layer.3.output.LayerNorm.beta')).toBe('bert.encoder.layer.3.output.LayerNorm.bias');
-    expect(canonicalName('encoder.layer.0.attention.self.query.weight')).toBe('bert.encoder.layer.0.attention.self.query.weight');
+    expect(canonicalName('bert.encoder.layer.3.output.LayerNorm.beta')).toBe(
+      'bert.encoder.layer.3.output.LayerNorm.bias',
+    );
+    expect(canonicalName('encoder.layer.0.attention.self.query.weight')).toBe(
+      'bert.encoder.layer.0.attention.self.query.weight',
+    );
     expect(canonicalName('classifier.weight')).toBe('classifier.weight');
-    for (const n of ['cls.predictions.decoder.weight', 'bert.pooler.dense.weight', 'pooler.dense.bias', 'bert.embeddings.position_ids', 'qa_outputs.weight']) {
+    for (const n of [
+      'cls.predictions.decoder.weight',
+      'bert.pooler.dense.weight',
+      'pooler.dense.bias',
+      'bert.embeddings.position_ids',
+      'qa_outputs.weight',
+    ]) {
       expect(canonicalName(n)).toBeNull();
     }
   });

@@ -26,7 +26,11 @@ function nerd(...args: string[]): Promise<{ code: number | null; stdout: string;
       ['--import', 'tsx', 'src/cli.ts', ...args],
       { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -45,8 +49,24 @@ beforeAll(async () => {
   writeFileSync(path.join(tmp, 'train.txt'), headSentences(path.join(DATA, 'conll2003/train.txt'), 48));
   writeFileSync(path.join(tmp, 'dev.txt'), headSentences(path.join(DATA, 'conll2003/dev.txt'), 16));
   const r = await nerd(
-    'train', '--train', path.join(tmp, 'train.txt'), '--dev', path.join(tmp, 'dev.txt'), '--out', path.join(tmp, 'run'),
-    '--model', 'tiny', '--epochs', '1', '--batch', '16', '--lr', '1e-3', '--max-seq', '64', '--json',
+    'train',
+    '--train',
+    path.join(tmp, 'train.txt'),
+    '--dev',
+    path.join(tmp, 'dev.txt'),
+    '--out',
+    path.join(tmp, 'run'),
+    '--model',
+    'tiny',
+    '--epochs',
+    '1',
+    '--batch',
+    '16',
+    '--lr',
+    '1e-3',
+    '--max-seq',
+    '64',
+    '--json',
   );
   if (r.code !== 0) throw new Error(`nerd train failed (${r.code}): ${r.stderr}`);
   const result = JSON.parse(r.stdout);
@@ -108,7 +128,10 @@ describe('nerd predict', () => {
     const out = path.join(tmp, 'texts.pred.jsonl');
     const r = await nerd('predict', '--model', model, '--input', input, '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((x) => x.text)).toEqual(texts);
     expect(rows.map((x) => x.id)).toEqual(['t0', 't1']);
     for (const row of rows) {
@@ -134,7 +157,12 @@ describe('nerd forward', () => {
     expect(logits[0]![0]).toHaveLength(L);
     const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
     const ids = new Int32Array([101, 1109, 1419, 102]);
-    const ref = await engine.logits({ batchSize: 1, seqLen: 4, inputIds: ids, attentionMask: new Int32Array(4).fill(1) });
+    const ref = await engine.logits({
+      batchSize: 1,
+      seqLen: 4,
+      inputIds: ids,
+      attentionMask: new Int32Array(4).fill(1),
+    });
     await engine.release();
     logits[0]!.flat().forEach((x, i) => expect(x).toBeCloseTo(ref[i]!, 4));
   });

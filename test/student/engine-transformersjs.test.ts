@@ -28,10 +28,20 @@ describe('exported ONNX model in transformers.js', () => {
       env.localModelPath = path.dirname(dir);
       const ner = await pipeline('token-classification', path.basename(dir), { dtype: 'fp32' });
       const text = 'George Washington went to Washington';
-      const out = (await ner(text, { ignore_labels: [] })) as { entity: string; word: string; score: number; index: number }[];
+      const out = (await ner(text, { ignore_labels: [] })) as {
+        entity: string;
+        word: string;
+        score: number;
+        index: number;
+      }[];
       const enc = tokenizer.encode(text);
       const ids = Int32Array.from(enc.ids);
-      const logits = await engine.logits({ batchSize: 1, seqLen: ids.length, inputIds: ids, attentionMask: new Int32Array(ids.length).fill(1) });
+      const logits = await engine.logits({
+        batchSize: 1,
+        seqLen: ids.length,
+        inputIds: ids,
+        attentionMask: new Int32Array(ids.length).fill(1),
+      });
       expect(out.length).toBe(ids.length - 2);
       for (const tok of out) {
         const row = logits.subarray(tok.index * labels.length, (tok.index + 1) * labels.length);

@@ -13,7 +13,7 @@ const config = presetConfig('tiny', { vocabSize: 300, labels, overrides: { max_p
 function makeBatch(B: number, T: number, seed: number): Batch {
   const n = B * T;
   let s = seed;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8);
+  const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8;
   const inputIds = new Int32Array(n);
   const attentionMask = new Int32Array(n);
   const lab = new Int32Array(n).fill(-100);
@@ -58,15 +58,21 @@ describe('BertEngine', () => {
     expect(std).toBeLessThan(0.022);
     expect([...a.get('bert.embeddings.LayerNorm.weight')!.data].every((x) => x === 1)).toBe(true);
     expect([...a.get('classifier.bias')!.data].every((x) => x === 0)).toBe(true);
-    expect([...a.get('bert.embeddings.word_embeddings.weight')!.data.subarray(0, config.hidden_size)].every((x) => x === 0)).toBe(true); // pad row
+    expect(
+      [...a.get('bert.embeddings.word_embeddings.weight')!.data.subarray(0, config.hidden_size)].every((x) => x === 0),
+    ).toBe(true); // pad row
     expect(a.get('bert.encoder.layer.1.intermediate.dense.weight')!.shape).toEqual([4 * 128, 128]); // [out, in]
   });
 
   it('presets have the sizes of issue 3', () => {
     expect(PRESETS.mini).toEqual({ hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4 });
     const base = presetConfig('base', { vocabSize: 28996, labels });
-    expect([base.hidden_size, base.num_hidden_layers, base.num_attention_heads, base.intermediate_size]).toEqual([768, 12, 12, 3072]);
-    expect(paramSpecs(base).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0)).toBe(108_310_272 - (768 * 768 + 768) + (768 * 5 + 5)); // bert-base-cased − pooler (unused by token classification) + classifier
+    expect([base.hidden_size, base.num_hidden_layers, base.num_attention_heads, base.intermediate_size]).toEqual([
+      768, 12, 12, 3072,
+    ]);
+    expect(paramSpecs(base).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0)).toBe(
+      108_310_272 - (768 * 768 + 768) + (768 * 5 + 5),
+    ); // bert-base-cased − pooler (unused by token classification) + classifier
   });
 
   it('learns: training loss on a small batch falls', async () => {
@@ -106,7 +112,8 @@ describe('BertEngine', () => {
     const resumed = await BertEngine.create(config, saved.params, { seed: 3, optimizerState: saved.state });
     for (const [i, b] of batches.slice(2).entries()) await resumed.trainStep(b, lrAt(i + 2, 4, 1, 1e-3), opt);
 
-    for (const name of full.params.keys()) expect(resumed.params.get(name)!.data, name).toEqual(full.params.get(name)!.data);
+    for (const name of full.params.keys())
+      expect(resumed.params.get(name)!.data, name).toEqual(full.params.get(name)!.data);
     await Promise.all([full.release(), resumed.release()]);
   });
 
@@ -128,8 +135,17 @@ describe('BertEngine', () => {
     expect(session.outputNames).toEqual(['logits']);
     for (const b of [batch, makeBatch(2, 7, 9)]) {
       const n = b.batchSize * b.seqLen;
-      const t = (a: Int32Array) => new ort.Tensor('int64', BigInt64Array.from(a, (x) => BigInt(x)), [b.batchSize, b.seqLen]);
-      const out = await session.run({ input_ids: t(b.inputIds), attention_mask: t(b.attentionMask), token_type_ids: t(new Int32Array(n)) });
+      const t = (a: Int32Array) =>
+        new ort.Tensor(
+          'int64',
+          BigInt64Array.from(a, (x) => BigInt(x)),
+          [b.batchSize, b.seqLen],
+        );
+      const out = await session.run({
+        input_ids: t(b.inputIds),
+        attention_mask: t(b.attentionMask),
+        token_type_ids: t(new Int32Array(n)),
+      });
       expect(out.logits!.dims).toEqual([b.batchSize, b.seqLen, labels.length]);
       const ours = await engine.logits(b);
       const exported = out.logits!.data as Float32Array;
@@ -142,7 +158,8 @@ describe('BertEngine', () => {
     const b1 = makeBatch(1, 8, 4);
     b1.attentionMask.fill(1);
     const padded: Batch = {
-      batchSize: 1, seqLen: 12,
+      batchSize: 1,
+      seqLen: 12,
       inputIds: Int32Array.from([...b1.inputIds, 0, 0, 0, 0]),
       attentionMask: Int32Array.from([...b1.attentionMask, 0, 0, 0, 0]),
     };

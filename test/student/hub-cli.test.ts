@@ -4,7 +4,16 @@
  * refs/), then used again with the server gone and HF_HUB_OFFLINE=1; unknown models fail with one line.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -24,14 +33,21 @@ const hfHome = path.join(tmp, 'hf');
 const COMMIT = 'c0ffee'.padEnd(40, '0');
 let hub: HubServer;
 
-function nerd(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function nerd(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
       { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, HF_HOME: hfHome, HF_TOKEN: '', ...env } },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
         resolve({ code, stdout, stderr });
       },
     );
@@ -43,10 +59,19 @@ beforeAll(async () => {
   writeFileSync(path.join(tmp, 'vocab.txt'), `${vocab.join('\n')}\n`);
   const tokenizer = await Tokenizer.fromVocabFile(path.join(tmp, 'vocab.txt'));
   const config = presetConfig('tiny', { vocabSize: vocab.length, labels: ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC'] });
-  Object.assign(config, { hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, max_position_embeddings: 32 });
+  Object.assign(config, {
+    hidden_size: 8,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    intermediate_size: 16,
+    max_position_embeddings: 32,
+  });
   // a Hugging Face style folder: weights and tokenizer, no onnx/ (predict exports the graph on the fly)
   await saveCheckpoint(repoDir, { config, params: initParams(config, 1), tokenizer });
-  writeFileSync(path.join(tmp, 'input.txt'), 'John NNP B-NP O\nlives VBZ B-VP O\nin IN B-PP O\nParis NNP B-NP O\n. . O O\n\n');
+  writeFileSync(
+    path.join(tmp, 'input.txt'),
+    'John NNP B-NP O\nlives VBZ B-VP O\nin IN B-PP O\nParis NNP B-NP O\n. . O O\n\n',
+  );
   hub = await startHub({ 'test-org/tiny-bert': { dir: repoDir, commit: COMMIT } });
 });
 
@@ -57,7 +82,10 @@ afterAll(async () => {
 
 describe('hub names', () => {
   it('parses ORG/NAME[@REVISION] and nothing else', () => {
-    expect(parseHubName('google-bert/bert-base-cased')).toEqual({ repo: 'google-bert/bert-base-cased', revision: 'main' });
+    expect(parseHubName('google-bert/bert-base-cased')).toEqual({
+      repo: 'google-bert/bert-base-cased',
+      revision: 'main',
+    });
     expect(parseHubName('org/name@v1.0')).toEqual({ repo: 'org/name', revision: 'v1.0' });
     expect(parseHubName('org/name@refs/pr/1')).toEqual({ repo: 'org/name', revision: 'refs/pr/1' });
     for (const bad of ['bert-base-cased', 'a/b/c', '../x', 'org/..', 'org/name@', './runs/best', '/abs/path']) {
@@ -80,7 +108,16 @@ describe('nerd predict --model ORG/NAME', () => {
   let online: string;
 
   it('downloads into the hub cache layout and predicts', async () => {
-    const r = await nerd({ HF_ENDPOINT: hub.url }, 'predict', '--model', 'test-org/tiny-bert', '--input', path.join(tmp, 'input.txt'), '--out', '-');
+    const r = await nerd(
+      { HF_ENDPOINT: hub.url },
+      'predict',
+      '--model',
+      'test-org/tiny-bert',
+      '--input',
+      path.join(tmp, 'input.txt'),
+      '--out',
+      '-',
+    );
     expect(r.stderr).toContain('wrote standard output: 1 sentences');
     expect(r.code).toBe(0);
     online = r.stdout;
@@ -88,7 +125,14 @@ describe('nerd predict --model ORG/NAME', () => {
     expect(readFileSync(path.join(storage, 'refs', 'main'), 'utf8')).toBe(COMMIT);
     expect(readdirSync(path.join(storage, 'snapshots'))).toEqual([COMMIT]);
     const snap = path.join(storage, 'snapshots', COMMIT);
-    expect(readdirSync(snap).sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect(readdirSync(snap).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     for (const f of readdirSync(snap)) {
       expect(lstatSync(path.join(snap, f)).isSymbolicLink(), f).toBe(true);
       expect(readlinkSync(path.join(snap, f))).toMatch(/^\.\.\/\.\.\/blobs\/[0-9a-f]{40,64}$/);
@@ -106,23 +150,52 @@ describe('nerd predict --model ORG/NAME', () => {
 
   it('runs from the cache with the server stopped and HF_HUB_OFFLINE=1', async () => {
     await hub.close();
-    const r = await nerd({ HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' }, 'predict', '--model', 'test-org/tiny-bert', '--input', path.join(tmp, 'input.txt'), '--out', '-');
+    const r = await nerd(
+      { HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' },
+      'predict',
+      '--model',
+      'test-org/tiny-bert',
+      '--input',
+      path.join(tmp, 'input.txt'),
+      '--out',
+      '-',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(online);
   });
 
   it('fails with one line for a model the cache lacks when offline', async () => {
-    const r = await nerd({ HF_HUB_OFFLINE: '1' }, 'predict', '--model', 'test-org/missing', '--input', path.join(tmp, 'input.txt'), '--out', '-');
+    const r = await nerd(
+      { HF_HUB_OFFLINE: '1' },
+      'predict',
+      '--model',
+      'test-org/missing',
+      '--input',
+      path.join(tmp, 'input.txt'),
+      '--out',
+      '-',
+    );
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('HF_HUB_OFFLINE is set and test-org/missing is not in the hub cache (missing refs/main)');
+    expect(r.stderr).toContain(
+      'HF_HUB_OFFLINE is set and test-org/missing is not in the hub cache (missing refs/main)',
+    );
     expect(existsSync(path.join(hfHome, 'hub', 'models--test-org--missing', 'snapshots'))).toBe(false);
   });
 
   it('fails with one line for a model the hub does not have', async () => {
     const other = await startHub({});
     try {
-      const r = await nerd({ HF_ENDPOINT: other.url }, 'predict', '--model', 'test-org/missing', '--input', path.join(tmp, 'input.txt'), '--out', '-');
+      const r = await nerd(
+        { HF_ENDPOINT: other.url },
+        'predict',
+        '--model',
+        'test-org/missing',
+        '--input',
+        path.join(tmp, 'input.txt'),
+        '--out',
+        '-',
+      );
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain('no model test-org/missing on the hub');
@@ -132,7 +205,16 @@ describe('nerd predict --model ORG/NAME', () => {
   });
 
   it('fails with one line for a path that is neither a folder nor a hub name', async () => {
-    const r = await nerd({}, 'predict', '--model', 'no-such-folder', '--input', path.join(tmp, 'input.txt'), '--out', '-');
+    const r = await nerd(
+      {},
+      'predict',
+      '--model',
+      'no-such-folder',
+      '--input',
+      path.join(tmp, 'input.txt'),
+      '--out',
+      '-',
+    );
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('not a hub name');

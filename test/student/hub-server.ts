@@ -81,7 +81,11 @@ export async function startHub(repos: Record<string, HubRepo>): Promise<HubServe
     }
     const isLfs = (repo.lfs ?? ((f: string) => /\.(safetensors|bin|onnx)$/.test(f)))(file);
     const gitOid = createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
-    const headers: Record<string, string> = { 'X-Repo-Commit': repo.commit, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
+    const headers: Record<string, string> = {
+      'X-Repo-Commit': repo.commit,
+      'Accept-Ranges': 'bytes',
+      'Content-Type': 'application/octet-stream',
+    };
     if (isLfs) {
       headers.ETag = `"${createHash('sha256').update(body).digest('hex')}"`;
       headers['X-Linked-Etag'] = headers.ETag;
@@ -94,7 +98,11 @@ export async function startHub(repos: Record<string, HubRepo>): Promise<HubServe
       const a = Number(range[1]);
       const b = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
       const part = body.subarray(a, b + 1);
-      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${a}-${b}/${body.length}`, 'Content-Length': String(part.length) });
+      res.writeHead(206, {
+        ...headers,
+        'Content-Range': `bytes ${a}-${b}/${body.length}`,
+        'Content-Length': String(part.length),
+      });
       res.end(req.method === 'HEAD' ? undefined : part);
       return;
     }

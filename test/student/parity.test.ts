@@ -11,11 +11,27 @@ import type { Batch, BertConfig, ParamMap } from '../../src/student/types.js';
 
 interface Fixture {
   config: BertConfig;
-  batch: { batchSize: number; seqLen: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[]; labels: number[]; weights: number[] };
+  batch: {
+    batchSize: number;
+    seqLen: number;
+    inputIds: number[];
+    attentionMask: number[];
+    tokenTypeIds: number[];
+    labels: number[];
+    weights: number[];
+  };
   loss: number;
   weightedLoss: number;
   logits: number[];
-  adamw: { lr: number; weight_decay: number; betas: [number, number]; eps: number; max_grad_norm: number; grad_norms: number[]; losses: number[] };
+  adamw: {
+    lr: number;
+    weight_decay: number;
+    betas: [number, number];
+    eps: number;
+    max_grad_norm: number;
+    grad_norms: number[];
+    losses: number[];
+  };
   tensors: { kind: 'param' | 'grad' | 'after2steps'; name: string; shape: number[]; offset: number }[];
 }
 
@@ -25,7 +41,9 @@ const bin = readFileSync(new URL('parity.bin', dir));
 const floats = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
 const tensor = (t: Fixture['tensors'][number]) => floats.slice(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
 
-const params: ParamMap = new Map(fixture.tensors.filter((t) => t.kind === 'param').map((t) => [t.name, { shape: t.shape, data: tensor(t) }]));
+const params: ParamMap = new Map(
+  fixture.tensors.filter((t) => t.kind === 'param').map((t) => [t.name, { shape: t.shape, data: tensor(t) }]),
+);
 const torchGrads = new Map(fixture.tensors.filter((t) => t.kind === 'grad').map((t) => [t.name, tensor(t)]));
 const torchAfter = new Map(fixture.tensors.filter((t) => t.kind === 'after2steps').map((t) => [t.name, tensor(t)]));
 const copyParams = (): ParamMap => new Map([...params].map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
@@ -93,11 +111,21 @@ describe('parity with PyTorch (tiny BERT fixture, dropout 0)', () => {
   it('two training steps (clip to norm 1 + AdamW, decay except biases/LayerNorm) match torch.optim.AdamW', async () => {
     const a = fixture.adamw;
     const trainer = await BertEngine.create(fixture.config, copyParams(), { threads: 1 });
-    const opt = { lr: a.lr, weightDecay: a.weight_decay, beta1: a.betas[0], beta2: a.betas[1], eps: a.eps, maxGradNorm: a.max_grad_norm };
+    const opt = {
+      lr: a.lr,
+      weightDecay: a.weight_decay,
+      beta1: a.betas[0],
+      beta2: a.betas[1],
+      eps: a.eps,
+      maxGradNorm: a.max_grad_norm,
+    };
     for (let step = 0; step < 2; step++) {
       const r = await trainer.trainStep(batch, a.lr, opt);
       expect(Math.abs(r.loss - a.losses[step]!) / a.losses[step]!, `loss at step ${step}`).toBeLessThan(1e-5);
-      expect(Math.abs(r.gradNorm - a.grad_norms[step]!) / a.grad_norms[step]!, `grad norm at step ${step}`).toBeLessThan(1e-5);
+      expect(
+        Math.abs(r.gradNorm - a.grad_norms[step]!) / a.grad_norms[step]!,
+        `grad norm at step ${step}`,
+      ).toBeLessThan(1e-5);
     }
     expect(trainer.optimizer.step).toBe(2);
     // The attention key biases are left out: their true gradient is exactly 0, so Adam's normalised update

@@ -37,7 +37,12 @@ const files: Record<string, string> = {};
 
 /** the first n sentence blocks of a CoNLL file, -DOCSTART- lines included */
 function headBlocks(file: string, n: number): string {
-  return readFileSync(file, 'utf8').split(/\n\s*\n/).slice(0, n).join('\n\n') + '\n\n';
+  return (
+    readFileSync(file, 'utf8')
+      .split(/\n\s*\n/)
+      .slice(0, n)
+      .join('\n\n') + '\n\n'
+  );
 }
 
 beforeAll(async () => {
@@ -61,10 +66,16 @@ async function reference(file: string, opts: { entities?: boolean } = {}): Promi
   read.corpus.sentences.forEach((s, k) => {
     const off = s.tokenOffsets;
     s.spans = preds[k]!.spans.map((sp) =>
-      off && off.length === s.tokens.length ? { ...sp, charStart: off[sp.start]![0], charEnd: off[sp.end - 1]![1] } : { ...sp },
+      off && off.length === s.tokens.length
+        ? { ...sp, charStart: off[sp.start]![0], charEnd: off[sp.end - 1]![1] }
+        : { ...sp },
     );
   });
-  return formatCorpus(read.corpus, { format: read.format, scheme: read.scheme, ...(opts.entities ? { entities: true } : {}) });
+  return formatCorpus(read.corpus, {
+    format: read.format,
+    scheme: read.scheme,
+    ...(opts.entities ? { entities: true } : {}),
+  });
 }
 
 describe('streaming prediction', () => {
@@ -119,8 +130,13 @@ describe('streaming prediction', () => {
       line: at + 1,
       message: whole.message,
     });
-    const bytes = Buffer.concat([Buffer.from(lines.slice(0, 300).join('\n') + '\n'), Buffer.from([0x41, 0xff, 0x20, 0x4f, 0x0a])]);
+    const bytes = Buffer.concat([
+      Buffer.from(lines.slice(0, 300).join('\n') + '\n'),
+      Buffer.from([0x41, 0xff, 0x20, 0x4f, 0x0a]),
+    ]);
     writeFileSync(bad, bytes);
-    await expect(predictFile(predictor, bad, path.join(tmp, 'x'), { chunkSentences: 5 })).rejects.toMatchObject({ line: 301 });
+    await expect(predictFile(predictor, bad, path.join(tmp, 'x'), { chunkSentences: 5 })).rejects.toMatchObject({
+      line: 301,
+    });
   });
 });

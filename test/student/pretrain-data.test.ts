@@ -21,7 +21,14 @@ function window(words: number): EncodedWindow {
   }
   ids.push(102);
   wordAt.push(-1);
-  return { inputIds: Int32Array.from(ids), wordAt: Int32Array.from(wordAt), sentence: 0, window: 0, firstWord: 0, endWord: words };
+  return {
+    inputIds: Int32Array.from(ids),
+    wordAt: Int32Array.from(wordAt),
+    sentence: 0,
+    window: 0,
+    firstWord: 0,
+    endWord: words,
+  };
 }
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-ptdata-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,7 +52,8 @@ describe('whole-word masking', () => {
         // whole words: the word's first sub-word and all its continuations are chosen together
         let a = t;
         while (win.wordAt[a]! < 0) a--;
-        for (let u = a; u < win.inputIds.length - 1 && (u === a || win.wordAt[u]! < 0); u++) expect(set.has(u)).toBe(true);
+        for (let u = a; u < win.inputIds.length - 1 && (u === a || win.wordAt[u]! < 0); u++)
+          expect(set.has(u)).toBe(true);
         if (m.ids[t] === MASK) kinds.mask++;
         else if (m.ids[t] === win.inputIds[t]) kinds.kept++;
         else kinds.random++;
@@ -95,6 +103,8 @@ describe('text files', () => {
       ['Peter', 'Blackburn'],
     ]);
     const missing = path.join(tmp, 'missing.txt');
-    expect(() => readTextFile(missing, 'auto', splitWords)).toThrow(expect.objectContaining({ file: missing, message: 'cannot read text: no such file' }));
+    expect(() => readTextFile(missing, 'auto', splitWords)).toThrow(
+      expect.objectContaining({ file: missing, message: 'cannot read text: no such file' }),
+    );
   });
 });

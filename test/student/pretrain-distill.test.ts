@@ -42,6 +42,8 @@ describe('distill pretrain stage', () => {
     const b = await pretrainedStudent(config({ lr: 1e-4 }), { dir, log: () => {}, progress: false });
     expect(b).not.toBe(a);
     // no pretrain: the student as configured
-    expect(await pretrainedStudent(DistillConfig.parse({ student: { model: 'tiny' } }), { dir, log: () => {} })).toBe('tiny');
+    expect(await pretrainedStudent(DistillConfig.parse({ student: { model: 'tiny' } }), { dir, log: () => {} })).toBe(
+      'tiny',
+    );
   }, 180_000);
 });

@@ -73,7 +73,16 @@ describe('nerd pretrain', () => {
   it('the checkpoint is fine-tuned by train and continued by pretrain (its head kept, loss lower than from scratch)', async () => {
     const a = path.join(tmp, 'a', 'model');
     const notes: string[] = [];
-    const ft = await train({ out: path.join(tmp, 'ft'), train: sentences.slice(0, 16), model: a, epochs: 1, batchSize: 16, maxSeq: 32, progress: false, log: (l) => notes.push(l) });
+    const ft = await train({
+      out: path.join(tmp, 'ft'),
+      train: sentences.slice(0, 16),
+      model: a,
+      epochs: 1,
+      batchSize: 16,
+      maxSeq: 32,
+      progress: false,
+      log: (l) => notes.push(l),
+    });
     expect(ft.steps).toBeGreaterThan(0);
     expect(notes.join('\n')).toMatch(/no classifier head: initialised a fresh one/);
     const { tensors } = await readSafetensors(path.join(ft.bestDir, 'model.safetensors'));

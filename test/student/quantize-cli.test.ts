@@ -17,10 +17,19 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function nerd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -30,11 +39,28 @@ describe('int8 from the command line', () => {
     cpSync(await makeCheckpoint('tiny'), model, { recursive: true });
     const input = path.join(tmp, 'in.conll');
     const dev = readFileSync(path.resolve(process.cwd(), '../shared/data/conll2003/dev.txt'), 'utf8');
-    writeFileSync(input, `${dev.split(/\n\s*\n/).slice(0, 30).join('\n\n')}\n\n`);
+    writeFileSync(
+      input,
+      `${dev
+        .split(/\n\s*\n/)
+        .slice(0, 30)
+        .join('\n\n')}\n\n`,
+    );
 
-    const missing = await nerd('predict', '--model', model, '--input', input, '--out', path.join(tmp, 'x.conll'), '--quantized');
+    const missing = await nerd(
+      'predict',
+      '--model',
+      model,
+      '--input',
+      input,
+      '--out',
+      path.join(tmp, 'x.conll'),
+      '--quantized',
+    );
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no onnx\/model_quantized\.onnx: make it with "nerd export --model .* --quantize int8"/);
+    expect(missing.stderr).toMatch(
+      /no onnx\/model_quantized\.onnx: make it with "nerd export --model .* --quantize int8"/,
+    );
 
     const ex = await nerd('export', '--model', model, '--quantize', 'int8');
     expect(ex.code).toBe(0);

@@ -50,7 +50,11 @@ async function run(model: Uint8Array | string, ids: number[][]): Promise<{ logit
 
 beforeAll(async () => {
   tokenizer = await Tokenizer.fromVocabFile(path.join(DATA, 'vocab/bert-base-cased-vocab.txt'));
-  const config = presetConfig('tiny', { vocabSize: tokenizer.vocabSize, labels: LABELS, overrides: { max_position_embeddings: 128 } });
+  const config = presetConfig('tiny', {
+    vocabSize: tokenizer.vocabSize,
+    labels: LABELS,
+    overrides: { max_position_embeddings: 128 },
+  });
   const params = initParams(config, 7);
   // untrained weights give near-tied logits; a larger classifier makes the arg-max mean something
   const w = params.get('classifier.weight')!;
@@ -62,8 +66,15 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.toTokenizerJson()));
   writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizer.tokenizerConfig()));
-  const blocks = readFileSync(path.join(DATA, 'conll2003/dev.txt'), 'utf8').split(/\n\s*\n/).slice(1, 101);
-  texts = blocks.map((b) => b.split('\n').map((l) => l.split(' ')[0]).join(' '));
+  const blocks = readFileSync(path.join(DATA, 'conll2003/dev.txt'), 'utf8')
+    .split(/\n\s*\n/)
+    .slice(1, 101);
+  texts = blocks.map((b) =>
+    b
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .join(' '),
+  );
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +86,8 @@ describe('int8 quantization', () => {
     expect([...scale]).toEqual([Math.fround(0.5 / 127), Math.fround(2 / 127)]);
     expect([...zeroPoint]).toEqual([0, 0]);
     const s8 = new Int8Array(q.buffer);
-    for (let i = 0; i < 6; i++) expect(Math.abs(s8[i]! * scale[i % 2]! - w[i]!)).toBeLessThanOrEqual(scale[i % 2]! / 2 + 1e-7);
+    for (let i = 0; i < 6; i++)
+      expect(Math.abs(s8[i]! * scale[i % 2]! - w[i]!)).toBeLessThanOrEqual(scale[i % 2]! / 2 + 1e-7);
     const u = quantizeColumns(w, 3, 2, 'uint8');
     expect([...u.zeroPoint]).toEqual([128, 128]);
     expect([...u.q].map((x) => x - 128)).toEqual([...s8]);
@@ -85,9 +97,15 @@ describe('int8 quantization', () => {
     const { bytes, report } = quantizeModel(fp32);
     expect(report.quantized).toBe(2 * 6 + 1); // tiny: 2 layers × (Q, K, V, attention out, FFN in, FFN out) + classifier
     expect(report.skipped).toEqual([]);
-    const graph = (decodeModel(bytes) as { graph: { node: Array<{ op_type: string; input: string[] }>; initializer: Array<{ name: string }> } }).graph;
+    const graph = (
+      decodeModel(bytes) as {
+        graph: { node: Array<{ op_type: string; input: string[] }>; initializer: Array<{ name: string }> };
+      }
+    ).graph;
     const constants = new Set(graph.initializer.map((t) => t.name));
-    const floatProducts = graph.node.filter((n) => (n.op_type === 'Gemm' || n.op_type === 'MatMul') && constants.has(n.input[1]!));
+    const floatProducts = graph.node.filter(
+      (n) => (n.op_type === 'Gemm' || n.op_type === 'MatMul') && constants.has(n.input[1]!),
+    );
     expect(floatProducts).toEqual([]);
     expect(graph.node.filter((n) => n.op_type === 'DynamicQuantizeMatMul')).toHaveLength(13);
 

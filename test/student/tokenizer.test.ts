@@ -82,17 +82,26 @@ for (const [name, file, lowercase] of [
     });
 
     it('gives identical ids on CoNLL-2003 test (all) and train (1 in 8), WNUT-17 dev/test (all) and train (1 in 2), NCBI-disease train (1 in 8)', () => {
-      const files = ['conll2003/train.txt', 'conll2003/test.txt', 'wnut17/wnut17train.conll', 'wnut17/emerging.dev.conll', 'wnut17/emerging.test.annotated', 'ncbi_disease/train.tsv'];
+      const files = [
+        'conll2003/train.txt',
+        'conll2003/test.txt',
+        'wnut17/wnut17train.conll',
+        'wnut17/emerging.dev.conll',
+        'wnut17/emerging.test.annotated',
+        'ncbi_disease/train.tsv',
+      ];
       let compared = 0;
       const examples: string[] = [];
       for (const f of files) {
         // samples of the training files keep this test a few seconds long
-        const step = f === 'conll2003/train.txt' || f === 'ncbi_disease/train.tsv' ? 8 : f === 'wnut17/wnut17train.conll' ? 2 : 1;
+        const step =
+          f === 'conll2003/train.txt' || f === 'ncbi_disease/train.tsv' ? 8 : f === 'wnut17/wnut17train.conll' ? 2 : 1;
         for (const [k, words] of conllSentences(path.join(DATA, f)).entries()) {
           if (k % step !== 0) continue;
           const s = words.join(' ');
           compared++;
-          if (JSON.stringify(tk.encode(s).ids) !== JSON.stringify(hf.encode(s)) && examples.length < 3) examples.push(s);
+          if (JSON.stringify(tk.encode(s).ids) !== JSON.stringify(hf.encode(s)) && examples.length < 3)
+            examples.push(s);
         }
       }
       expect(compared).toBe(9_881); // + 3,250 dev sentences above = 13,131 per vocabulary
@@ -110,8 +119,46 @@ for (const [name, file, lowercase] of [
         ...'abcXYZ019 ,.;:!?-_()[]{}<>"\'`~^|\\/@#$%&*+=',
         ...['é', 'Ä', 'ñ', 'ß', 'İ', 'ﬁ', 'ς', 'ﬀ', 'Å', '\u0301', '\u0308', '\u200B', '\u200D', '\uFEFF', '\u00AD'],
         ...['\u0000', '\u0007', '\u001F', '\u007F', '\u0085', '\u00A0', '\u2028', '\u3000', '\t', '\n', '\r', '\u000B'],
-        ...['東', '京', '한', 'カ', 'ｶ', 'Ａ', '😀', '🇩', '👍🏽', '«', '»', '“', '—', '…', '¿', '€', '£', '©', '°', '½', '²'],
-        ...['\uFFFD', '\uE000', 'ǅ', 'ﬃ', 'Ⅻ', 'ⓐ', '\u0345', 'ΐ', 'ŉ', '[SEP]', '[CLS]', '[MASK]', 'naïve', 'Straße', 'x'.repeat(30)],
+        ...[
+          '東',
+          '京',
+          '한',
+          'カ',
+          'ｶ',
+          'Ａ',
+          '😀',
+          '🇩',
+          '👍🏽',
+          '«',
+          '»',
+          '“',
+          '—',
+          '…',
+          '¿',
+          '€',
+          '£',
+          '©',
+          '°',
+          '½',
+          '²',
+        ],
+        ...[
+          '\uFFFD',
+          '\uE000',
+          'ǅ',
+          'ﬃ',
+          'Ⅻ',
+          'ⓐ',
+          '\u0345',
+          'ΐ',
+          'ŉ',
+          '[SEP]',
+          '[CLS]',
+          '[MASK]',
+          'naïve',
+          'Straße',
+          'x'.repeat(30),
+        ],
       ];
       let seed = 12345;
       const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
@@ -128,7 +175,9 @@ for (const [name, file, lowercase] of [
     });
 
     it('offsets point at the characters each sub-word came from', () => {
-      const sentences = conllSentences(path.join(DATA, 'conll2003/dev.txt')).slice(0, 500).map((w) => w.join(' '));
+      const sentences = conllSentences(path.join(DATA, 'conll2003/dev.txt'))
+        .slice(0, 500)
+        .map((w) => w.join(' '));
       sentences.push('Café  déjà—vu 東京 x\uFEFFy');
       for (const s of sentences) {
         const enc = tk.tokenize(s);
@@ -140,7 +189,11 @@ for (const [name, file, lowercase] of [
           prevEnd = b;
           if (tok === '[UNK]') return;
           let src = s.slice(a, b).replace(/\uFEFF/g, '');
-          if (lowercase) src = src.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
+          if (lowercase)
+            src = src
+              .normalize('NFD')
+              .replace(/\p{Mn}/gu, '')
+              .toLowerCase();
           expect(src).toBe(tok.replace(/^##/, ''));
         });
       }
@@ -160,7 +213,9 @@ describe('tokenizer parity for other normalizer settings', () => {
     it(name, async () => {
       const tk = await Tokenizer.fromVocabFile(file, settings);
       const hf = reference(tk);
-      const sentences = conllSentences(path.join(DATA, 'conll2003/dev.txt')).slice(0, 300).map((w) => w.join(' '));
+      const sentences = conllSentences(path.join(DATA, 'conll2003/dev.txt'))
+        .slice(0, 300)
+        .map((w) => w.join(' '));
       // without clean_text, transformers.js splits on U+FEFF (JavaScript's \s) where the Rust crate does not
       // (char::is_whitespace); we follow Rust, so those strings are left out of this comparison
       const texts = settings.cleanText === false ? TRICKY.filter((t) => !t.includes('\uFEFF')) : TRICKY;
@@ -179,7 +234,9 @@ describe('tokenizer details', () => {
 
   it('knows the special ids of both vocabularies', () => {
     expect([cased.padId, cased.unkId, cased.clsId, cased.sepId, cased.maskId]).toEqual([0, 100, 101, 102, 103]);
-    expect([uncased.padId, uncased.unkId, uncased.clsId, uncased.sepId, uncased.maskId]).toEqual([0, 100, 101, 102, 103]);
+    expect([uncased.padId, uncased.unkId, uncased.clsId, uncased.sepId, uncased.maskId]).toEqual([
+      0, 100, 101, 102, 103,
+    ]);
     expect(cased.vocabSize).toBe(28996);
     expect(uncased.vocabSize).toBe(30522);
   });
@@ -197,7 +254,12 @@ describe('tokenizer details', () => {
     expect(enc.offsets.map(([x, y]) => s.slice(x, y))).toEqual(['a', '𠀀', 'b']);
     expect(enc.tokens).toEqual(['a', '[UNK]', 'b']);
     // the Rust crate's Extension E range starts at U+2B920 (Python's slow tokenizer: U+2B820)
-    expect(cased.splitWords('a\u{2B820}b a\u{2B920}b').map((w) => w.word)).toEqual(['a\u{2B820}b', 'a', '\u{2B920}', 'b']);
+    expect(cased.splitWords('a\u{2B820}b a\u{2B920}b').map((w) => w.word)).toEqual([
+      'a\u{2B820}b',
+      'a',
+      '\u{2B920}',
+      'b',
+    ]);
   });
 
   it('maps words over 100 characters, and unmatchable words, to one [UNK]', () => {
@@ -220,9 +282,22 @@ describe('tokenizer details', () => {
     expect(fromText.encode(s)).toEqual(uncased.encode(s));
   });
 
-  it('splits raw text into the basic tokenizer\'s words with original offsets', () => {
+  it("splits raw text into the basic tokenizer's words with original offsets", () => {
     const s = 'Ça VA,€10 東京 x\uFEFFy [SEP] U.S.';
-    expect(uncased.splitWords(s).map((w) => w.word)).toEqual(['Ça', 'VA', ',', '€10', '東', '京', 'x\uFEFFy', '[SEP]', 'U', '.', 'S', '.']);
+    expect(uncased.splitWords(s).map((w) => w.word)).toEqual([
+      'Ça',
+      'VA',
+      ',',
+      '€10',
+      '東',
+      '京',
+      'x\uFEFFy',
+      '[SEP]',
+      'U',
+      '.',
+      'S',
+      '.',
+    ]);
     for (const w of uncased.splitWords(s)) expect(s.slice(w.start, w.end)).toBe(w.word);
     expect(cased.splitWords('\uFEFF \u200B')).toEqual([]);
   });
@@ -234,7 +309,15 @@ describe('tokenizer details', () => {
 
   it('reads added tokens that extend the vocabulary from tokenizer.json', () => {
     const json = cased.toTokenizerJson() as { added_tokens: object[] };
-    json.added_tokens.push({ id: 28996, content: '<ent>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    json.added_tokens.push({
+      id: 28996,
+      content: '<ent>',
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
     const tk = Tokenizer.fromTokenizerJson(json);
     expect(tk.vocabSize).toBe(28997);
     expect(tk.encode('a<ent>b').tokens).toEqual(['[CLS]', 'a', '<ent>', 'b', '[SEP]']);

@@ -37,19 +37,49 @@ function unigramFolder(): string {
     ['a', -6],
     ['<mask>', 0],
   ];
-  const special = (content: string, id: number) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   const json = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special('<s>', 0), special('<pad>', 1), special('</s>', 2), special('<unk>', 3), special('<mask>', 15)],
+    added_tokens: [
+      special('<s>', 0),
+      special('<pad>', 1),
+      special('</s>', 2),
+      special('<unk>', 3),
+      special('<mask>', 15),
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
-    post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: true },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['</s>', 2],
+      cls: ['<s>', 0],
+      trim_offsets: true,
+      add_prefix_space: true,
+    },
     decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     model: { type: 'Unigram', unk_id: 3, vocab: pieces, byte_fallback: false },
   };
-  const config = { tokenizer_class: 'XLMRobertaTokenizer', bos_token: '<s>', eos_token: '</s>', sep_token: '</s>', cls_token: '<s>', unk_token: '<unk>', pad_token: '<pad>', mask_token: '<mask>', model_max_length: 512 };
+  const config = {
+    tokenizer_class: 'XLMRobertaTokenizer',
+    bos_token: '<s>',
+    eos_token: '</s>',
+    sep_token: '</s>',
+    cls_token: '<s>',
+    unk_token: '<unk>',
+    pad_token: '<pad>',
+    mask_token: '<mask>',
+    model_max_length: 512,
+  };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(json));
@@ -93,7 +123,10 @@ describe('HfTokenizer', () => {
   it('refuses a tokenizer.json that tokenizers cannot load, naming the file', async () => {
     const dir = path.join(root, 'broken');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: 3 } }));
+    writeFileSync(
+      path.join(dir, 'tokenizer.json'),
+      JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: 3 } }),
+    );
     const err = await Tokenizer.fromDirectory(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).file).toBe(path.join(dir, 'tokenizer.json'));

@@ -16,7 +16,9 @@ vi.setConfig({ testTimeout: 120_000 });
 const DATA = path.resolve(process.cwd(), '../shared/data');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-vocab-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const sentences = readCorpus(path.join(DATA, 'conll2003/train.txt')).corpus.sentences.slice(0, 3000).map((s) => s.tokens);
+const sentences = readCorpus(path.join(DATA, 'conll2003/train.txt'))
+  .corpus.sentences.slice(0, 3000)
+  .map((s) => s.tokens);
 
 describe('trainWordPieceVocab', () => {
   it('gives a vocabulary of the asked size, special tokens first, that covers its text with sub-words', () => {
@@ -57,19 +59,44 @@ describe('trainWordPieceVocab', () => {
 describe('nerd tokenizer train', () => {
   it('writes vocab.txt that nerd pretrain --vocab uses', async () => {
     const text = path.join(tmp, 'text.txt');
-    writeFileSync(text, `${sentences.slice(0, 400).map((s) => s.join(' ')).join('\n')}\n`);
+    writeFileSync(
+      text,
+      `${sentences
+        .slice(0, 400)
+        .map((s) => s.join(' '))
+        .join('\n')}\n`,
+    );
     const out = path.join(tmp, 'vocab.txt');
     const run = (...args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: 120_000 }, (err, _o, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli.ts', ...args],
+          { cwd: process.cwd(), encoding: 'utf8', timeout: 120_000 },
+          (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
         );
       });
     const r = await run('tokenizer', 'train', '--text', text, '--vocab-size', '800', '--out', out);
     expect(r.stderr).toContain(`wrote ${out}: 800 tokens`);
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8').split('\n').slice(0, 5)).toEqual([...SPECIAL_TOKENS]);
-    const p = await run('pretrain', '--text', text, '--vocab', out, '--model', 'tiny', '--epochs', '1', '--batch', '64', '--max-seq', '32', '--out', path.join(tmp, 'pre'));
+    const p = await run(
+      'pretrain',
+      '--text',
+      text,
+      '--vocab',
+      out,
+      '--model',
+      'tiny',
+      '--epochs',
+      '1',
+      '--batch',
+      '64',
+      '--max-seq',
+      '32',
+      '--out',
+      path.join(tmp, 'pre'),
+    );
     expect(p.code, p.stderr).toBe(0);
     const config = JSON.parse(readFileSync(path.join(tmp, 'pre', 'model', 'config.json'), 'utf8'));
     expect(config.vocab_size).toBe(800);

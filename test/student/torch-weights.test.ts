@@ -19,14 +19,22 @@ const FIX = path.join(process.cwd(), 'test/student/fixtures/torch');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-torch-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const expected = JSON.parse(readFileSync(path.join(FIX, 'expected.json'), 'utf8')) as { ids: number[][]; logits: number[][][] };
+const expected = JSON.parse(readFileSync(path.join(FIX, 'expected.json'), 'utf8')) as {
+  ids: number[][];
+  logits: number[][][];
+};
 
 async function logitsOf(dir: string): Promise<Float32Array> {
   const ck = await loadCheckpoint(dir);
   expect(ck.classifier).toBe('kept');
   const B = expected.ids.length;
   const T = expected.ids[0]!.length;
-  const batch: Batch = { batchSize: B, seqLen: T, inputIds: new Int32Array(expected.ids.flat()), attentionMask: new Int32Array(expected.ids.flat().map((x) => (x ? 1 : 0))) };
+  const batch: Batch = {
+    batchSize: B,
+    seqLen: T,
+    inputIds: new Int32Array(expected.ids.flat()),
+    attentionMask: new Int32Array(expected.ids.flat().map((x) => (x ? 1 : 0))),
+  };
   const engine = await BertEngine.create(ck.config, ck.params, { threads: 1 });
   try {
     return await engine.logits(batch);
@@ -45,7 +53,12 @@ describe('readTorchFile', () => {
         const got = tensors.get(name)!;
         expect(got.shape, `${kind} ${name}`).toEqual(t.shape);
         expect(got.dtype, `${kind} ${name}`).toBe(t.dtype);
-        expect(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), `${kind} ${name}`).toBe(true);
+        expect(
+          Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength).equals(
+            Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          ),
+          `${kind} ${name}`,
+        ).toBe(true);
       }
       expect(tensors.get('bert.embeddings.position_ids')!.dtype).toBe('I64');
       expect(Array.from(tensors.get('bert.embeddings.position_ids')!.data.slice(0, 4))).toEqual([0, 1, 2, 3]);
@@ -53,7 +66,9 @@ describe('readTorchFile', () => {
   });
 
   it('reads only the selected tensors', async () => {
-    const { tensors } = await readTorchFile(path.join(FIX, 'zip/pytorch_model.bin'), { select: (n) => n.startsWith('classifier.') });
+    const { tensors } = await readTorchFile(path.join(FIX, 'zip/pytorch_model.bin'), {
+      select: (n) => n.startsWith('classifier.'),
+    });
     expect([...tensors.keys()].sort()).toEqual(['classifier.bias', 'classifier.weight']);
   });
 });
@@ -89,7 +104,9 @@ describe('refusals', () => {
     // INST (0x69) is not an opcode a state dict uses
     expect(() => readStateDictPickle(Buffer.from('\x80\x02(ios\nsystem\n.', 'latin1'), 'x.pkl')).toThrow(/opcode 0x69/);
     // a storage class may be named but not called
-    expect(() => readStateDictPickle(Buffer.from('\x80\x02ctorch\nFloatStorage\n)R.', 'latin1'), 'x.pkl')).toThrow(/cannot be called/);
+    expect(() => readStateDictPickle(Buffer.from('\x80\x02ctorch\nFloatStorage\n)R.', 'latin1'), 'x.pkl')).toThrow(
+      /cannot be called/,
+    );
   });
 
   it('answers a truncated or foreign file with one line', async () => {

@@ -62,7 +62,9 @@ describe('resume after a kill', () => {
 
     expect(weights(path.join(outB, 'last/model')).equals(weights(path.join(tmp, 'a/last/model')))).toBe(true);
     expect(weights(path.join(outB, 'best')).equals(weights(path.join(tmp, 'a/best')))).toBe(true);
-    expect(b3.history.map((h) => [h.step, h.dev?.f1, h.trainLoss])).toEqual(a.history.map((h) => [h.step, h.dev?.f1, h.trainLoss]));
+    expect(b3.history.map((h) => [h.step, h.dev?.f1, h.trainLoss])).toEqual(
+      a.history.map((h) => [h.step, h.dev?.f1, h.trainLoss]),
+    );
     expect(b3.bestF1).toBe(a.bestF1);
   }, 600_000);
 

@@ -19,11 +19,27 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('labels', () => {
   it('are O first, then B-/I- per type in sorted order', () => {
-    expect(labelSetOf(trainAll.slice(0, 200))).toEqual(['O', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC', 'B-ORG', 'I-ORG', 'B-PER', 'I-PER']);
+    expect(labelSetOf(trainAll.slice(0, 200))).toEqual([
+      'O',
+      'B-LOC',
+      'I-LOC',
+      'B-MISC',
+      'I-MISC',
+      'B-ORG',
+      'I-ORG',
+      'B-PER',
+      'I-PER',
+    ]);
   });
 
   it('carry span confidence as word weights', () => {
-    const s = { tokens: ['Ann', 'Lee', 'met', 'Bo'], spans: [{ start: 0, end: 2, label: 'PER', confidence: 0.5 }, { start: 3, end: 4, label: 'PER' }] };
+    const s = {
+      tokens: ['Ann', 'Lee', 'met', 'Bo'],
+      spans: [
+        { start: 0, end: 2, label: 'PER', confidence: 0.5 },
+        { start: 3, end: 4, label: 'PER' },
+      ],
+    };
     const l2i = new Map(['O', 'B-PER', 'I-PER'].map((l, i) => [l, i]));
     const { ids, weights } = wordLabels(s, l2i);
     expect(Array.from(ids)).toEqual([1, 2, 0, 1]);
@@ -56,7 +72,14 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
     expect(losses[3]!).toBeLessThan(losses[0]! * 0.75);
     // an untrained tagger scores ~0; a few hundred steps from fresh weights get clearly above chance
     expect(result.bestF1!).toBeGreaterThan(0.2);
-    for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer.json', 'onnx/model.onnx', 'eval.json']) {
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'vocab.txt',
+      'tokenizer.json',
+      'onnx/model.onnx',
+      'eval.json',
+    ]) {
       expect(existsSync(path.join(result.bestDir, f)), f).toBe(true);
     }
     const config = JSON.parse(readFileSync(path.join(result.bestDir, 'config.json'), 'utf8'));
@@ -74,7 +97,9 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
 
   it('trains on named sources with a caller plan; source and plan weights scale the loss', async () => {
     const human = trainAll.slice(0, 12);
-    const teacher = trainAll.slice(12, 24).map((x) => ({ ...x, spans: x.spans.map((sp) => ({ ...sp, confidence: 0.5 })) }));
+    const teacher = trainAll
+      .slice(12, 24)
+      .map((x) => ({ ...x, spans: x.spans.map((sp) => ({ ...sp, confidence: 0.5 })) }));
     let seen: { lengths: Record<string, number[]>; batchSize: number; seed: number } | undefined;
     const result = await train({
       out: path.join(tmp, 'plan'),
@@ -85,8 +110,14 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
       plan: (ctx) => {
         seen = ctx;
         return [
-          [{ source: 'teacher', index: 0 }, { source: 'teacher', index: 3 }], // teacher weight 0 at progress 0
-          [{ source: 'human', index: 1 }, { source: 'human', index: 2, weight: 0 }],
+          [
+            { source: 'teacher', index: 0 },
+            { source: 'teacher', index: 3 },
+          ], // teacher weight 0 at progress 0
+          [
+            { source: 'human', index: 1 },
+            { source: 'human', index: 2, weight: 0 },
+          ],
           [{ source: 'human', index: 4, weight: 0 }], // plan weight 0
         ];
       },
@@ -125,7 +156,8 @@ describe('train (tiny preset, real CoNLL-2003 subset)', () => {
       log: (l) => lines.push(l),
     });
     expect(r.bestF1).toBe(0);
-    expect(lines.join('\n')).toMatch(/predicts no entity on dev \(\d+ gold entities, 0 found, F1 0\.00\).*--entity-weight/);
+    expect(lines.join('\n')).toMatch(
+      /predicts no entity on dev \(\d+ gold entities, 0 found, F1 0\.00\).*--entity-weight/,
+    );
   }, 120_000);
 });
-

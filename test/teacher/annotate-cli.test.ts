@@ -19,7 +19,10 @@ afterAll(async () => {
 
 /** the first `n` sentences of CoNLL-2003 dev, as a CoNLL file of their own */
 function devSlice(n: number, dir: string): string {
-  const blocks = readFileSync(DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '').slice(0, n);
+  const blocks = readFileSync(DEV, 'utf8')
+    .split(/\n\s*\n/)
+    .filter((b) => b.trim() !== '')
+    .slice(0, n);
   const file = join(dir, `dev-${n}.txt`);
   writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
   return file;
@@ -53,14 +56,35 @@ function cli(args: string[], env: Record<string, string> = {}): Run {
   let stdout = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout })),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>(
+    (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout })),
   );
   return { child, done };
 }
 
 function annotateArgs(input: string, sim: TeacherSim, out: string, cache: string, extra: string[] = []): string[] {
-  return ['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', out, '--cache', cache, '--base-url', sim.url, '--model', 'gpt-test', '--no-progress', '--concurrency', '4', '--batch', '2', '--no-structured', ...extra];
+  return [
+    'annotate',
+    '--input',
+    input,
+    '--types',
+    'PER,ORG,LOC,MISC',
+    '--out',
+    out,
+    '--cache',
+    cache,
+    '--base-url',
+    sim.url,
+    '--model',
+    'gpt-test',
+    '--no-progress',
+    '--concurrency',
+    '4',
+    '--batch',
+    '2',
+    '--no-structured',
+    ...extra,
+  ];
 }
 
 function cacheRows(file: string): number {
@@ -73,15 +97,22 @@ function cacheRows(file: string): number {
 }
 
 /** the real CLI in this process (`main` from src/cli.ts), with stderr/stdout captured and env overridden */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
+async function inProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; stdout: string }> {
   const saved = { NERD_API_KEY: process.env.NERD_API_KEY, OPENAI_API_KEY: process.env.OPENAI_API_KEY };
   Object.assign(process.env, { NERD_API_KEY: '', OPENAI_API_KEY: '', ...env });
   let stderr = '';
   let stdout = '';
   const errWrite = process.stderr.write.bind(process.stderr);
   const outWrite = process.stdout.write.bind(process.stdout);
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    (stderr += chunk.toString()), true
+  )) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    (stdout += chunk.toString()), true
+  )) as typeof process.stdout.write;
   try {
     const code = await main(['node', 'nerd', ...args]);
     return { code, stderr, stdout };
@@ -151,16 +182,20 @@ describe('nerd annotate (CLI)', () => {
     const ok = await inProcess(annotateArgs(input, sim, out, cache), { NERD_API_KEY: key });
     expect(ok.code, ok.stderr).toBe(0);
     const secretPart = '7f3a9c1e5b2d4f60';
-    for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain(secretPart);
+    for (const f of readdirSync(dir))
+      expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain(secretPart);
     expect(ok.stderr + ok.stdout).not.toContain(secretPart);
 
     // a wrong key: the simulator answers 401 and echoes the key in full, like the worst gateways
     const wrong = 'sk-nerdtest-WRONG-0c4b8e2a6d1f3597';
-    const bad = await inProcess(annotateArgs(input, sim, join(dir, 'w.jsonl'), join(dir, 'w.sqlite')), { NERD_API_KEY: wrong });
+    const bad = await inProcess(annotateArgs(input, sim, join(dir, 'w.jsonl'), join(dir, 'w.sqlite')), {
+      NERD_API_KEY: wrong,
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/credentials|401|API key/i);
     expect(bad.stderr + bad.stdout).not.toContain('0c4b8e2a6d1f3597');
-    for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain('0c4b8e2a6d1f3597');
+    for (const f of readdirSync(dir))
+      expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain('0c4b8e2a6d1f3597');
   });
 
   it('--gguf runs the embedded llama.cpp teacher (a tiny random GGUF: the grammar still forces a readable answer)', async () => {
@@ -168,11 +203,31 @@ describe('nerd annotate (CLI)', () => {
     const input = devSlice(2, dir);
     const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
     const out = join(dir, 'g.jsonl');
-    const r = await inProcess(['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', out, '--gguf', gguf, '--threads', '1', '--no-progress', '--max-tokens', '120', '--shots', '0']);
+    const r = await inProcess([
+      'annotate',
+      '--input',
+      input,
+      '--types',
+      'PER,ORG,LOC,MISC',
+      '--out',
+      out,
+      '--gguf',
+      gguf,
+      '--threads',
+      '1',
+      '--no-progress',
+      '--max-tokens',
+      '120',
+      '--shots',
+      '0',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/2\/2 sentences annotated/);
     expect(r.stderr).toMatch(/unreadable 0/);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { teacher: { model: string } });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { teacher: { model: string } });
     expect(lines.map((l) => l.teacher.model)).toEqual(['tiny.gguf', 'tiny.gguf']);
   });
 
@@ -201,7 +256,9 @@ describe('nerd annotate (CLI)', () => {
     const args = annotateArgs(input, sim, out, join(dir, 'b.sqlite'), ['--price-in', '100', '--price-out', '100']);
     const r = await inProcess([...args, '--max-cost', '0.5']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/budget of \$0\.5000 reached: \d+ sentences written, \d+ not yet asked; rerun the same command/);
+    expect(r.stderr).toMatch(
+      /budget of \$0\.5000 reached: \d+ sentences written, \d+ not yet asked; rerun the same command/,
+    );
     const written = readFileSync(out, 'utf8').trim().split('\n').length;
     expect(written).toBeGreaterThan(0);
     expect(written).toBeLessThan(40);
@@ -214,7 +271,15 @@ describe('nerd annotate (CLI)', () => {
     const dir = tempDir();
     const input = devSlice(30, dir);
     const sim = await startSim(input);
-    const dry = await inProcess(annotateArgs(input, sim, join(dir, 'd.jsonl'), join(dir, 'd.sqlite'), ['--dry-run', '--price-in', '2.5', '--price-out', '10']));
+    const dry = await inProcess(
+      annotateArgs(input, sim, join(dir, 'd.jsonl'), join(dir, 'd.sqlite'), [
+        '--dry-run',
+        '--price-in',
+        '2.5',
+        '--price-out',
+        '10',
+      ]),
+    );
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toMatch(/dry-run: 30 sentences → 15 requests to make \(0 already in the cache/);
     expect(dry.stderr).toMatch(/\$0\.0\d+ at \$2\.5\/\$10 per 1M tokens/);
@@ -222,10 +287,34 @@ describe('nerd annotate (CLI)', () => {
     expect(existsSync(join(dir, 'd.jsonl'))).toBe(false);
 
     // (a type without a built-in definition gets a written one: test/teacher/labels-any-set.test.ts)
-    const badType = await inProcess(['annotate', '--input', input, '--types', 'PER,DR UG', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
+    const badType = await inProcess([
+      'annotate',
+      '--input',
+      input,
+      '--types',
+      'PER,DR UG',
+      '--out',
+      join(dir, 'x.jsonl'),
+      '--base-url',
+      sim.url,
+      '--model',
+      'm',
+    ]);
     expect(badType.code).toBe(2);
     expect(badType.stderr).toMatch(/"DR UG" is not a valid entity type name/);
-    const missing = await inProcess(['annotate', '--input', join(dir, 'nope.txt'), '--types', 'PER', '--out', join(dir, 'x.jsonl'), '--base-url', sim.url, '--model', 'm']);
+    const missing = await inProcess([
+      'annotate',
+      '--input',
+      join(dir, 'nope.txt'),
+      '--types',
+      'PER',
+      '--out',
+      join(dir, 'x.jsonl'),
+      '--base-url',
+      sim.url,
+      '--model',
+      'm',
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.txt/);
     expect(sim.stats.requests).toBe(0);

@@ -24,8 +24,18 @@ afterAll(async () => {
 async function sim(n: number, noise: 'default' | 'none', overrides: Record<string, number> = {}): Promise<TeacherSim> {
   const gold = devSentences()
     .slice(0, n)
-    .map((s, index) => ({ index, tokens: s.tokens, entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })) }));
-  const s = await startTeacherSim({ gold, noise, seed: 7, log: null, noiseOverrides: { latencyMs: 0, slowMs: 50, retryAfterS: 0.2, ...overrides } });
+    .map((s, index) => ({
+      index,
+      tokens: s.tokens,
+      entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+    }));
+  const s = await startTeacherSim({
+    gold,
+    noise,
+    seed: 7,
+    log: null,
+    noiseOverrides: { latencyMs: 0, slowMs: 50, retryAfterS: 0.2, ...overrides },
+  });
   sims.push(s);
   return s;
 }
@@ -58,7 +68,9 @@ describe('annotate against teacher-sim with faults on', () => {
     expect(res.stats.missingFromBatch).toBeGreaterThanOrEqual(s.stats.faults.dropped_sentence > 0 ? 1 : 0);
     expect(res.stats.retries).toBeGreaterThan(0);
     // every hallucination is rejected, kept for inspection and counted
-    const notFound = res.sentences.flatMap((a) => a.rejected.filter((r) => r.reason === 'not-found').map((r) => ({ a, r })));
+    const notFound = res.sentences.flatMap((a) =>
+      a.rejected.filter((r) => r.reason === 'not-found').map((r) => ({ a, r })),
+    );
     expect(notFound.length).toBe(res.stats.hallucinations);
     expect(res.stats.hallucinations).toBeGreaterThanOrEqual(s.stats.faults.hallucinated * 0.5);
     for (const { a, r } of notFound) expect(locate(a.tokens, r.text)).toBeUndefined();
@@ -134,11 +146,27 @@ describe('annotate against teacher-sim with faults on', () => {
       async complete(req: ChatRequest): Promise<ChatResponse> {
         seen.push(req.maxTokens);
         return seen.length === 1
-          ? { text: '{"entities":[]}', finishReason: 'length', usage: { promptTokens: 10, completionTokens: 5 }, model: 'scripted' }
-          : { text: '{"entities":[{"text":"EU","type":"ORG"}]}', finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 9 }, model: 'scripted' };
+          ? {
+              text: '{"entities":[]}',
+              finishReason: 'length',
+              usage: { promptTokens: 10, completionTokens: 5 },
+              model: 'scripted',
+            }
+          : {
+              text: '{"entities":[{"text":"EU","type":"ORG"}]}',
+              finishReason: 'stop',
+              usage: { promptTokens: 10, completionTokens: 9 },
+              model: 'scripted',
+            };
       },
     };
-    const res = await annotate({ sentences: [{ tokens: ['EU', 'rejects', 'it'], spans: [] }], definitions, provider, maxTokens: 100, log: () => {} });
+    const res = await annotate({
+      sentences: [{ tokens: ['EU', 'rejects', 'it'], spans: [] }],
+      definitions,
+      provider,
+      maxTokens: 100,
+      log: () => {},
+    });
     expect(seen).toEqual([100, 200]);
     expect(res.stats.truncated).toBe(1);
     expect(res.sentences[0]!.entities.map((e) => e.text)).toEqual(['EU']);
@@ -149,10 +177,22 @@ describe('annotate against teacher-sim with faults on', () => {
       kind: 'scripted',
       model: 'scripted',
       async complete(): Promise<ChatResponse> {
-        return { text: 'Step 1: EU is', finishReason: 'length', usage: { promptTokens: 10, completionTokens: 5 }, model: 'scripted' };
+        return {
+          text: 'Step 1: EU is',
+          finishReason: 'length',
+          usage: { promptTokens: 10, completionTokens: 5 },
+          model: 'scripted',
+        };
       },
     };
-    const res = await annotate({ sentences: [{ id: 's1', tokens: ['EU'], spans: [] }], definitions, provider, maxTokens: 100, maxRetries: 2, log: () => {} });
+    const res = await annotate({
+      sentences: [{ id: 's1', tokens: ['EU'], spans: [] }],
+      definitions,
+      provider,
+      maxTokens: 100,
+      maxRetries: 2,
+      log: () => {},
+    });
     expect(res.sentences).toEqual([]);
     expect(res.failed).toEqual([{ id: 's1', index: 0, reason: expect.stringContaining('cut off') }]);
     // 100, 200, 400 (cap 4×), then at the cap re-asked with feedback maxRetries times
@@ -164,7 +204,14 @@ describe('annotate against teacher-sim with faults on', () => {
     const n = 300;
     const input = devSentences().slice(0, n);
     const twice = input.findIndex((s) =>
-      s.spans.some((a) => s.spans.some((b) => b !== a && b.label === a.label && s.tokens.slice(a.start, a.end).join(' ') === s.tokens.slice(b.start, b.end).join(' '))),
+      s.spans.some((a) =>
+        s.spans.some(
+          (b) =>
+            b !== a &&
+            b.label === a.label &&
+            s.tokens.slice(a.start, a.end).join(' ') === s.tokens.slice(b.start, b.end).join(' '),
+        ),
+      ),
     );
     expect(twice).toBeGreaterThanOrEqual(0);
     const s = await sim(n, 'none');
@@ -185,7 +232,9 @@ describe('annotate against teacher-sim with faults on', () => {
     expect(voted.sentences.every((x) => x.teacher.samples === 3)).toBe(true);
     expect(voted.sentences.flatMap((x) => x.rejected).some((r) => r.reason === 'below-confidence')).toBe(true);
     const loose = await annotate(job(noisy, 60, { samples: 3, temperature: 0.8, minConfidence: 0.3 }));
-    expect(loose.sentences.flatMap((x) => x.entities).length).toBeGreaterThan(voted.sentences.flatMap((x) => x.entities).length);
+    expect(loose.sentences.flatMap((x) => x.entities).length).toBeGreaterThan(
+      voted.sentences.flatMap((x) => x.entities).length,
+    );
   });
 
   it('caches every answer: a second run pays nothing and returns the same annotations', async () => {
@@ -230,7 +279,13 @@ describe('annotate against teacher-sim with faults on', () => {
     expect(rest.stats.annotated).toBe(n);
     expect(rest.stats.cacheHits).toBeGreaterThanOrEqual(stopped.stats.annotated);
     // each distinct sentence asked once over both runs (a repeated headline is asked once)
-    expect(s.stats.answers).toBe(new Set(devSentences().slice(0, n).map((x) => x.tokens.join(' '))).size);
+    expect(s.stats.answers).toBe(
+      new Set(
+        devSentences()
+          .slice(0, n)
+          .map((x) => x.tokens.join(' ')),
+      ).size,
+    );
     expect(scoreAgainstGold(devSentences().slice(0, n), rest.sentences).f1).toBe(1);
   });
 });

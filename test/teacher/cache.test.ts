@@ -6,14 +6,32 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, requestKey, ResponseCache } from '../../src/teacher/cache.js';
 import { costOf, loadPrices, priceFor } from '../../src/teacher/pricing.js';
 
-const parts = { provider: 'openai', model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 0, maxTokens: 100, seed: 0, sample: 0, attempt: 0 };
+const parts = {
+  provider: 'openai',
+  model: 'm',
+  messages: [{ role: 'user', content: 'x' }],
+  temperature: 0,
+  maxTokens: 100,
+  seed: 0,
+  sample: 0,
+  attempt: 0,
+};
 
 describe('response cache', () => {
   it('keys by model, messages, sampling parameters, sample and attempt, independent of key order', () => {
     const k = requestKey(parts);
     expect(requestKey({ ...parts })).toBe(k);
     expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
-    for (const change of [{ model: 'n' }, { temperature: 0.7 }, { maxTokens: 200 }, { seed: 1 }, { sample: 1 }, { attempt: 1 }, { messages: [] }, { provider: 'llama-cpp' }]) {
+    for (const change of [
+      { model: 'n' },
+      { temperature: 0.7 },
+      { maxTokens: 200 },
+      { seed: 1 },
+      { sample: 1 },
+      { attempt: 1 },
+      { messages: [] },
+      { provider: 'llama-cpp' },
+    ]) {
       expect(requestKey({ ...parts, ...change })).not.toBe(k);
     }
   });
@@ -21,7 +39,12 @@ describe('response cache', () => {
   it('persists responses in a WAL SQLite file across reopenings', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'nerd-cache-')), 'c.sqlite');
     const c = new ResponseCache(file);
-    const r = { text: 'hi', finishReason: 'stop' as const, usage: { promptTokens: 3, completionTokens: 4 }, model: 'm' };
+    const r = {
+      text: 'hi',
+      finishReason: 'stop' as const,
+      usage: { promptTokens: 3, completionTokens: 4 },
+      model: 'm',
+    };
     c.put('k1', r);
     c.close();
     const d = new ResponseCache(file);
@@ -40,7 +63,19 @@ describe('pricing', () => {
     expect(priceFor('gpt-4o-2024-05-13').price).toEqual({ input: 5, output: 15 });
     expect(priceFor('gpt-4-0125-preview').price).toEqual({ input: 10, output: 30 });
     expect(priceFor('gpt-4').price).toEqual({ input: 30, output: 60 });
-    for (const m of ['o1', 'o3', 'o3-pro', 'o4-mini', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gemini-2.5-flash', 'gemini-2.5-pro']) {
+    for (const m of [
+      'o1',
+      'o3',
+      'o3-pro',
+      'o4-mini',
+      'gpt-5',
+      'gpt-5-mini',
+      'gpt-5-nano',
+      'gpt-4.1',
+      'gpt-4.1-mini',
+      'gemini-2.5-flash',
+      'gemini-2.5-pro',
+    ]) {
       expect(priceFor(m), m).toMatchObject({ known: true, matched: m });
     }
     expect(priceFor('o3-pro').price).not.toEqual(priceFor('o3').price);

@@ -20,8 +20,18 @@ afterAll(async () => {
 
 async function run(noise: 'none' | 'default', structured: boolean, batch: number) {
   const sentences = devSentences().slice(0, N);
-  const gold = sentences.map((s, index) => ({ index, tokens: s.tokens, entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })) }));
-  const sim = await startTeacherSim({ gold, noise, seed: 11, log: null, noiseOverrides: { latencyMs: 0, slowMs: 20, retryAfterS: 0.05 } });
+  const gold = sentences.map((s, index) => ({
+    index,
+    tokens: s.tokens,
+    entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+  }));
+  const sim = await startTeacherSim({
+    gold,
+    noise,
+    seed: 11,
+    log: null,
+    noiseOverrides: { latencyMs: 0, slowMs: 20, retryAfterS: 0.05 },
+  });
   sims.push(sim);
   const res = await annotate({
     sentences,

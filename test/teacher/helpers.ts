@@ -31,7 +31,10 @@ export function tempDir(prefix = 'nerd-teacher-'): string {
 }
 
 /** entity-level P/R/F1 of the teacher against gold, with the conlleval-exact scorer */
-export function scoreAgainstGold(gold: Sentence[], annotated: AnnotatedSentence[]): { p: number; r: number; f1: number; tp: number; pred: number; gold: number } {
+export function scoreAgainstGold(
+  gold: Sentence[],
+  annotated: AnnotatedSentence[],
+): { p: number; r: number; f1: number; tp: number; pred: number; gold: number } {
   const r = scoreTeacher(gold, annotated);
   return { p: r.precision, r: r.recall, f1: r.f1, tp: r.correct, pred: r.found, gold: r.gold };
 }

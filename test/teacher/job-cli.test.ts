@@ -19,11 +19,16 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string; ms:
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr, ms: performance.now() - started })));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr, ms: performance.now() - started })),
+  );
 }
 
 function devSlice(n: number, dir: string): string {
-  const blocks = readFileSync(DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '').slice(0, n);
+  const blocks = readFileSync(DEV, 'utf8')
+    .split(/\n\s*\n/)
+    .filter((b) => b.trim() !== '')
+    .slice(0, n);
   const file = join(dir, `dev-${n}.txt`);
   writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
   return file;
@@ -42,7 +47,20 @@ describe('nerd annotate (CLI) fails fast', () => {
     const dir = tempDir();
     const input = devSlice(120, dir);
     const url = `http://127.0.0.1:${await closedPort()}/v1`;
-    const r = await run(['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', join(dir, 'o.jsonl'), '--base-url', url, '--model', 'gpt-4o', '--no-progress']);
+    const r = await run([
+      'annotate',
+      '--input',
+      input,
+      '--types',
+      'PER,ORG,LOC,MISC',
+      '--out',
+      join(dir, 'o.jsonl'),
+      '--base-url',
+      url,
+      '--model',
+      'gpt-4o',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(1);
     const line = r.stderr.split('\n').find((l) => l.includes('stopped:'));
     expect(line).toBeDefined();
@@ -57,7 +75,22 @@ describe('nerd annotate (CLI) fails fast', () => {
     const dir = tempDir();
     const input = devSlice(5, dir);
     const url = `http://127.0.0.1:${await closedPort()}/v1`;
-    const r = await run(['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', join(dir, 'o.jsonl'), '--base-url', url, '--model', 'my-azure-deployment', '--max-cost', '0.02', '--no-progress']);
+    const r = await run([
+      'annotate',
+      '--input',
+      input,
+      '--types',
+      'PER,ORG,LOC,MISC',
+      '--out',
+      join(dir, 'o.jsonl'),
+      '--base-url',
+      url,
+      '--model',
+      'my-azure-deployment',
+      '--max-cost',
+      '0.02',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no price is known for model "my-azure-deployment".*--prices FILE/);
     expect(r.stderr).not.toContain('ECONNREFUSED'); // refused before asking anything

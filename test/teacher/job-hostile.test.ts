@@ -23,7 +23,9 @@ interface Call {
 }
 
 /** a mock endpoint: `answer` gets each request's body and writes the reply */
-async function mock(answer: (call: Call, res: ServerResponse, n: number) => void): Promise<{ url: string; calls: Call[] }> {
+async function mock(
+  answer: (call: Call, res: ServerResponse, n: number) => void,
+): Promise<{ url: string; calls: Call[] }> {
   const calls: Call[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -65,7 +67,14 @@ function asked(call: Call): Array<{ id: string; text: string }> {
 }
 
 /** the true answer for our tiny corpus: the first token of each sentence is an ORG */
-const SENTENCES = ['EU rejects the call', 'Reuters reported it', 'Nokia shares fell', 'UN officials met', 'BBC said so', 'IBM hired staff'];
+const SENTENCES = [
+  'EU rejects the call',
+  'Reuters reported it',
+  'Nokia shares fell',
+  'UN officials met',
+  'BBC said so',
+  'IBM hired staff',
+];
 const input = SENTENCES.map((t, i) => ({ id: `s${i}`, tokens: t.split(' '), spans: [] }));
 const truth = (text: string) => [{ text: text.split(' ')[0], type: 'ORG' }];
 
@@ -121,7 +130,8 @@ describe('re-asks say what was wrong', () => {
       if (!last.includes('could not be used')) {
         // first asks: sentence 0 is cut off (finish_reason stop, JSON incomplete), sentence 1 names a type that does not exist
         if (s.text.startsWith('EU')) return completion(res, '{"entities": [{"text": "EU", "ty');
-        if (s.text.startsWith('Reuters')) return completion(res, JSON.stringify({ entities: [{ text: 'Reuters', type: 'VEHICLE' }] }));
+        if (s.text.startsWith('Reuters'))
+          return completion(res, JSON.stringify({ entities: [{ text: 'Reuters', type: 'VEHICLE' }] }));
       }
       void n;
       completion(res, JSON.stringify({ entities: truth(s.text) }));
@@ -130,7 +140,11 @@ describe('re-asks say what was wrong', () => {
     expectAllRight(res);
     const notes = m.calls.map((c) => c.body.messages.at(-1)!.content).filter((c) => c.includes('could not be used'));
     expect(notes).toHaveLength(2);
-    expect(notes.some((c) => /stopped before its JSON was complete/.test(c) && c.includes('{"entities": [{"text": "EU", "ty'))).toBe(true);
+    expect(
+      notes.some(
+        (c) => /stopped before its JSON was complete/.test(c) && c.includes('{"entities": [{"text": "EU", "ty'),
+      ),
+    ).toBe(true);
     expect(notes.some((c) => /unknown type "VEHICLE" \(use only PER, ORG, LOC, MISC\)/.test(c))).toBe(true);
     expect(res.stats.feedbackReasks).toBe(2);
   });
@@ -155,7 +169,9 @@ describe('re-asks say what was wrong', () => {
 describe('bounded work per reply', () => {
   it('keeps at most MAX_REJECTED rejected entities per sentence and counts the rest', async () => {
     const many = Array.from({ length: 3000 }, (_, i) => ({ text: `Zork${i}`, type: 'ORG' }));
-    const m = await mock((call, res) => completion(res, JSON.stringify({ entities: [...truth(asked(call)[0]!.text), ...many] })));
+    const m = await mock((call, res) =>
+      completion(res, JSON.stringify({ entities: [...truth(asked(call)[0]!.text), ...many] })),
+    );
     const res = await annotate(job(m.url, { sentences: input.slice(0, 2) }));
     expect(res.stats.annotated).toBe(2);
     for (const a of res.sentences) {
@@ -185,7 +201,9 @@ describe('bounded work per reply', () => {
       pump();
     });
     const provider = new OpenAIProvider({ baseURL: m.url, model: 'mock', maxResponseBytes: 1024 * 1024 });
-    const err = await provider.complete({ messages: [{ role: 'user', content: 'hi' }], temperature: 0, maxTokens: 10 }).catch((e: unknown) => e);
+    const err = await provider
+      .complete({ messages: [{ role: 'user', content: 'hi' }], temperature: 0, maxTokens: 10 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).code).toBe('bad_response');
     expect((err as ProviderError).message).toMatch(/larger than 1048576 bytes/);
@@ -223,7 +241,16 @@ describe('fail fast', () => {
   it('a 404 (unknown model) stops the job at once', async () => {
     const m = await mock((_c, res) => {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'The model `mock` does not exist or you do not have access to it.', type: 'invalid_request_error', param: null, code: 'model_not_found' } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            message: 'The model `mock` does not exist or you do not have access to it.',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'model_not_found',
+          },
+        }),
+      );
     });
     const res = await annotate(job(m.url));
     expect(res.stoppedBy).toBe('fatal');
@@ -244,7 +271,9 @@ describe('fail fast', () => {
 
   it('a budget with no known price is refused before any request, with the hint', async () => {
     const m = await mock((_c, res) => completion(res, '{"entities": []}'));
-    await expect(annotate(job(m.url, { maxCost: 1 }))).rejects.toThrow(/no price is known for model "mock".*--prices FILE/);
+    await expect(annotate(job(m.url, { maxCost: 1 }))).rejects.toThrow(
+      /no price is known for model "mock".*--prices FILE/,
+    );
     expect(m.calls).toHaveLength(0);
   });
 });

@@ -35,7 +35,9 @@ function annotatedAs(gold: Sentence[], relabel: (label: string) => string | unde
     tokens: s.tokens,
     entities: s.spans.flatMap((sp) => {
       const label = relabel(sp.label);
-      return label ? [{ start: sp.start, end: sp.end, label, text: s.tokens.slice(sp.start, sp.end).join(' '), confidence: 1 }] : [];
+      return label
+        ? [{ start: sp.start, end: sp.end, label, text: s.tokens.slice(sp.start, sp.end).join(' '), confidence: 1 }]
+        : [];
     }),
     rejected: [],
     teacher: { model: 'm', samples: 1 },
@@ -58,28 +60,57 @@ describe('types and definitions from the labelled data', () => {
     expect(defs[1]!.description).toMatch(/^Names of creative work entities \(the label "creative-work"/);
     expect(defs[1]!.examples.length).toBeGreaterThan(2);
     expect(defs[2]!.examples.length).toBeGreaterThan(2);
-    expect(lines).toEqual([expect.stringMatching(/no built-in definition for creative-work, product; using one written/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/no built-in definition for creative-work, product; using one written/),
+    ]);
     const dir = tempDir();
     const file = join(dir, 'defs.yaml');
-    writeFileSync(file, 'product: Names of products, brands and apps.\ncreative-work: Titles of songs, films, books.\nPER: People.\n');
+    writeFileSync(
+      file,
+      'product: Names of products, brands and apps.\ncreative-work: Titles of songs, films, books.\nPER: People.\n',
+    );
     const own = definitionsFor(['PER', 'creative-work', 'product'], { file, labelled, log: (l) => lines.push(l) });
-    expect(own.map((d) => d.description)).toEqual(['People.', 'Titles of songs, films, books.', 'Names of products, brands and apps.']);
+    expect(own.map((d) => d.description)).toEqual([
+      'People.',
+      'Titles of songs, films, books.',
+      'Names of products, brands and apps.',
+    ]);
     expect(lines).toHaveLength(1);
-    expect(writtenDefinition('DRUG').description).toBe('Names of drug entities (the label "DRUG" of the labelled data).');
+    expect(writtenDefinition('DRUG').description).toBe(
+      'Names of drug entities (the label "DRUG" of the labelled data).',
+    );
   });
 });
 
 describe('a teacher near F1 0 is diagnosed', () => {
   const gold = wnut(WNUT_DEV, 400);
   it('says the types are wrong, the endpoint answers nothing, or the definitions miss the labels', () => {
-    expect(diagnoseTeacher(gold, annotatedAs(gold, (l) => l), WNUT_TYPES)).toBeUndefined();
+    expect(
+      diagnoseTeacher(
+        gold,
+        annotatedAs(gold, (l) => l),
+        WNUT_TYPES,
+      ),
+    ).toBeUndefined();
     const conll = ['PER', 'ORG', 'LOC', 'MISC'];
-    expect(diagnoseTeacher(gold, annotatedAs(gold, () => undefined), conll)).toMatch(
-      /F1 0\.000 on 400 sentences .*the types asked \(PER, ORG, LOC, MISC\) are not the data's \(.*person.*\)/,
-    );
-    expect(diagnoseTeacher(gold, annotatedAs(gold, () => undefined), WNUT_TYPES)).toMatch(/found almost nothing — check the endpoint and model/);
+    expect(
+      diagnoseTeacher(
+        gold,
+        annotatedAs(gold, () => undefined),
+        conll,
+      ),
+    ).toMatch(/F1 0\.000 on 400 sentences .*the types asked \(PER, ORG, LOC, MISC\) are not the data's \(.*person.*\)/);
+    expect(
+      diagnoseTeacher(
+        gold,
+        annotatedAs(gold, () => undefined),
+        WNUT_TYPES,
+      ),
+    ).toMatch(/found almost nothing — check the endpoint and model/);
     const shifted = (l: string) => WNUT_TYPES[(WNUT_TYPES.indexOf(l) + 1) % WNUT_TYPES.length];
-    expect(diagnoseTeacher(gold, annotatedAs(gold, shifted), WNUT_TYPES)).toMatch(/finds entities, but not the labelled ones — check that the type definitions/);
+    expect(diagnoseTeacher(gold, annotatedAs(gold, shifted), WNUT_TYPES)).toMatch(
+      /finds entities, but not the labelled ones — check that the type definitions/,
+    );
   });
 
   it('stops nerd distill before training when the teacher is asked the wrong types', async () => {
@@ -103,7 +134,9 @@ describe('nerd annotate without --types', () => {
   it('takes the types from --demos and writes definitions for them', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
-    const blocks = readFileSync(WNUT_DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '');
+    const blocks = readFileSync(WNUT_DEV, 'utf8')
+      .split(/\n\s*\n/)
+      .filter((b) => b.trim() !== '');
     const input = join(dir, 'in.conll');
     writeFileSync(input, `${blocks.slice(0, 40).join('\n\n')}\n\n`);
     const sim = await startTeacherSim({ gold: input, noise: 'none', seed: 1, log: null });
@@ -117,14 +150,34 @@ describe('nerd annotate without --types', () => {
     }) as typeof process.stderr.write;
     let code: number;
     try {
-      code = await main(['node', 'nerd', 'annotate', '--input', input, '--demos', WNUT_TRAIN, '--out', out, '--base-url', sim.url, '--model', 'gpt-4o', '--no-progress']);
+      code = await main([
+        'node',
+        'nerd',
+        'annotate',
+        '--input',
+        input,
+        '--demos',
+        WNUT_TRAIN,
+        '--out',
+        out,
+        '--base-url',
+        sim.url,
+        '--model',
+        'gpt-4o',
+        '--no-progress',
+      ]);
     } finally {
       process.stderr.write = write;
     }
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/types from --demos: person, /);
     expect(stderr).toMatch(/no built-in definition for .*creative-work/);
-    const labels = new Set(readFileSync(out, 'utf8').trim().split('\n').flatMap((l) => (JSON.parse(l) as AnnotatedSentence).entities.map((e) => e.label)));
+    const labels = new Set(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .flatMap((l) => (JSON.parse(l) as AnnotatedSentence).entities.map((e) => e.label)),
+    );
     expect(labels.size).toBeGreaterThan(1);
     for (const l of labels) expect(WNUT_TYPES).toContain(l);
   });

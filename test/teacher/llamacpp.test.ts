@@ -31,7 +31,15 @@ function answerSchema(batched: boolean): Record<string, unknown> {
       additionalProperties: false,
     },
   };
-  const results = { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, entities }, required: ['id', 'entities'], additionalProperties: false } };
+  const results = {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: { id: { type: 'string' }, entities },
+      required: ['id', 'entities'],
+      additionalProperties: false,
+    },
+  };
   return {
     type: 'object',
     properties: batched ? { reasoning: { type: 'string' }, results } : { reasoning: { type: 'string' }, entities },
@@ -40,15 +48,31 @@ function answerSchema(batched: boolean): Record<string, unknown> {
   };
 }
 
-const entity = z.object({ text: z.string(), type: z.enum(TYPES as [string, ...string[]]), occurrence: z.number().int().nullable() }).strict();
+const entity = z
+  .object({ text: z.string(), type: z.enum(TYPES as [string, ...string[]]), occurrence: z.number().int().nullable() })
+  .strict();
 const single = z.object({ reasoning: z.string(), entities: z.array(entity) }).strict();
-const batched = z.object({ reasoning: z.string(), results: z.array(z.object({ id: z.string(), entities: z.array(entity) }).strict()) }).strict();
+const batched = z
+  .object({ reasoning: z.string(), results: z.array(z.object({ id: z.string(), entities: z.array(entity) }).strict()) })
+  .strict();
 
 const messages: ChatMessage[] = [
-  { role: 'system', content: 'You are an expert annotator of named entities. Types: PER, ORG, LOC, MISC. Reason step by step, then answer with JSON.' },
+  {
+    role: 'system',
+    content:
+      'You are an expert annotator of named entities. Types: PER, ORG, LOC, MISC. Reason step by step, then answer with JSON.',
+  },
   { role: 'user', content: '<sentences>\n{"id":"1","text":"Peter Blackburn"}\n</sentences>' },
-  { role: 'assistant', content: '{"reasoning":"Peter Blackburn is a person.","entities":[{"text":"Peter Blackburn","type":"PER","occurrence":null}]}' },
-  { role: 'user', content: 'Annotate this sentence:\n<sentences>\n{"id":"1","text":"EU rejects German call to boycott British lamb ."}\n</sentences>' },
+  {
+    role: 'assistant',
+    content:
+      '{"reasoning":"Peter Blackburn is a person.","entities":[{"text":"Peter Blackburn","type":"PER","occurrence":null}]}',
+  },
+  {
+    role: 'user',
+    content:
+      'Annotate this sentence:\n<sentences>\n{"id":"1","text":"EU rejects German call to boycott British lamb ."}\n</sentences>',
+  },
 ];
 
 describe('LlamaCppProvider with a tiny GGUF', () => {
@@ -91,7 +115,13 @@ describe('LlamaCppProvider with a tiny GGUF', () => {
   it('answers schema-valid JSON when sampling with different seeds (batched shape)', async () => {
     const texts = new Set<string>();
     for (const seed of [1, 2, 3, 4]) {
-      const res = await provider.complete({ messages, temperature: 1.5, seed, maxTokens: 400, jsonSchema: answerSchema(true) });
+      const res = await provider.complete({
+        messages,
+        temperature: 1.5,
+        seed,
+        maxTokens: 400,
+        jsonSchema: answerSchema(true),
+      });
       expect(res.finishReason).toBe('stop');
       const parsed = batched.safeParse(JSON.parse(res.text));
       expect(parsed.success, res.text).toBe(true);
@@ -117,7 +147,9 @@ describe('LlamaCppProvider with a tiny GGUF', () => {
 
   it('serves concurrent requests one at a time on its sequence', async () => {
     const all = await Promise.all(
-      [0, 1, 2].map(() => provider.complete({ messages, temperature: 0, maxTokens: 200, jsonSchema: answerSchema(false) })),
+      [0, 1, 2].map(() =>
+        provider.complete({ messages, temperature: 0, maxTokens: 200, jsonSchema: answerSchema(false) }),
+      ),
     );
     expect(new Set(all.map((r) => r.text)).size).toBe(1);
   });

@@ -24,7 +24,8 @@ describe('parseAnswer: where the JSON is', () => {
   });
 
   it('reads the last JSON object after prose, ignoring braces in the reasoning', () => {
-    const text = 'I think {maybe} "EU" is an organisation.\nFinal answer: {"entities": [{"text": "EU", "type": "ORG"}]}\nHope this helps!';
+    const text =
+      'I think {maybe} "EU" is an organisation.\nFinal answer: {"entities": [{"text": "EU", "type": "ORG"}]}\nHope this helps!';
     const r = parseAnswer(text, one);
     expect(r.source).toBe('embedded');
     expect(r.results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
@@ -45,8 +46,12 @@ describe('parseAnswer: where the JSON is', () => {
   });
 
   it('refuses an answer cut off inside its JSON instead of closing it (no silent partial answer)', () => {
-    expect(() => parseAnswer('Reasoning...\n```json\n{"entities":[{"text":"EU","type":"ORG"},{"text":"Ger', one)).toThrow(AnswerParseError);
-    expect(() => parseAnswer('{"entities":[{"text":"EU","type":"ORG"},{"text":"German","type":"MISC"}', one)).toThrow(AnswerParseError);
+    expect(() =>
+      parseAnswer('Reasoning...\n```json\n{"entities":[{"text":"EU","type":"ORG"},{"text":"Ger', one),
+    ).toThrow(AnswerParseError);
+    expect(() => parseAnswer('{"entities":[{"text":"EU","type":"ORG"},{"text":"German","type":"MISC"}', one)).toThrow(
+      AnswerParseError,
+    );
   });
 
   it('refuses a reply with no answer', () => {
@@ -69,28 +74,43 @@ describe('parseAnswer: shapes', () => {
 
   it('credits a single-sentence answer under another id to the one sentence asked (nothing else it could be)', () => {
     expect(parseAnswer('{"id":"0","entities":[["EU","ORG"]]}', ['1'])).toMatchObject({ unknownIds: [] });
-    expect(parseAnswer('{"results":[{"id":"s1","entities":[["EU","ORG"]]}]}', ['1']).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
+    expect(parseAnswer('{"results":[{"id":"s1","entities":[["EU","ORG"]]}]}', ['1']).results.get('1')).toEqual([
+      { text: 'EU', type: 'ORG' },
+    ]);
     // two lists for one sentence: doubtful, reported
-    expect(parseAnswer('{"results":[{"id":"0","entities":[]},{"id":"1","entities":[]}]}', ['1']).unknownIds).toEqual(['0']);
+    expect(parseAnswer('{"results":[{"id":"0","entities":[]},{"id":"1","entities":[]}]}', ['1']).unknownIds).toEqual([
+      '0',
+    ]);
   });
 
   it('reports an id given twice', () => {
-    const r = parseAnswer('{"results":[{"id":"1","entities":[]},{"id":"1","entities":[["EU","ORG"]]},{"id":"2","entities":[]}]}', ['1', '2']);
+    const r = parseAnswer(
+      '{"results":[{"id":"1","entities":[]},{"id":"1","entities":[["EU","ORG"]]},{"id":"2","entities":[]}]}',
+      ['1', '2'],
+    );
     expect(r.duplicateIds).toEqual(['1']);
     expect(r.unknownIds).toEqual([]);
   });
 
   it('reads numeric ids, id-keyed objects, pairs, type→texts maps, alternative key names and occurrence', () => {
-    expect(parseAnswer('{"results":[{"id":1,"entities":[["EU","ORG"]]}]}', one).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
-    expect(parseAnswer('{"1":[{"entity":"EU","label":"ORG"}],"2":{"entities":[]}}', ['1', '2']).results.get('2')).toEqual([]);
+    expect(parseAnswer('{"results":[{"id":1,"entities":[["EU","ORG"]]}]}', one).results.get('1')).toEqual([
+      { text: 'EU', type: 'ORG' },
+    ]);
+    expect(
+      parseAnswer('{"1":[{"entity":"EU","label":"ORG"}],"2":{"entities":[]}}', ['1', '2']).results.get('2'),
+    ).toEqual([]);
     expect(parseAnswer('{"entities":{"PER":["Phil Simmons"],"ORG":["EU"]}}', one).results.get('1')).toEqual([
       { text: 'Phil Simmons', type: 'PER' },
       { text: 'EU', type: 'ORG' },
     ]);
-    expect(parseAnswer('{"reasoning":"x","entities":[{"text":"Simmons","type":"PER","occurrence":2}]}', one).results.get('1')).toEqual([
-      { text: 'Simmons', type: 'PER', occurrence: 2 },
+    expect(
+      parseAnswer('{"reasoning":"x","entities":[{"text":"Simmons","type":"PER","occurrence":2}]}', one).results.get(
+        '1',
+      ),
+    ).toEqual([{ text: 'Simmons', type: 'PER', occurrence: 2 }]);
+    expect(parseAnswer('{"entities":[{"text":"EU","type":"ORG","occurrence":null}]}', one).results.get('1')).toEqual([
+      { text: 'EU', type: 'ORG' },
     ]);
-    expect(parseAnswer('{"entities":[{"text":"EU","type":"ORG","occurrence":null}]}', one).results.get('1')).toEqual([{ text: 'EU', type: 'ORG' }]);
   });
 });
 
@@ -120,9 +140,9 @@ describe('single quotes', () => {
   it('tells a delimiter from an apostrophe', () => {
     expect(requote(`{text:'Lord 's',type:'LOC'}`)).toBe(`{text:"Lord 's",type:"LOC"}`);
     expect(requote(`{"text":"O'Neil",'type':'PER'}`)).toBe(`{"text":"O'Neil","type":"PER"}`);
-    expect(parseAnswer(`Final answer: {results:[{id:'1',entities:[{text:'Lord 's',type:'LOC'}]}]}`, ['1']).results.get('1')).toEqual([
-      { text: "Lord 's", type: 'LOC' },
-    ]);
+    expect(
+      parseAnswer(`Final answer: {results:[{id:'1',entities:[{text:'Lord 's',type:'LOC'}]}]}`, ['1']).results.get('1'),
+    ).toEqual([{ text: "Lord 's", type: 'LOC' }]);
   });
 });
 

@@ -7,11 +7,21 @@ import { DEFAULT_DEFINITIONS, loadDefinitions, parseTypes, resolveDefinitions } 
 import { DemoSelector } from '../../src/teacher/demos.js';
 import { groundEntities } from '../../src/teacher/ground.js';
 import { parseAnswer } from '../../src/teacher/parse.js';
-import { answerEntities, answerSchema, buildMessages, demoAnswer, parsePromptSentences, type Demo } from '../../src/teacher/prompt.js';
+import {
+  answerEntities,
+  answerSchema,
+  buildMessages,
+  demoAnswer,
+  parsePromptSentences,
+  type Demo,
+} from '../../src/teacher/prompt.js';
 
 const defs = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
 const demo: Demo = {
-  tokens: 'West Indian all-rounder Phil Simmons took four for 38 on Friday as Leicestershire beat Somerset . Simmons'.split(' '),
+  tokens:
+    'West Indian all-rounder Phil Simmons took four for 38 on Friday as Leicestershire beat Somerset . Simmons'.split(
+      ' ',
+    ),
   spans: [
     { start: 0, end: 2, label: 'MISC' },
     { start: 3, end: 5, label: 'PER' },
@@ -52,13 +62,26 @@ describe('prompt', () => {
       expect(g.spans.map(({ start, end, label }) => ({ start, end, label }))).toEqual(demo.spans);
     }
     // a text labelled at every occurrence is listed once; one labelled only somewhere gets its occurrence
-    const twice: Demo = { tokens: 'Paris beat Paris'.split(' '), spans: [{ start: 0, end: 1, label: 'ORG' }, { start: 2, end: 3, label: 'ORG' }] };
+    const twice: Demo = {
+      tokens: 'Paris beat Paris'.split(' '),
+      spans: [
+        { start: 0, end: 1, label: 'ORG' },
+        { start: 2, end: 3, label: 'ORG' },
+      ],
+    };
     expect(answerEntities(twice)).toEqual([{ text: 'Paris', type: 'ORG' }]);
-    expect(answerEntities(demo).find((e) => e.text === 'Simmons')).toEqual({ text: 'Simmons', type: 'PER', occurrence: 2 });
+    expect(answerEntities(demo).find((e) => e.text === 'Simmons')).toEqual({
+      text: 'Simmons',
+      type: 'PER',
+      occurrence: 2,
+    });
   });
 
   it('exports a strict-mode JSON schema for single and batched answers', () => {
-    const s = answerSchema(['PER', 'ORG'], false) as { required: string[]; properties: { entities: { items: { properties: { type: { enum: string[] } } } } } };
+    const s = answerSchema(['PER', 'ORG'], false) as {
+      required: string[];
+      properties: { entities: { items: { properties: { type: { enum: string[] } } } } };
+    };
     expect(s.required).toEqual(['reasoning', 'entities']);
     expect(s.properties.entities.items.properties.type.enum).toEqual(['PER', 'ORG']);
     expect((answerSchema(['PER'], true) as { required: string[] }).required).toEqual(['reasoning', 'results']);
@@ -76,7 +99,10 @@ describe('definitions', () => {
     expect(d.PER).toMatchObject({ description: 'People.', examples: ['Ada'], gloss: 'a person' });
     const j = join(dir, 'd.json');
     writeFileSync(j, JSON.stringify({ ORG: 'Organisations.' }));
-    expect(resolveDefinitions(['ORG', 'LOC'], j).map((x) => x.description)).toEqual(['Organisations.', DEFAULT_DEFINITIONS.LOC!.description]);
+    expect(resolveDefinitions(['ORG', 'LOC'], j).map((x) => x.description)).toEqual([
+      'Organisations.',
+      DEFAULT_DEFINITIONS.LOC!.description,
+    ]);
   });
 
   it('names the file and line of a bad entry, and a type with no definition', () => {
@@ -96,9 +122,21 @@ describe('definitions', () => {
 
 describe('demo selection', () => {
   const pool: Demo[] = [
-    { tokens: 'Leicestershire beat Somerset by six wickets'.split(' '), spans: [{ start: 0, end: 1, label: 'ORG' }, { start: 2, end: 3, label: 'ORG' }] },
+    {
+      tokens: 'Leicestershire beat Somerset by six wickets'.split(' '),
+      spans: [
+        { start: 0, end: 1, label: 'ORG' },
+        { start: 2, end: 3, label: 'ORG' },
+      ],
+    },
     { tokens: 'The bank raised interest rates on Tuesday'.split(' '), spans: [] },
-    { tokens: 'Yorkshire beat Lancashire by an innings'.split(' '), spans: [{ start: 0, end: 1, label: 'ORG' }, { start: 2, end: 3, label: 'ORG' }] },
+    {
+      tokens: 'Yorkshire beat Lancashire by an innings'.split(' '),
+      spans: [
+        { start: 0, end: 1, label: 'ORG' },
+        { start: 2, end: 3, label: 'ORG' },
+      ],
+    },
     { tokens: 'LONDON 1996-08-30'.split(' '), spans: [{ start: 0, end: 1, label: 'LOC' }] },
     { tokens: 'Warwickshire beat Derbyshire by 10 runs'.split(' '), spans: [] },
   ];

@@ -31,7 +31,11 @@ const SCHEMA = {
   properties: {
     entities: {
       type: 'array',
-      items: { type: 'object', properties: { text: { type: 'string' }, type: { type: 'string' } }, required: ['text', 'type'] },
+      items: {
+        type: 'object',
+        properties: { text: { type: 'string' }, type: { type: 'string' } },
+        required: ['text', 'type'],
+      },
     },
   },
   required: ['entities'],
@@ -86,7 +90,9 @@ describe('OpenAIProvider against teacher-sim', () => {
 
   it('gets structured output equal to gold with noise off', async () => {
     const provider = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o', apiKey: 'unused' });
-    const res = await provider.complete(request('EU rejects German call to boycott British lamb .', { jsonSchema: SCHEMA }));
+    const res = await provider.complete(
+      request('EU rejects German call to boycott British lamb .', { jsonSchema: SCHEMA }),
+    );
     expect(res.structured).toBe(true);
     expect(res.finishReason).toBe('stop');
     expect(res.model).toContain('SIMULATED');
@@ -175,7 +181,12 @@ describe('OpenAIProvider against teacher-sim', () => {
 
 describe('OpenAIProvider error mapping', () => {
   it('turns 429 into a retryable error with retryAfterMs from the headers', async () => {
-    const sim = await startTeacherSim({ gold: GOLD, noise: 'none', noiseOverrides: { rateLimitRate: 1, retryAfterS: 2.5 }, log: null });
+    const sim = await startTeacherSim({
+      gold: GOLD,
+      noise: 'none',
+      noiseOverrides: { rateLimitRate: 1, retryAfterS: 2.5 },
+      log: null,
+    });
     try {
       const provider = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o' });
       const err = await rejection(provider.complete(request('Peter Blackburn')));
@@ -255,7 +266,9 @@ describe('OpenAIProvider error mapping', () => {
       process.env.OPENAI_API_KEY = 'sk-other-openai-key-123456';
       const fromEnv = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o' });
       const err2 = await rejection(fromEnv.complete(request('Peter Blackburn')));
-      const last = await fetch(`${sim.url.replace(/\/v1$/, '')}/stats`).then((r) => r.json() as Promise<{ statuses: Record<string, number> }>);
+      const last = await fetch(`${sim.url.replace(/\/v1$/, '')}/stats`).then(
+        (r) => r.json() as Promise<{ statuses: Record<string, number> }>,
+      );
       expect(last.statuses['401']).toBe(2); // the server really did see (and echo) the keys
       for (const err of [err1, err2]) {
         expect(err.retryable).toBe(false);
@@ -308,7 +321,17 @@ describe('structured-output details', () => {
     expect(isStrictCompatible(SCHEMA)).toBe(false); // no additionalProperties: false
     const strict = {
       type: 'object',
-      properties: { entities: { type: 'array', items: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false } } },
+      properties: {
+        entities: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { text: { type: 'string' } },
+            required: ['text'],
+            additionalProperties: false,
+          },
+        },
+      },
       required: ['entities'],
       additionalProperties: false,
     };
@@ -327,23 +350,56 @@ describe('structured-output details', () => {
 });
 
 describe('endpoint capability adaptation (adapt.ts)', () => {
-  const sent = { model: 'm', messages: [], max_tokens: 100, temperature: 0, seed: 3, response_format: { type: 'json_schema' } };
+  const sent = {
+    model: 'm',
+    messages: [],
+    max_tokens: 100,
+    temperature: 0,
+    seed: 3,
+    response_format: { type: 'json_schema' },
+  };
   it('renames max_tokens, drops what a refusal names (param field or message), and asks for streaming', () => {
     expect(
-      adapt({ status: 400, param: 'max_tokens', text: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead." }, sent, {}),
+      adapt(
+        {
+          status: 400,
+          param: 'max_tokens',
+          text: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        },
+        sent,
+        {},
+      ),
     ).toMatchObject({ quirks: { maxTokensParam: 'max_completion_tokens', reasoning: true } });
     const noMax = { ...sent, max_tokens: undefined, max_completion_tokens: 100 };
     expect(
-      adapt({ status: 400, param: 'temperature', text: "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported." }, noMax, {}),
+      adapt(
+        {
+          status: 400,
+          param: 'temperature',
+          text: "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.",
+        },
+        noMax,
+        {},
+      ),
     ).toMatchObject({ quirks: { drop: ['temperature'], reasoning: true } });
     // Gemini: no param field, several names in the message
-    const gemini = 'Invalid JSON payload received. Unknown name "frequency_penalty": Cannot find field.\nInvalid JSON payload received. Unknown name "seed": Cannot find field.';
-    expect(adapt({ status: 400, text: gemini }, { ...noMax, frequency_penalty: 0 }, {})?.quirks.drop?.sort()).toEqual(['frequency_penalty', 'seed']);
+    const gemini =
+      'Invalid JSON payload received. Unknown name "frequency_penalty": Cannot find field.\nInvalid JSON payload received. Unknown name "seed": Cannot find field.';
+    expect(adapt({ status: 400, text: gemini }, { ...noMax, frequency_penalty: 0 }, {})?.quirks.drop?.sort()).toEqual([
+      'frequency_penalty',
+      'seed',
+    ]);
     const dashscope = 'This model only support stream mode, please enable the stream parameter to access the model. ';
-    expect(adapt({ status: 400, param: null, text: dashscope }, { ...noMax, response_format: undefined }, {})).toMatchObject({ quirks: { stream: true } });
+    expect(
+      adapt({ status: 400, param: null, text: dashscope }, { ...noMax, response_format: undefined }, {}),
+    ).toMatchObject({ quirks: { stream: true } });
     // a refusal naming nothing: structured output is dropped (the old fallback), then nothing is left to try
-    expect(adapt({ status: 400, text: 'bad request' }, sent, {})).toMatchObject({ quirks: { drop: ['response_format'] } });
-    expect(adapt({ status: 400, text: 'context length exceeded' }, { ...noMax, response_format: undefined }, {})).toBeUndefined();
+    expect(adapt({ status: 400, text: 'bad request' }, sent, {})).toMatchObject({
+      quirks: { drop: ['response_format'] },
+    });
+    expect(
+      adapt({ status: 400, text: 'context length exceeded' }, { ...noMax, response_format: undefined }, {}),
+    ).toBeUndefined();
     expect(adapt({ status: 500, text: "'seed'" }, sent, {})).toBeUndefined();
   });
 
@@ -351,12 +407,26 @@ describe('endpoint capability adaptation (adapt.ts)', () => {
     expect(unwrapErrorArray('[{"error":{"code":400,"message":"x"}}]')).toBe('{"error":{"code":400,"message":"x"}}');
     expect(unwrapErrorArray('{"error":{}}')).toBe('{"error":{}}');
     // OpenAI: completion_tokens includes reasoning; a server whose total shows them left out gets them added
-    expect(readUsage({ prompt_tokens: 10, completion_tokens: 50, total_tokens: 60, completion_tokens_details: { reasoning_tokens: 40 } })).toEqual({
+    expect(
+      readUsage({
+        prompt_tokens: 10,
+        completion_tokens: 50,
+        total_tokens: 60,
+        completion_tokens_details: { reasoning_tokens: 40 },
+      }),
+    ).toEqual({
       promptTokens: 10,
       completionTokens: 50,
       reasoningTokens: 40,
     });
-    expect(readUsage({ prompt_tokens: 10, completion_tokens: 10, total_tokens: 60, completion_tokens_details: { reasoning_tokens: 40 } }).completionTokens).toBe(50);
+    expect(
+      readUsage({
+        prompt_tokens: 10,
+        completion_tokens: 10,
+        total_tokens: 60,
+        completion_tokens_details: { reasoning_tokens: 40 },
+      }).completionTokens,
+    ).toBe(50);
     for (const f of ['eos', 'eos_token', 'end', 'end_turn']) expect(mapFinishReason(f)).toBe('stop');
     expect(mapFinishReason(undefined)).toBe('other');
   });

@@ -19,21 +19,55 @@ afterAll(async () => {
 describe('nerd annotate --select', () => {
   it('annotates the chosen sentences only, in input order, the same ones for the same seed', async () => {
     const dir = tempDir();
-    const blocks = readFileSync(DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '').slice(0, 120);
+    const blocks = readFileSync(DEV, 'utf8')
+      .split(/\n\s*\n/)
+      .filter((b) => b.trim() !== '')
+      .slice(0, 120);
     const input = join(dir, 'pool.txt');
     writeFileSync(input, `${blocks.join('\n\n')}\n\n`);
     sim = await startTeacherSim({ gold: DEV, noise: 'none', seed: 1, log: null, noiseOverrides: { latencyMs: 0 } });
-    const args = (out: string, extra: string[]) => ['annotate', '--input', input, '--types', 'PER,ORG,LOC,MISC', '--out', out, '--cache', join(dir, 'cache.sqlite'), '--base-url', sim!.url, '--model', 'gpt-test', '--no-progress', '--batch', '4', '--no-structured', ...extra];
-    const ids = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const args = (out: string, extra: string[]) => [
+      'annotate',
+      '--input',
+      input,
+      '--types',
+      'PER,ORG,LOC,MISC',
+      '--out',
+      out,
+      '--cache',
+      join(dir, 'cache.sqlite'),
+      '--base-url',
+      sim!.url,
+      '--model',
+      'gpt-test',
+      '--no-progress',
+      '--batch',
+      '4',
+      '--no-structured',
+      ...extra,
+    ];
+    const ids = (file: string) =>
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id);
 
-    const a = await runNerd(args(join(dir, 'a.jsonl'), ['--select', 'diversity', '--select-count', '15', '--seed', '2']));
+    const a = await runNerd(
+      args(join(dir, 'a.jsonl'), ['--select', 'diversity', '--select-count', '15', '--seed', '2']),
+    );
     expect(a.code, a.stderr).toBe(0);
     expect(a.stderr).toMatch(/15 of 120 sentences chosen by 'diversity'/);
     const pool = readCorpus(input).corpus.sentences;
-    const expected = selectIndices(pool.map((s) => s.tokens), 15, { strategy: 'diversity', seed: 2 }).map((i) => pool[i]!.id);
+    const expected = selectIndices(
+      pool.map((s) => s.tokens),
+      15,
+      { strategy: 'diversity', seed: 2 },
+    ).map((i) => pool[i]!.id);
     expect(ids(join(dir, 'a.jsonl'))).toEqual(expected);
 
-    const b = await runNerd(args(join(dir, 'b.jsonl'), ['--select', 'diversity', '--select-count', '15', '--seed', '2']));
+    const b = await runNerd(
+      args(join(dir, 'b.jsonl'), ['--select', 'diversity', '--select-count', '15', '--seed', '2']),
+    );
     expect(b.code, b.stderr).toBe(0);
     expect(readFileSync(join(dir, 'b.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'a.jsonl'), 'utf8'));
 
@@ -45,7 +79,20 @@ describe('nerd annotate --select', () => {
 
   it('refuses --select without a count, and uncertainty without a model, in one line', async () => {
     const dir = tempDir();
-    const base = ['annotate', '--input', DEV, '--types', 'PER', '--out', join(dir, 'x.jsonl'), '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--no-progress'];
+    const base = [
+      'annotate',
+      '--input',
+      DEV,
+      '--types',
+      'PER',
+      '--out',
+      join(dir, 'x.jsonl'),
+      '--base-url',
+      'http://127.0.0.1:9/v1',
+      '--model',
+      'm',
+      '--no-progress',
+    ];
     const a = await runNerd([...base, '--select', 'random']);
     expect(a.code).toBe(2);
     expect(a.stderr.trim()).toMatch(/^nerd: give both --select and --select-count[^\n]*$/);
@@ -54,6 +101,8 @@ describe('nerd annotate --select', () => {
     expect(b.stderr.trim()).toMatch(/--select uncertainty needs --select-model[^\n]*$/);
     const c = await runNerd([...base, '--select', 'clever', '--select-count', '5']);
     expect(c.code).toBe(2);
-    expect(c.stderr.trim()).toMatch(/^nerd: --select: unknown strategy "clever" \(one of first, random, diversity, uncertainty\)$/);
+    expect(c.stderr.trim()).toMatch(
+      /^nerd: --select: unknown strategy "clever" \(one of first, random, diversity, uncertainty\)$/,
+    );
   });
 });

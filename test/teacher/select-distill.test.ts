@@ -17,7 +17,10 @@ import { DEV, tempDir } from './helpers.js';
 describe('teacher.select uncertainty in distill', () => {
   it('trains a human-only student, sends the teacher its least certain candidates, and reuses it on a rerun', async () => {
     const dir = tempDir('nerd-select-distill-');
-    const blocks = readFileSync(DEV, 'utf8').split(/\n\s*\n/).filter((b) => b.trim() !== '').slice(0, 70);
+    const blocks = readFileSync(DEV, 'utf8')
+      .split(/\n\s*\n/)
+      .filter((b) => b.trim() !== '')
+      .slice(0, 70);
     const pool = path.join(dir, 'pool.txt');
     writeFileSync(pool, `${blocks.join('\n\n')}\n\n`);
     const config = DistillConfig.parse({
@@ -45,11 +48,25 @@ describe('teacher.select uncertainty in distill', () => {
     const cands = rest.map((i) => all[i]!);
     const predictor = await Predictor.load(path.join(dir, selector[0]!, 'best'), { threads: 1 });
     try {
-      const scores = await uncertaintyScores(predictorSource(predictor), cands.map((s) => s.tokens));
-      const want = selectIndices(cands.map((s) => s.tokens), 12, { strategy: 'uncertainty', seed: 4, scores }).map((j) => rest[j]!).sort((a, b) => a - b);
+      const scores = await uncertaintyScores(
+        predictorSource(predictor),
+        cands.map((s) => s.tokens),
+      );
+      const want = selectIndices(
+        cands.map((s) => s.tokens),
+        12,
+        { strategy: 'uncertainty', seed: 4, scores },
+      )
+        .map((j) => rest[j]!)
+        .sort((a, b) => a - b);
       expect(data.unlabelled).toEqual(want.map((i) => all[i]!));
       // not simply the head of the shuffle (what `first` would send)
-      expect(data.unlabelled).not.toEqual(rest.slice(0, 12).sort((a, b) => a - b).map((i) => all[i]!));
+      expect(data.unlabelled).not.toEqual(
+        rest
+          .slice(0, 12)
+          .sort((a, b) => a - b)
+          .map((i) => all[i]!),
+      );
     } finally {
       await predictor.close();
     }
@@ -60,12 +77,26 @@ describe('teacher.select uncertainty in distill', () => {
 
     // the human budget by the same student's doubt (humanSelectModel): the pool's 20 least certain sentences
     const model = path.join(dir, selector[0]!, 'best');
-    const humanCfg = DistillConfig.parse({ ...config, teacher: { ...config.teacher, select: 'first' }, humanSelect: 'uncertainty', humanSelectModel: model });
+    const humanCfg = DistillConfig.parse({
+      ...config,
+      teacher: { ...config.teacher, select: 'first' },
+      humanSelect: 'uncertainty',
+      humanSelectModel: model,
+    });
     const byDoubt = await runData(humanCfg, { phaseDir: dir, progress: false, log: () => {} });
     const scorer = await Predictor.load(model, { threads: 1 });
     try {
-      const scores = await uncertaintyScores(predictorSource(scorer), all.map((s) => s.tokens));
-      expect(byDoubt.human).toEqual(selectIndices(all.map((s) => s.tokens), 20, { strategy: 'uncertainty', seed: 4, scores }).map((i) => all[i]!));
+      const scores = await uncertaintyScores(
+        predictorSource(scorer),
+        all.map((s) => s.tokens),
+      );
+      expect(byDoubt.human).toEqual(
+        selectIndices(
+          all.map((s) => s.tokens),
+          20,
+          { strategy: 'uncertainty', seed: 4, scores },
+        ).map((i) => all[i]!),
+      );
     } finally {
       await scorer.close();
     }

@@ -49,7 +49,9 @@ describe('selection strategies', () => {
       expect(a.every((i) => i >= 0 && i < tokens.length)).toBe(true);
     }
     // the seed matters where there is chance: random, and ties in uncertainty
-    expect(selectIndices(tokens, 100, { strategy: 'random', seed: 4 })).not.toEqual(selectIndices(tokens, 100, { strategy: 'random', seed: 3 }));
+    expect(selectIndices(tokens, 100, { strategy: 'random', seed: 4 })).not.toEqual(
+      selectIndices(tokens, 100, { strategy: 'random', seed: 3 }),
+    );
     const flat = tokens.map(() => 0.5);
     expect(selectIndices(tokens, 100, { strategy: 'uncertainty', seed: 4, scores: flat })).not.toEqual(
       selectIndices(tokens, 100, { strategy: 'uncertainty', seed: 3, scores: flat }),
@@ -64,10 +66,18 @@ describe('selection strategies', () => {
 
   it('the default split is the one before selection existed, byte for byte', async () => {
     const pool = dev.slice(0, 800);
-    for (const [budget, seed, limit] of [[0.05, 1, 0], [40, 2, 300], [0.01, 3, 100]] as const) {
+    for (const [budget, seed, limit] of [
+      [0.05, 1, 0],
+      [40, 2, 300],
+      [0.01, 3, 100],
+    ] as const) {
       expect(splitByBudget(pool, budget, seed, limit)).toEqual(oldSplit(pool, budget, seed, limit));
     }
-    const config = DistillConfig.parse({ data: { train: dataPath('conll2003/dev.txt'), teacherLimit: 200 }, budget: 0.02, seed: 5 });
+    const config = DistillConfig.parse({
+      data: { train: dataPath('conll2003/dev.txt'), teacherLimit: 200 },
+      budget: 0.02,
+      seed: 5,
+    });
     const data = await runData(config, { log: () => {} });
     const old = oldSplit(dev, 0.02, 5, 200);
     expect(data.human).toEqual(old.human);
@@ -78,7 +88,14 @@ describe('selection strategies', () => {
     const config = DistillConfig.parse({});
     const { cache: _c, select: _s, selectModel: _m, ...teacher } = config.teacher;
     const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
-    const before = stableHash({ data: config.data, budget: config.budget, seed: config.seed, teacher, student: config.student, phases }).slice(0, 16);
+    const before = stableHash({
+      data: config.data,
+      budget: config.budget,
+      seed: config.seed,
+      teacher,
+      student: config.student,
+      phases,
+    }).slice(0, 16);
     expect(configHash(config)).toBe(before);
     const diverse = DistillConfig.parse({ teacher: { select: 'diversity' } });
     expect(configHash(diverse)).not.toBe(before);
@@ -94,7 +111,9 @@ describe('selection strategies', () => {
     // measured: diversity ≈ 2.5× the distinct words of a random or head sample of the same size
     expect(counts.diversity).toBeGreaterThan(1.5 * counts.first);
     for (const r of counts.random) expect(counts.diversity).toBeGreaterThan(1.5 * r);
-    expect(coverage(tokens, div)).toBeGreaterThan(Math.max(coverage(tokens, first), ...rand.map((r) => coverage(tokens, r))));
+    expect(coverage(tokens, div)).toBeGreaterThan(
+      Math.max(coverage(tokens, first), ...rand.map((r) => coverage(tokens, r))),
+    );
     // once everything is covered it fills up with a seeded sample instead of stopping short
     const small = tokens.slice(0, 20);
     expect(selectIndices(small, 19, { strategy: 'diversity', seed: 1 })).toHaveLength(19);
@@ -103,7 +122,9 @@ describe('selection strategies', () => {
   it('uncertainty picks the sentences a fixed probability source is least sure about', async () => {
     // word "doubt" gets a near-even split between two labels; every other word is certain
     const toy: ProbabilitySource = async (sentences) =>
-      sentences.map((s) => s.map((w) => (w === 'doubt' ? [0.45, 0.4, 0.15] : w === 'hm' ? [0.7, 0.2, 0.1] : [0.98, 0.01, 0.01])));
+      sentences.map((s) =>
+        s.map((w) => (w === 'doubt' ? [0.45, 0.4, 0.15] : w === 'hm' ? [0.7, 0.2, 0.1] : [0.98, 0.01, 0.01])),
+      );
     const pool = [['a', 'b'], ['doubt', 'x'], ['c'], ['hm', 'y'], ['x', 'y', 'z'], ['q', 'doubt'], []];
     const scores = await uncertaintyScores(toy, pool, 2);
     expect(scores[1]).toBeCloseTo(0.95);
@@ -112,7 +133,9 @@ describe('selection strategies', () => {
     expect(selectIndices(pool, 2, { strategy: 'uncertainty', seed: 1, scores })).toEqual([1, 5]);
     expect(selectIndices(pool, 3, { strategy: 'uncertainty', seed: 1, scores })).toEqual([1, 3, 5]);
     // a student that reports only its decoded label's probability: least confidence
-    const student = predictorSource({ predictSentences: async (s) => s.map((ws) => ({ tagProbs: ws.map((w) => (w === 'doubt' ? 0.55 : 0.99)) })) });
+    const student = predictorSource({
+      predictSentences: async (s) => s.map((ws) => ({ tagProbs: ws.map((w) => (w === 'doubt' ? 0.55 : 0.99)) })),
+    });
     const fromStudent = await uncertaintyScores(student, pool);
     expect(selectIndices(pool, 2, { strategy: 'uncertainty', seed: 2, scores: fromStudent })).toEqual([1, 5]);
     expect(sentenceUncertainty([[0.5, 0.5]])).toBe(1);
@@ -122,7 +145,9 @@ describe('selection strategies', () => {
   it('distill picks the teacher sentences by teacher.select, and the human ones by humanSelect', async () => {
     const base = { data: { train: dataPath('conll2003/dev.txt'), teacherLimit: 150 }, budget: 0.02, seed: 5 };
     const first = await runData(DistillConfig.parse(base), { log: () => {} });
-    const diverse = await runData(DistillConfig.parse({ ...base, teacher: { select: 'diversity' } }), { log: () => {} });
+    const diverse = await runData(DistillConfig.parse({ ...base, teacher: { select: 'diversity' } }), {
+      log: () => {},
+    });
     expect(diverse.human).toEqual(first.human);
     expect(diverse.unlabelled).toHaveLength(150);
     const words = (ss: Sentence[]) => new Set(ss.flatMap((s) => s.tokens)).size;

@@ -14,10 +14,14 @@ const CLI = ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
 
 describe('nerd teacher-sim (CLI)', () => {
   it('serves OpenAI-compatible answers until SIGTERM and says it is simulated', async () => {
-    const child = spawn(process.execPath, [...CLI, 'teacher-sim', '--gold', DEV, '--noise', 'none', '--latency-ms', '5', '--seed', '3'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'teacher-sim', '--gold', DEV, '--noise', 'none', '--latency-ms', '5', '--seed', '3'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -32,7 +32,10 @@ function userMessage(sentences: GoldSentence[]): string {
 
 function messages(sentences: GoldSentence[]): ChatMessage[] {
   return [
-    { role: 'system', content: 'You are an expert annotator of named entities (PER, ORG, LOC, MISC). Reason step by step.' },
+    {
+      role: 'system',
+      content: 'You are an expert annotator of named entities (PER, ORG, LOC, MISC). Reason step by step.',
+    },
     { role: 'user', content: userMessage(sentences) },
   ];
 }
@@ -61,7 +64,8 @@ function ground(tokens: string[], entities: Entity[]): Span[] {
     for (const fold of [false, true]) {
       const eq = (a: string, b: string) => (fold ? a.toLowerCase() === b.toLowerCase() : a === b);
       const hits: number[] = [];
-      for (let i = 0; i + words.length <= tokens.length; i++) if (words.every((w, k) => eq(tokens[i + k]!, w))) hits.push(i);
+      for (let i = 0; i + words.length <= tokens.length; i++)
+        if (words.every((w, k) => eq(tokens[i + k]!, w))) hits.push(i);
       if (hits.length === 0) continue;
       const chosen = e.occurrence ? hits.slice(e.occurrence - 1, e.occurrence) : hits;
       for (const h of chosen) spans.push([h, h + words.length, e.type]);
@@ -101,7 +105,13 @@ async function annotate(provider: OpenAIProvider, sentences: GoldSentence[], bat
     for (let b = batches.shift(); b; b = batches.shift()) {
       const group = b;
       const answer = await withRetries(
-        () => provider.complete({ messages: messages(group), temperature: seed === undefined ? 0 : 0.7, seed, maxTokens: 4000 }),
+        () =>
+          provider.complete({
+            messages: messages(group),
+            temperature: seed === undefined ? 0 : 0.7,
+            seed,
+            maxTokens: 4000,
+          }),
         group.length,
       );
       group.forEach((s, i) => out.set(s.index, ground(s.tokens, answer.get(String(i + 1)) ?? [])));
@@ -112,7 +122,9 @@ async function annotate(provider: OpenAIProvider, sentences: GoldSentence[], bat
 }
 
 function f1(sentences: GoldSentence[], predicted: Map<number, Span[]>) {
-  let tp = 0, np = 0, ng = 0;
+  let tp = 0,
+    np = 0,
+    ng = 0;
   for (const s of sentences) {
     const gold = new Set(goldSpans(s).map(key));
     const pred = new Set((predicted.get(s.index) ?? []).map(key));
@@ -120,7 +132,8 @@ function f1(sentences: GoldSentence[], predicted: Map<number, Span[]>) {
     np += pred.size;
     for (const p of pred) if (gold.has(p)) tp++;
   }
-  const precision = tp / np, recall = tp / ng;
+  const precision = tp / np,
+    recall = tp / ng;
   return { precision, recall, f1: (2 * precision * recall) / (precision + recall) };
 }
 
@@ -158,19 +171,43 @@ describe('teacher-sim on CoNLL-2003 dev', () => {
 
   it('gives a plausible GPT-4-class teacher with the default noise (entity F1 0.65-0.9), with faults injected', async () => {
     // the default noise, except that slow answers are not slowed down and Retry-After is short, for speed
-    const sim = await startTeacherSim({ gold: corpus, noise: 'default', noiseOverrides: { slowMs: 0, retryAfterS: 0.01 }, seed: 7, log: null });
+    const sim = await startTeacherSim({
+      gold: corpus,
+      noise: 'default',
+      noiseOverrides: { slowMs: 0, retryAfterS: 0.01 },
+      seed: 7,
+      log: null,
+    });
     try {
       const provider = new OpenAIProvider({ baseURL: sim.url, model: 'gpt-4o', structuredOutput: false });
       const sample = corpus.sentences.slice(0, 800);
       const predicted = await annotate(provider, sample, 4);
       const score = f1(sample, predicted);
-      console.log(`teacher-sim default noise, CoNLL dev[0:800], batch 4: P=${score.precision.toFixed(3)} R=${score.recall.toFixed(3)} F1=${score.f1.toFixed(3)}`);
+      console.log(
+        `teacher-sim default noise, CoNLL dev[0:800], batch 4: P=${score.precision.toFixed(3)} R=${score.recall.toFixed(3)} F1=${score.f1.toFixed(3)}`,
+      );
       expect(score.f1).toBeGreaterThan(0.65);
       expect(score.f1).toBeLessThan(0.9);
-      for (const kind of ['missed', 'wrong_type', 'boundary', 'rephrased', 'hallucinated', 'false_positive', 'rate_limit', 'server_error', 'invalid_json', 'length_cutoff', 'prose_after_json', 'trailing_comma'] as const) {
+      for (const kind of [
+        'missed',
+        'wrong_type',
+        'boundary',
+        'rephrased',
+        'hallucinated',
+        'false_positive',
+        'rate_limit',
+        'server_error',
+        'invalid_json',
+        'length_cutoff',
+        'prose_after_json',
+        'trailing_comma',
+      ] as const) {
         expect(sim.stats.faults[kind], kind).toBeGreaterThan(0);
       }
-      const stats = (await fetch(sim.url.replace(/\/v1$/, '/stats')).then((r) => r.json())) as { requests: number; faults: Record<string, number> };
+      const stats = (await fetch(sim.url.replace(/\/v1$/, '/stats')).then((r) => r.json())) as {
+        requests: number;
+        faults: Record<string, number>;
+      };
       expect(stats.requests).toBe(sim.stats.requests);
       expect(stats.faults.rate_limit).toBe(sim.stats.faults.rate_limit);
     } finally {
@@ -203,7 +240,10 @@ describe('teacher-sim determinism and faults', () => {
     const again = await annotate(provider, some, 6, 1);
     // a sentence the corpus repeats with other labels is resolved by its neighbours in a batch, so only
     // sentences with one labelling compare
-    const unique = some.filter((s) => new Set(corpus.byKey.get(normaliseKey(s.tokens.join(' ')))?.map((g) => JSON.stringify(g.entities))).size <= 1);
+    const unique = some.filter(
+      (s) =>
+        new Set(corpus.byKey.get(normaliseKey(s.tokens.join(' ')))?.map((g) => JSON.stringify(g.entities))).size <= 1,
+    );
     expect(unique.length).toBeGreaterThan(50);
     for (const s of unique) {
       expect(single.get(s.index)).toEqual(batched.get(s.index));
@@ -219,15 +259,29 @@ describe('teacher-sim determinism and faults', () => {
     // at temperature 0 the seed changes nothing (the wording around the JSON may vary between calls, as
     // with real APIs; the entities do not)
     const ask = (seed: number) =>
-      withRetries(() => provider.complete({ messages: messages(some.slice(0, 6)), temperature: 0, seed, maxTokens: 4000 }), 6);
+      withRetries(
+        () => provider.complete({ messages: messages(some.slice(0, 6)), temperature: 0, seed, maxTokens: 4000 }),
+        6,
+      );
     expect([...(await ask(1))]).toEqual([...(await ask(2))]);
   });
 
   it('puts the reasoning in the schema field and the occurrence rule in structured answers', async () => {
     // "Jordan" twice, only the first labelled: the answer must say which occurrence
     const gold: GoldSentence[] = [
-      { index: 0, tokens: ['Jordan', 'met', 'the', 'King', 'of', 'Jordan', '.'], entities: [{ start: 0, end: 1, type: 'PER' }] },
-      { index: 1, tokens: ['Germany', 'beat', 'Germany', '.'], entities: [{ start: 0, end: 1, type: 'LOC' }, { start: 2, end: 3, type: 'LOC' }] },
+      {
+        index: 0,
+        tokens: ['Jordan', 'met', 'the', 'King', 'of', 'Jordan', '.'],
+        entities: [{ start: 0, end: 1, type: 'PER' }],
+      },
+      {
+        index: 1,
+        tokens: ['Germany', 'beat', 'Germany', '.'],
+        entities: [
+          { start: 0, end: 1, type: 'LOC' },
+          { start: 2, end: 3, type: 'LOC' },
+        ],
+      },
     ];
     const local = await startTeacherSim({ gold, noise: 'none', log: null });
     try {
@@ -236,7 +290,26 @@ describe('teacher-sim determinism and faults', () => {
         type: 'object',
         properties: {
           reasoning: { type: 'string' },
-          results: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, entities: { type: 'array', items: { type: 'object', properties: { text: { type: 'string' }, type: { type: 'string' }, occurrence: { type: ['integer', 'null'] } } } } } } },
+          results: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                entities: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      text: { type: 'string' },
+                      type: { type: 'string' },
+                      occurrence: { type: ['integer', 'null'] },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       };
       const res = await p.complete({ messages: messages(gold), temperature: 0, maxTokens: 4000, jsonSchema: schema });
@@ -254,12 +327,21 @@ describe('teacher-sim determinism and faults', () => {
   });
 
   it('sends 429 with Retry-After, and a retry of the same request draws anew', async () => {
-    const local = await startTeacherSim({ gold: some, noise: 'none', noiseOverrides: { rateLimitRate: 0.5, retryAfterS: 1.5 }, log: null });
+    const local = await startTeacherSim({
+      gold: some,
+      noise: 'none',
+      noiseOverrides: { rateLimitRate: 0.5, retryAfterS: 1.5 },
+      log: null,
+    });
     try {
       const body = JSON.stringify({ model: 'm', messages: messages(some.slice(0, 1)), temperature: 0 });
       const statuses: number[] = [];
       for (let i = 0; i < 30; i++) {
-        const res = await fetch(`${local.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const res = await fetch(`${local.url}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         statuses.push(res.status);
         if (res.status === 429) {
           expect(res.headers.get('retry-after')).toBe('1.5');
@@ -280,16 +362,29 @@ describe('teacher-sim determinism and faults', () => {
 
   it('reports the same faults for the same requests in a second run with the same seed', async () => {
     const run = async () => {
-      const local = await startTeacherSim({ gold: some, noise: 'default', noiseOverrides: { slowMs: 0 }, seed: 11, log: null });
+      const local = await startTeacherSim({
+        gold: some,
+        noise: 'default',
+        noiseOverrides: { slowMs: 0 },
+        seed: 11,
+        log: null,
+      });
       try {
         const texts: string[] = [];
         for (let i = 0; i < 20; i++) {
           const res = await fetch(`${local.url}/chat/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'm', messages: messages(some.slice(i % 10, (i % 10) + 2)), temperature: 0.7, seed: 1 }),
+            body: JSON.stringify({
+              model: 'm',
+              messages: messages(some.slice(i % 10, (i % 10) + 2)),
+              temperature: 0.7,
+              seed: 1,
+            }),
           });
-          texts.push(`${res.status} ${res.status === 200 ? ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content : ''}`);
+          texts.push(
+            `${res.status} ${res.status === 200 ? ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content : ''}`,
+          );
         }
         return { texts, faults: { ...local.stats.faults } };
       } finally {
@@ -310,12 +405,22 @@ describe('finding the sentences of a request', () => {
 
   it('reads the <sentences> block of the pipeline protocol, unknown sentences included', () => {
     const text = `Annotate these 3 sentences:\n<sentences>\n{"id":"1","text":"Peter Blackburn"}\n{"id":"2","text":"not in gold"}\n{"id":"3","text":"EU rejects German call ."}\n</sentences>`;
-    expect(ids(text)).toEqual([['1', 1], ['2', undefined], ['3', 0]]);
+    expect(ids(text)).toEqual([
+      ['1', 1],
+      ['2', undefined],
+      ['3', 0],
+    ]);
   });
 
   it('reads common id layouts and detokenised text', () => {
-    expect(ids('[s1] EU rejects German call .\n[s2] Peter Blackburn')).toEqual([['s1', 0], ['s2', 1]]);
-    expect(ids('1: EU rejects German call.\n2. Peter  Blackburn')).toEqual([['1', 0], ['2', 1]]);
+    expect(ids('[s1] EU rejects German call .\n[s2] Peter Blackburn')).toEqual([
+      ['s1', 0],
+      ['s2', 1],
+    ]);
+    expect(ids('1: EU rejects German call.\n2. Peter  Blackburn')).toEqual([
+      ['1', 0],
+      ['2', 1],
+    ]);
     expect(ids('<sentence id="a7">U.S.\'s plan “works”</sentence>')).toEqual([['a7', 2]]);
     expect(ids('Sentence: "Peter Blackburn"')).toEqual([[undefined, 1]]);
     expect(ids('Input: ["EU", "rejects", "German", "call", "."]')).toEqual([[undefined, 0]]);
@@ -331,8 +436,12 @@ describe('finding the sentences of a request', () => {
       gold,
     );
     expect(found.map((f) => f.gold?.index)).toEqual([0]);
-    expect(ids('Example:\nPeter Blackburn\nAnswer: {"entities":[]}\nNow annotate:\nEU rejects German call .')).toEqual([[undefined, 0]]);
-    expect(ids('Peter Blackburn\nAnswer: {"entities":[{"text":"Peter Blackburn","type":"PER"}]}\nEU rejects German call .')).toEqual([[undefined, 0]]);
+    expect(ids('Example:\nPeter Blackburn\nAnswer: {"entities":[]}\nNow annotate:\nEU rejects German call .')).toEqual([
+      [undefined, 0],
+    ]);
+    expect(
+      ids('Peter Blackburn\nAnswer: {"entities":[{"text":"Peter Blackburn","type":"PER"}]}\nEU rejects German call .'),
+    ).toEqual([[undefined, 0]]);
   });
 });
 
@@ -396,7 +505,9 @@ describe('teacher-sim answer-content noise: loose copies and batch id drift', ()
   it('numbers a batch from 0, duplicates an id, or leaves one out, each at rate 1', async () => {
     const ids = async (o: Record<string, number>) => {
       const { text } = await raw(o, withEntities);
-      const json = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(text)?.[1] ?? text.slice(text.indexOf('{', text.lastIndexOf('Final answer')))) as {
+      const json = JSON.parse(
+        /```json\n([\s\S]*?)\n```/.exec(text)?.[1] ?? text.slice(text.indexOf('{', text.lastIndexOf('Final answer'))),
+      ) as {
         results: Array<{ id?: string }>;
       };
       return json.results.map((r) => r.id);

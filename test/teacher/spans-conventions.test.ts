@@ -19,26 +19,41 @@ const spansOf = (tokens: string[], text: string, alignment: 'strict' | 'contract
 describe('span conventions on CoNLL-2003 sentences', () => {
   it('1. drops a leading article, keeps a Title-case one inside the sentence and a headline ALL-CAPS one', () => {
     // train: "... it should be taken by the European Union ." — gold ORG "European Union"
-    const eu = toks('He said further scientific study was required and if it was found that action was needed it should be taken by the European Union .');
+    const eu = toks(
+      'He said further scientific study was required and if it was found that action was needed it should be taken by the European Union .',
+    );
     expect(spansOf(eu, 'the European Union')).toEqual([[22, 24]]);
     // train: "... against Pakistan at The Oval on Thursday ." — gold LOC "The Oval"
-    const oval = toks('England were 100 for two at lunch on the first day of the third and final test against Pakistan at The Oval on Thursday .');
+    const oval = toks(
+      'England were 100 for two at lunch on the first day of the third and final test against Pakistan at The Oval on Thursday .',
+    );
     expect(spansOf(oval, 'The Oval')).toEqual([[20, 22]]);
     expect(spansOf(oval, 'the Oval')).toEqual([[20, 22]]); // the sentence's token decides, not the answer's case
     // sentence-initial "The" is the sentence's, not the name's (299 of 306 in train)
-    expect(spansOf(toks('The European Commission said on Thursday it disagreed with German advice .'), 'The European Commission')).toEqual([[1, 3]]);
+    expect(
+      spansOf(
+        toks('The European Commission said on Thursday it disagreed with German advice .'),
+        'The European Commission',
+      ),
+    ).toEqual([[1, 3]]);
     // dev: the dateline "THE HAGUE 1996-08-30" — gold LOC "THE HAGUE"
     expect(spansOf(toks('THE HAGUE 1996-08-30'), 'THE HAGUE')).toEqual([[0, 2]]);
     // train: "THE U.S. OPEN" after a word: ALL CAPS inside a headline is trimmed
     expect(spansOf(toks('GOLF - THE U.S. OPEN'), 'THE U.S. OPEN')).toEqual([[3, 5]]);
     // an answer with an article labels the name wherever it occurs
-    expect(spansOf(toks('the U.S. said U.S. troops'), 'the U.S.')).toEqual([[1, 2], [3, 4]]);
+    expect(spansOf(toks('the U.S. said U.S. troops'), 'the U.S.')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('2. drops edge punctuation and quotes, keeps a closing bracket that a name opened', () => {
     // train: '... to Israel .' — "Israel." is LOC Israel, both mentions
     const israel = toks('Israel \'s Channel Two television said Damascus had sent a " calming signal " to Israel .');
-    expect(spansOf(israel, 'Israel.')).toEqual([[0, 1], [15, 16]]);
+    expect(spansOf(israel, 'Israel.')).toEqual([
+      [0, 1],
+      [15, 16],
+    ]);
     expect(spansOf(toks('" Reuters " , he said'), '"Reuters",')).toEqual([[1, 2]]);
     expect(spansOf(toks('He said , quoting Reuters .'), 'Reuters.')).toEqual([[4, 5]]);
     // train: "Mladost ( L ) 0 Zemun 0" — gold ORG "Mladost ( L )"
@@ -76,7 +91,9 @@ describe('span conventions on CoNLL-2003 sentences', () => {
     expect(spansOf(toks('NewYork and thus'), 'York')).toBeUndefined();
     expect(spansOf(toks('NewYork and thus'), 'us')).toBeUndefined();
     // train: "... recomposed KSE-100 index" with KSE (ORG) elsewhere: KSE is not also found in KSE-100
-    const kse = toks('The Karachi Stock Exchange ( KSE ) said on Monday it would introduce a new recomposed KSE-100 index');
+    const kse = toks(
+      'The Karachi Stock Exchange ( KSE ) said on Monday it would introduce a new recomposed KSE-100 index',
+    );
     expect(spansOf(kse, 'KSE')).toEqual([[5, 6]]);
   });
 
@@ -89,8 +106,12 @@ describe('span conventions on CoNLL-2003 sentences', () => {
     expect(conventionsFromLabelled([{ tokens: ['ex-England'], spans: [] }]).alignment).toBe('expand'); // too few to tell
     // grounding honours it
     const nazi = toks('Defiant U.S. neo-Nazi jailed by German court .');
-    expect(groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES, { alignment: 'strict' }).rejected[0]?.reason).toBe('not-found');
-    expect(groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES).spans).toEqual([{ start: 2, end: 3, label: 'MISC', text: 'neo-Nazi' }]);
+    expect(
+      groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES, { alignment: 'strict' }).rejected[0]?.reason,
+    ).toBe('not-found');
+    expect(groundEntities(nazi, [{ text: 'Nazi', type: 'MISC' }], TYPES).spans).toEqual([
+      { start: 2, end: 3, label: 'MISC', text: 'neo-Nazi' },
+    ]);
   });
 
   it('applyConventions leaves nothing of an answer that was only an article or punctuation', () => {
@@ -122,7 +143,9 @@ describe('loose answers over all of CoNLL-2003 dev', () => {
   for (const [name, v] of Object.entries(variants)) {
     it(`${name}: boundary errors stay within the conventions' known exceptions`, () => {
       const bad = errors(v);
-      process.stderr.write(`CoNLL-2003 dev, answers ${name}: ${bad} boundary errors (missed + spurious) over ${total} gold entities\n`);
+      process.stderr.write(
+        `CoNLL-2003 dev, answers ${name}: ${bad} boundary errors (missed + spurious) over ${total} gold entities\n`,
+      );
       // measured: 16 verbatim (8 gold names that begin a sentence with "The"/"A"), 20 / 22 / 22 loose
       // (the line-by-line grounding before spans.ts: 0 / 1,010 / 671 / 62)
       expect(bad).toBeLessThanOrEqual(24);

@@ -22,14 +22,24 @@ describe('loose answers from teacher-sim come back as gold', () => {
   for (const batch of [1, 8]) {
     it(`batch ${batch}: articles, full stops, quotes, id drift and no finish_reason → F1 1.0`, async () => {
       const sentences = devSentences().slice(0, N);
-      const gold = sentences.map((s, index) => ({ index, tokens: s.tokens, entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })) }));
+      const gold = sentences.map((s, index) => ({
+        index,
+        tokens: s.tokens,
+        entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+      }));
       const sim = await startTeacherSim({
         gold,
         noise: 'none',
         seed: 3,
         log: null,
         finishReason: 'omit',
-        noiseOverrides: { articleRate: 0.3, edgePunctuationRate: 0.3, zeroBasedIdsRate: 0.1, duplicateIdRate: 0.1, missingIdRate: 0.1 },
+        noiseOverrides: {
+          articleRate: 0.3,
+          edgePunctuationRate: 0.3,
+          zeroBasedIdsRate: 0.1,
+          duplicateIdRate: 0.1,
+          missingIdRate: 0.1,
+        },
       });
       sims.push(sim);
       const res = await annotate({
@@ -47,7 +57,10 @@ describe('loose answers from teacher-sim come back as gold', () => {
       // the loose copies really were written
       expect(sim.stats.faults.article).toBeGreaterThan(50);
       expect(sim.stats.faults.edge_punctuation).toBeGreaterThan(50);
-      if (batch > 1) expect(sim.stats.faults.zero_based_ids + sim.stats.faults.duplicate_id + sim.stats.faults.missing_id).toBeGreaterThan(0);
+      if (batch > 1)
+        expect(
+          sim.stats.faults.zero_based_ids + sim.stats.faults.duplicate_id + sim.stats.faults.missing_id,
+        ).toBeGreaterThan(0);
       expect(res.stats.annotated).toBe(N);
       expect(res.failed).toEqual([]);
       expect(score.f1).toBe(1);

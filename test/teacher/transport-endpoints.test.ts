@@ -7,7 +7,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startTeacherSim, type SimProfile, type TeacherSim, type TeacherSimOptions } from '../../src/teacher/sim/server.js';
+import {
+  startTeacherSim,
+  type SimProfile,
+  type TeacherSim,
+  type TeacherSimOptions,
+} from '../../src/teacher/sim/server.js';
 import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { annotate } from '../../src/teacher/annotate.js';
 import { resolveDefinitions } from '../../src/teacher/definitions.js';
@@ -23,8 +28,19 @@ afterAll(async () => {
 async function sim(n: number, extra: Partial<TeacherSimOptions>): Promise<TeacherSim> {
   const gold = devSentences()
     .slice(0, n)
-    .map((s, index) => ({ index, tokens: s.tokens, entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })) }));
-  const s = await startTeacherSim({ gold, noise: 'none', seed: 5, log: null, noiseOverrides: { latencyMs: 0 }, ...extra });
+    .map((s, index) => ({
+      index,
+      tokens: s.tokens,
+      entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+    }));
+  const s = await startTeacherSim({
+    gold,
+    noise: 'none',
+    seed: 5,
+    log: null,
+    noiseOverrides: { latencyMs: 0 },
+    ...extra,
+  });
   sims.push(s);
   return s;
 }
@@ -104,7 +120,11 @@ describe('remembered endpoint quirks', () => {
     expect(refused).toBeGreaterThan(0);
     const c = new ResponseCache(cache);
     const endpoint = `${s.url}#o3`;
-    expect(c.getQuirks(endpoint)).toMatchObject({ maxTokensParam: 'max_completion_tokens', drop: ['temperature'], reasoning: true });
+    expect(c.getQuirks(endpoint)).toMatchObject({
+      maxTokensParam: 'max_completion_tokens',
+      drop: ['temperature'],
+      reasoning: true,
+    });
     c.close();
     const second = await run(10, 30);
     expect(second.stats.annotated).toBe(20);

@@ -16,15 +16,30 @@ function quote(tokens: string[], s: { start: number; end: number }): string {
   return JSON.stringify(tokens.slice(s.start, s.end).join(' '));
 }
 
-function checkSpan(sentence: ReviewSentence, spans: ReviewSpan[], cand: { start: number; end: number; label: string }, self?: number): void {
+function checkSpan(
+  sentence: ReviewSentence,
+  spans: ReviewSpan[],
+  cand: { start: number; end: number; label: string },
+  self?: number,
+): void {
   const n = sentence.tokens.length;
-  if (!Number.isInteger(cand.start) || !Number.isInteger(cand.end) || cand.start < 0 || cand.end > n || cand.start >= cand.end) {
-    throw new ActionError(`span [${cand.start}, ${cand.end}) is not within the sentence's ${n} tokens (start < end required)`);
+  if (
+    !Number.isInteger(cand.start) ||
+    !Number.isInteger(cand.end) ||
+    cand.start < 0 ||
+    cand.end > n ||
+    cand.start >= cand.end
+  ) {
+    throw new ActionError(
+      `span [${cand.start}, ${cand.end}) is not within the sentence's ${n} tokens (start < end required)`,
+    );
   }
   for (const other of spans) {
     if (other.id === self) continue;
     if (cand.start < other.end && other.start < cand.end) {
-      throw new ActionError(`span ${quote(sentence.tokens, cand)} would overlap ${other.label} ${quote(sentence.tokens, other)}`);
+      throw new ActionError(
+        `span ${quote(sentence.tokens, cand)} would overlap ${other.label} ${quote(sentence.tokens, other)}`,
+      );
     }
   }
 }
@@ -114,7 +129,8 @@ export function parseAction(raw: unknown): ReviewAction {
   const a = raw as Record<string, unknown>;
   const int = (k: string): number => {
     const v = a[k];
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ActionError(`action ${String(a.type)}: "${k}" must be an integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new ActionError(`action ${String(a.type)}: "${k}" must be an integer`);
     return v;
   };
   switch (a.type) {

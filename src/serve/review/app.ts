@@ -23,7 +23,17 @@ import { pageFile } from './page/index.js';
 import { type ReviewStore, VersionConflict, keyOf } from './store.js';
 
 /** colours for entity types, in the order types appear (dark text stays readable on all of them) */
-export const PALETTE = ['#f6a5a5', '#8fc9f9', '#a8e6a1', '#ffd27f', '#d3b0f5', '#f7e98e', '#9fe3dc', '#f5b3de', '#c9c9c9'];
+export const PALETTE = [
+  '#f6a5a5',
+  '#8fc9f9',
+  '#a8e6a1',
+  '#ffd27f',
+  '#d3b0f5',
+  '#f7e98e',
+  '#9fe3dc',
+  '#f5b3de',
+  '#c9c9c9',
+];
 
 export interface ReviewAppOptions {
   store: ReviewStore;
@@ -48,7 +58,8 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
   setupHttp(app, { host, token: options.token, open: (url) => url.split('?')[0]! in STATIC });
   app.addHook('onSend', async (_request, reply, payload) => {
     void reply.header('x-frame-options', 'DENY');
-    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', "frame-ancestors 'none'");
+    if (!reply.hasHeader('content-security-policy'))
+      void reply.header('content-security-policy', "frame-ancestors 'none'");
     return payload;
   });
 
@@ -89,7 +100,12 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
 
   const load = (key: string) => {
     const s = /^[0-9a-f]{32}$/.test(key) ? store.sentenceByKey(key) : undefined;
-    if (!s) throw new HttpError(404, 'not_found', `no sentence with key ${JSON.stringify(key.slice(0, 40))} (keys are 32 hex digits, from /api/queue)`);
+    if (!s)
+      throw new HttpError(
+        404,
+        'not_found',
+        `no sentence with key ${JSON.stringify(key.slice(0, 40))} (keys are 32 hex digits, from /api/queue)`,
+      );
     return s;
   };
 
@@ -101,8 +117,10 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
   app.post('/api/sentences/:key/actions', async (request) => {
     const s = load((request.params as { key: string }).key);
     const body = request.body as { version?: unknown; action?: unknown } | null;
-    if (typeof body !== 'object' || body === null) throw new HttpError(400, 'bad_request', 'send {"version": n, "action": {...}}');
-    if (body.version !== undefined && !Number.isInteger(body.version)) throw new HttpError(400, 'bad_request', '"version" must be an integer');
+    if (typeof body !== 'object' || body === null)
+      throw new HttpError(400, 'bad_request', 'send {"version": n, "action": {...}}');
+    if (body.version !== undefined && !Number.isInteger(body.version))
+      throw new HttpError(400, 'bad_request', '"version" must be an integer');
     try {
       const action = parseAction(body.action);
       const state = store.act(s.id, action, body.version as number | undefined);
@@ -116,7 +134,8 @@ export async function buildReviewApp(options: ReviewAppOptions): Promise<Fastify
 
   app.get('/api/export', async (request, reply) => {
     const format = ((request.query as { format?: string }).format ?? 'jsonl') as ExportFormat;
-    if (format !== 'jsonl' && format !== 'conll') throw new HttpError(400, 'bad_request', 'format must be jsonl or conll');
+    if (format !== 'jsonl' && format !== 'conll')
+      throw new HttpError(400, 'bad_request', 'format must be jsonl or conll');
     const { text, count } = exportReviewed(store, format);
     void reply
       .header('content-type', format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')

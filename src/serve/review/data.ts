@@ -47,7 +47,8 @@ export function readReviewData(file: string): InputSentence[] {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail('each line must be a JSON object');
     const o = obj as Record<string, unknown>;
     const tokens = o.tokens;
-    if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string')) fail('"tokens" must be an array of strings');
+    if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string'))
+      fail('"tokens" must be an array of strings');
     const toks = tokens as string[];
     const id = o.id === undefined ? `${basename(file)}:${line}` : String(o.id);
     const prev = seen.get(id);
@@ -61,25 +62,31 @@ export function readReviewData(file: string): InputSentence[] {
       const r = e as Record<string, unknown>;
       const { start, end } = r;
       const label = r.label ?? r.type;
-      if (!Number.isInteger(start) || !Number.isInteger(end)) fail(`${where}: "start" and "end" must be integer TOKEN offsets`);
+      if (!Number.isInteger(start) || !Number.isInteger(end))
+        fail(`${where}: "start" and "end" must be integer TOKEN offsets`);
       const s = start as number;
       const en = end as number;
-      if (s < 0 || en > toks.length || s >= en) fail(`${where}: span [${s}, ${en}) is outside the sentence's ${toks.length} tokens`);
+      if (s < 0 || en > toks.length || s >= en)
+        fail(`${where}: span [${s}, ${en}) is outside the sentence's ${toks.length} tokens`);
       if (typeof label !== 'string' || label === '') fail(`${where}: "label" must be a non-empty string`);
       const ent: TeacherEntity = { start: s, end: en, label: label as string };
       if (r.confidence !== undefined) {
-        if (typeof r.confidence !== 'number' || !(r.confidence >= 0 && r.confidence <= 1)) fail(`${where}: "confidence" must be a number in [0, 1]`);
+        if (typeof r.confidence !== 'number' || !(r.confidence >= 0 && r.confidence <= 1))
+          fail(`${where}: "confidence" must be a number in [0, 1]`);
         ent.confidence = r.confidence as number;
       }
       return ent;
     });
     const sorted = [...teacher].sort((a, b) => a.start - b.start);
     for (let k = 1; k < sorted.length; k++) {
-      if (sorted[k]!.start < sorted[k - 1]!.end) fail(`entities overlap at tokens ${sorted[k]!.start}..${sorted[k - 1]!.end - 1}`);
+      if (sorted[k]!.start < sorted[k - 1]!.end)
+        fail(`entities overlap at tokens ${sorted[k]!.start}..${sorted[k - 1]!.end - 1}`);
     }
     const rej = o.rejected ?? [];
     if (!Array.isArray(rej)) fail('"rejected" must be an array');
-    const rejected = (rej as unknown[]).map((r) => (typeof r === 'object' && r !== null ? (r as RejectedEntity) : { text: String(r) }));
+    const rejected = (rej as unknown[]).map((r) =>
+      typeof r === 'object' && r !== null ? (r as RejectedEntity) : { text: String(r) },
+    );
     out.push({ id, tokens: toks, teacher, rejected, line });
   });
   if (out.length === 0) throw new InputError('no sentences in review data', file);
@@ -118,7 +125,12 @@ function fromCorpus(file: string): InputSentence[] {
     return {
       id,
       tokens: s.tokens,
-      teacher: s.spans.map((sp) => ({ start: sp.start, end: sp.end, label: sp.label, ...(sp.confidence !== undefined ? { confidence: sp.confidence } : {}) })),
+      teacher: s.spans.map((sp) => ({
+        start: sp.start,
+        end: sp.end,
+        label: sp.label,
+        ...(sp.confidence !== undefined ? { confidence: sp.confidence } : {}),
+      })),
       rejected: [],
       line: s.line ?? i + 1,
     };

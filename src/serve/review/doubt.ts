@@ -17,7 +17,10 @@ export interface Doubt {
 const key = (e: { start: number; end: number; label: string }) => `${e.start}:${e.end}:${e.label}`;
 
 /** entity-level F1 of two span sets (1 when both are empty) */
-export function agreement(a: Array<{ start: number; end: number; label: string }>, b: Array<{ start: number; end: number; label: string }>): number {
+export function agreement(
+  a: Array<{ start: number; end: number; label: string }>,
+  b: Array<{ start: number; end: number; label: string }>,
+): number {
   if (a.length === 0 && b.length === 0) return 1;
   const inB = new Set(b.map(key));
   const both = a.filter((e) => inB.has(key(e))).length;

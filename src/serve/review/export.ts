@@ -19,7 +19,12 @@ export function exportReviewed(store: ReviewStore, format: ExportFormat): { text
         JSON.stringify({
           id: sentence.id,
           tokens: sentence.tokens,
-          entities: sorted.map((s) => ({ start: s.start, end: s.end, label: s.label, text: sentence.tokens.slice(s.start, s.end).join(' ') })),
+          entities: sorted.map((s) => ({
+            start: s.start,
+            end: s.end,
+            label: s.label,
+            text: sentence.tokens.slice(s.start, s.end).join(' '),
+          })),
           review: { reviewedAt: updatedAt, changed: agreement(sorted, sentence.teacher) < 1 },
         }),
       );
@@ -34,7 +39,11 @@ export function exportReviewed(store: ReviewStore, format: ExportFormat): { text
 }
 
 /** writes the export atomically (temp file + rename) */
-export function exportToFile(store: ReviewStore, file: string, format?: ExportFormat): { count: number; format: ExportFormat } {
+export function exportToFile(
+  store: ReviewStore,
+  file: string,
+  format?: ExportFormat,
+): { count: number; format: ExportFormat } {
   const fmt: ExportFormat = format ?? (/\.(conll|txt|iob2?)$/i.test(file) ? 'conll' : 'jsonl');
   const { text, count } = exportReviewed(store, fmt);
   writeFileAtomic(file, text);

@@ -174,7 +174,8 @@ export class ReviewStore {
     let id = this.keys.get(key);
     if (id === undefined) {
       this.keys = new Map();
-      for (const r of this.db.prepare('SELECT id FROM sentences').iterate() as Iterable<{ id: string }>) this.keys.set(keyOf(r.id), r.id);
+      for (const r of this.db.prepare('SELECT id FROM sentences').iterate() as Iterable<{ id: string }>)
+        this.keys.set(keyOf(r.id), r.id);
       id = this.keys.get(key);
     }
     return id === undefined ? undefined : this.sentence(id);
@@ -186,7 +187,9 @@ export class ReviewStore {
   }
 
   setMeta(key: string, value: string): void {
-    const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const put = this.db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     this.write(() => put.run(key, value));
   }
 
@@ -236,7 +239,15 @@ export class ReviewStore {
           );
         }
         const d = doubtOf(s.teacher, s.rejected);
-        upsert.run({ id: s.id, ord, tokens, teacher: JSON.stringify(s.teacher), rejected: JSON.stringify(s.rejected), doubt: d.score, reasons: JSON.stringify(d.reasons) });
+        upsert.run({
+          id: s.id,
+          ord,
+          tokens,
+          teacher: JSON.stringify(s.teacher),
+          rejected: JSON.stringify(s.rejected),
+          doubt: d.score,
+          reasons: JSON.stringify(d.reasons),
+        });
         if (prev) updated++;
         else added++;
         for (const e of s.teacher) labels.add(e.label);
@@ -280,9 +291,16 @@ export class ReviewStore {
   }
 
   state(sentence: ReviewSentence): ReviewState {
-    const r = this.db.prepare('SELECT status, spans, version, updated_at FROM reviews WHERE sentence_id = ?').get(sentence.id) as ReviewRow | undefined;
+    const r = this.db
+      .prepare('SELECT status, spans, version, updated_at FROM reviews WHERE sentence_id = ?')
+      .get(sentence.id) as ReviewRow | undefined;
     if (!r) return { status: 'todo', spans: initialSpans(sentence.teacher), version: 0 };
-    return { status: r.status, spans: JSON.parse(r.spans) as ReviewSpan[], version: r.version, updatedAt: r.updated_at };
+    return {
+      status: r.status,
+      spans: JSON.parse(r.spans) as ReviewSpan[],
+      version: r.version,
+      updatedAt: r.updated_at,
+    };
   }
 
   /** `nerd review --order`: a rank per sentence id (teacher/select.ts) that replaces the doubt order of the queue */
@@ -296,9 +314,20 @@ export class ReviewStore {
          FROM sentences s LEFT JOIN reviews r ON r.sentence_id = s.id
          ORDER BY s.doubt DESC, s.ord`,
       )
-      .all() as Array<{ id: string; ord: number; doubt: number; reasons: string; tokens: string; status: SentenceStatus }>;
+      .all() as Array<{
+      id: string;
+      ord: number;
+      doubt: number;
+      reasons: string;
+      tokens: string;
+      status: SentenceStatus;
+    }>;
     const order = this.order;
-    if (order) rows.sort((a, b) => (order.get(a.id) ?? Number.MAX_SAFE_INTEGER) - (order.get(b.id) ?? Number.MAX_SAFE_INTEGER) || a.ord - b.ord);
+    if (order)
+      rows.sort(
+        (a, b) =>
+          (order.get(a.id) ?? Number.MAX_SAFE_INTEGER) - (order.get(b.id) ?? Number.MAX_SAFE_INTEGER) || a.ord - b.ord,
+      );
     return rows
       .filter((r) => filter === 'all' || r.status === filter)
       .map((r) => {
@@ -337,7 +366,9 @@ export class ReviewStore {
       let after: Pick<ReviewState, 'status' | 'spans'>;
       if (action.type === 'undo') {
         const last = this.db
-          .prepare("SELECT seq, status_before, spans_before FROM actions WHERE sentence_id = ? AND undone = 0 AND kind <> 'undo' ORDER BY seq DESC LIMIT 1")
+          .prepare(
+            "SELECT seq, status_before, spans_before FROM actions WHERE sentence_id = ? AND undone = 0 AND kind <> 'undo' ORDER BY seq DESC LIMIT 1",
+          )
           .get(id) as { seq: number; status_before: SentenceStatus; spans_before: string } | undefined;
         if (!last) throw new ActionError('nothing to undo for this sentence');
         this.db.prepare('UPDATE actions SET undone = 1 WHERE seq = ?').run(last.seq);
@@ -359,7 +390,16 @@ export class ReviewStore {
           `INSERT INTO actions (sentence_id, kind, action, status_before, spans_before, status_after, spans_after, at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, action.type, JSON.stringify(action), before.status, JSON.stringify(before.spans), after.status, JSON.stringify(after.spans), now);
+        .run(
+          id,
+          action.type,
+          JSON.stringify(action),
+          before.status,
+          JSON.stringify(before.spans),
+          after.status,
+          JSON.stringify(after.spans),
+          now,
+        );
       return { status: after.status, spans: after.spans, version, updatedAt: now };
     });
   }
@@ -372,6 +412,10 @@ export class ReviewStore {
          JOIN reviews r ON r.sentence_id = s.id WHERE r.status = 'done' ORDER BY s.ord`,
       )
       .all() as Array<SentenceRow & { review_spans: string; review_at: string }>;
-    return rows.map((r) => ({ sentence: rowToSentence(r), spans: JSON.parse(r.review_spans) as ReviewSpan[], updatedAt: r.review_at }));
+    return rows.map((r) => ({
+      sentence: rowToSentence(r),
+      spans: JSON.parse(r.review_spans) as ReviewSpan[],
+      updatedAt: r.review_at,
+    }));
   }
 }

@@ -32,7 +32,14 @@ export function gradients(graph: Graph, loss: Value, wrt: Value[]): Value[] {
     if (g) return g;
     const shape = graph.op1('Shape', [w], [w.rank], 'int64');
     return graph.op1('ConstantOfShape', [shape], w.shape, w.dtype, {
-      value: { tensor: { name: '', dims: [1], data_type: w.dtype === 'double' ? 11 : 1, raw_data: new Uint8Array(w.dtype === 'double' ? 8 : 4) } },
+      value: {
+        tensor: {
+          name: '',
+          dims: [1],
+          data_type: w.dtype === 'double' ? 11 : 1,
+          raw_data: new Uint8Array(w.dtype === 'double' ? 8 : 4),
+        },
+      },
     });
   });
 }

@@ -4,7 +4,15 @@
  * statically, with strings for dynamic dimensions ('B', 'T', 'N' ...), so that broadcasting gradients know
  * which axes to sum over.
  */
-import { AttrType, encodeModel, OnnxDataType, type AttributeInit, type DType, type NodeInit, type TensorProtoInit } from './onnx.js';
+import {
+  AttrType,
+  encodeModel,
+  OnnxDataType,
+  type AttributeInit,
+  type DType,
+  type NodeInit,
+  type TensorProtoInit,
+} from './onnx.js';
 
 export type Dim = number | string;
 export type FloatDType = 'float' | 'double';
@@ -32,7 +40,13 @@ export interface TapeEntry {
   backward: BackwardFn;
 }
 
-export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: TensorProtoInit };
+export type AttrValue =
+  | number
+  | string
+  | number[]
+  | { float: number }
+  | { floats: number[] }
+  | { tensor: TensorProtoInit };
 
 export interface GraphInput {
   value: Value;
@@ -123,7 +137,9 @@ export class Graph {
   ): Value[] {
     const name = this.fresh(opType);
     if (domain) this.domains.add(domain);
-    const outs = outSpecs.map((s, i) => new Value(this, `${name}_out${i}`, s.shape, s.dtype ?? this.dtype, requiresGrad));
+    const outs = outSpecs.map(
+      (s, i) => new Value(this, `${name}_out${i}`, s.shape, s.dtype ?? this.dtype, requiresGrad),
+    );
     for (const o of outs) this.values.set(o.name, o);
     this.nodes.push({
       op_type: opType,
@@ -137,7 +153,13 @@ export class Graph {
   }
 
   /** Single-output node, non-differentiable bookkeeping (shape ops, casts, constants). */
-  op1(opType: string, inputs: (Value | null)[], shape: Dim[], dtype: DType = this.dtype, attrs: Record<string, AttrValue> = {}): Value {
+  op1(
+    opType: string,
+    inputs: (Value | null)[],
+    shape: Dim[],
+    dtype: DType = this.dtype,
+    attrs: Record<string, AttrValue> = {},
+  ): Value {
     return this.node(opType, inputs, [{ shape, dtype }], attrs)[0]!;
   }
 
@@ -163,7 +185,13 @@ export class Graph {
           n.output = n.output.map((x) => (x === v.name ? name : x));
         }
       } else {
-        this.nodes.push({ op_type: 'Identity', name: this.fresh('Identity'), input: [v.name], output: [name], attribute: [] });
+        this.nodes.push({
+          op_type: 'Identity',
+          name: this.fresh('Identity'),
+          input: [v.name],
+          output: [name],
+          attribute: [],
+        });
       }
     }
     this.outputs.push(out);
@@ -190,11 +218,17 @@ export const OPSET = 17;
 
 export function typedArrayOf(dtype: DType, values: number[]): InitData {
   switch (dtype) {
-    case 'float': return Float32Array.from(values);
-    case 'double': return Float64Array.from(values);
-    case 'int64': return BigInt64Array.from(values.map((x) => BigInt(x)));
-    case 'int32': return Int32Array.from(values);
-    case 'uint8': case 'bool': return Uint8Array.from(values);
+    case 'float':
+      return Float32Array.from(values);
+    case 'double':
+      return Float64Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(values.map((x) => BigInt(x)));
+    case 'int32':
+      return Int32Array.from(values);
+    case 'uint8':
+    case 'bool':
+      return Uint8Array.from(values);
   }
 }
 

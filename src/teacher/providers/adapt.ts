@@ -33,7 +33,15 @@
 import type { EndpointQuirks } from './types.js';
 
 /** parameters a request can do without */
-export const DROPPABLE = ['temperature', 'seed', 'top_p', 'response_format', 'frequency_penalty', 'presence_penalty', 'stream_options'] as const;
+export const DROPPABLE = [
+  'temperature',
+  'seed',
+  'top_p',
+  'response_format',
+  'frequency_penalty',
+  'presence_penalty',
+  'stream_options',
+] as const;
 
 export interface Refusal {
   status: number;
@@ -52,10 +60,13 @@ export interface Adaptation {
 function mentions(text: string, name: string): boolean {
   // 'seed', "seed", \"seed\", `seed`, or the bare word next to "parameter"/"field"/"value"
   const q = `['"\`]${name}\\\\?['"\`]`;
-  return new RegExp(q).test(text) || new RegExp(`\\b(?:parameter|field|argument|name)s?:?\\s+${name}\\b`, 'i').test(text);
+  return (
+    new RegExp(q).test(text) || new RegExp(`\\b(?:parameter|field|argument|name)s?:?\\s+${name}\\b`, 'i').test(text)
+  );
 }
 
-const STREAM_ONLY = /only supports? stream|stream(?:ing)? mode only|stream(?:ing)? (?:is )?required|must (?:be )?stream|enable the stream parameter|requires? stream/i;
+const STREAM_ONLY =
+  /only supports? stream|stream(?:ing)? mode only|stream(?:ing)? (?:is )?required|must (?:be )?stream|enable the stream parameter|requires? stream/i;
 
 /**
  * How to change requests after `refusal` of a request whose body had the keys `sent`, or undefined when
@@ -68,15 +79,22 @@ export function adapt(refusal: Refusal, sent: Record<string, unknown>, quirks: E
   const drop = new Set(quirks.drop ?? []);
   const next = (q: Partial<EndpointQuirks>, note: string): Adaptation => ({ quirks: { ...quirks, ...q }, note });
 
-  if (sent.max_tokens !== undefined && (param === 'max_tokens' || /max_completion_tokens/.test(text) || mentions(text, 'max_tokens'))) {
+  if (
+    sent.max_tokens !== undefined &&
+    (param === 'max_tokens' || /max_completion_tokens/.test(text) || mentions(text, 'max_tokens'))
+  ) {
     return next({ maxTokensParam: 'max_completion_tokens', reasoning: true }, 'max_tokens → max_completion_tokens');
   }
   const named = DROPPABLE.filter((k) => sent[k] !== undefined && !drop.has(k) && (param === k || mentions(text, k)));
   if (named.length > 0) {
     const reasoning = named.includes('temperature') && /only the default \(1\)/i.test(text);
-    return next({ drop: [...drop, ...named], ...(reasoning ? { reasoning: true } : {}) }, `dropped ${named.join(', ')}`);
+    return next(
+      { drop: [...drop, ...named], ...(reasoning ? { reasoning: true } : {}) },
+      `dropped ${named.join(', ')}`,
+    );
   }
-  if (!sent.stream && (STREAM_ONLY.test(text) || param === 'stream')) return next({ stream: true }, 'streaming (the endpoint answers only stream: true)');
+  if (!sent.stream && (STREAM_ONLY.test(text) || param === 'stream'))
+    return next({ stream: true }, 'streaming (the endpoint answers only stream: true)');
   if (sent.stream && param === 'stream') return next({ stream: false }, 'not streaming');
   if (sent.response_format !== undefined && !drop.has('response_format')) {
     return next({ drop: [...drop, 'response_format'] }, 'dropped response_format (structured output refused)');

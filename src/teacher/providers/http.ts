@@ -85,10 +85,14 @@ const UNREACHABLE: Record<string, string> = {
  */
 export function unreachableCause(err: unknown): string | undefined {
   // an AggregateError (e.g. "localhost" tried as ::1 and 127.0.0.1) carries its errors in `errors`
-  const all = causeChain(err).flatMap((e) => [e, ...(((e as { errors?: unknown }).errors as unknown[] | undefined) ?? [])]);
+  const all = causeChain(err).flatMap((e) => [
+    e,
+    ...(((e as { errors?: unknown }).errors as unknown[] | undefined) ?? []),
+  ]);
   for (const e of all) {
     // fetch refuses ports on its blocklist (e.g. 9, 25, 6000) before connecting
-    if (e instanceof Error && e.message === 'bad port') return 'the port is on fetch\'s list of blocked ports ("bad port")';
+    if (e instanceof Error && e.message === 'bad port')
+      return 'the port is on fetch\'s list of blocked ports ("bad port")';
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') continue;
     if (UNREACHABLE[code]) return `${UNREACHABLE[code]} (${code})`;

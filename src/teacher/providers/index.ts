@@ -20,7 +20,10 @@ export interface ProviderSettings {
 }
 
 export async function createProvider(s: ProviderSettings): Promise<ChatProvider> {
-  if (s.gguf && s.baseUrl) throw new InputError('give either --base-url (an OpenAI-compatible server) or --gguf (a local model file), not both');
+  if (s.gguf && s.baseUrl)
+    throw new InputError(
+      'give either --base-url (an OpenAI-compatible server) or --gguf (a local model file), not both',
+    );
   const structured = s.structured ?? true;
   const timeoutMs = s.timeoutMs ?? 120_000;
   if (s.gguf) {
@@ -35,5 +38,10 @@ export async function createProvider(s: ProviderSettings): Promise<ChatProvider>
     });
   }
   if (!s.model) throw new InputError('--model is required with --base-url (the model name the server expects)');
-  return new OpenAIProvider({ ...(s.baseUrl ? { baseURL: s.baseUrl } : {}), model: s.model, structuredOutput: structured, timeoutMs });
+  return new OpenAIProvider({
+    ...(s.baseUrl ? { baseURL: s.baseUrl } : {}),
+    model: s.model,
+    structuredOutput: structured,
+    timeoutMs,
+  });
 }

@@ -88,7 +88,11 @@ export class LlamaCppProvider implements ChatProvider {
       let llama: Llama;
       let model: LlamaModel;
       try {
-        llama = await getLlama({ gpu: this.options.gpuLayers ? 'auto' : false, build: 'never', logLevel: 'error' as never });
+        llama = await getLlama({
+          gpu: this.options.gpuLayers ? 'auto' : false,
+          build: 'never',
+          logLevel: 'error' as never,
+        });
         model = await llama.loadModel({ modelPath: this.modelPath, gpuLayers: this.options.gpuLayers ?? 0 });
       } catch (err) {
         throw this.fail(`cannot load ${this.modelPath}: ${(err as Error).message}`, false, 'model');
@@ -137,7 +141,9 @@ export class LlamaCppProvider implements ChatProvider {
     const loaded = await this.load();
     const { LlamaChatSession } = await import('node-llama-cpp');
     const grammar =
-      request.jsonSchema && this.options.structuredOutput !== false ? await this.grammar(loaded, request.jsonSchema) : undefined;
+      request.jsonSchema && this.options.structuredOutput !== false
+        ? await this.grammar(loaded, request.jsonSchema)
+        : undefined;
     const messages = request.messages;
     const lastUser = messages.map((m) => m.role).lastIndexOf('user');
     if (lastUser < 0) throw this.fail('the request has no user message', false, 'bad_request');
@@ -154,20 +160,24 @@ export class LlamaCppProvider implements ChatProvider {
     }
 
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs;
-    const signals = [signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
+    const signals = [signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
+      (s): s is AbortSignal => !!s,
+    );
     const combined = signals.length > 0 ? AbortSignal.any(signals) : undefined;
 
     const seq = await this.acquire(loaded);
     const session = new LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false });
     try {
       await seq.clearHistory();
-      const history = messages.slice(0, lastUser).map((m) =>
-        m.role === 'system'
-          ? { type: 'system' as const, text: m.content }
-          : m.role === 'user'
-            ? { type: 'user' as const, text: m.content }
-            : { type: 'model' as const, response: [m.content] },
-      );
+      const history = messages
+        .slice(0, lastUser)
+        .map((m) =>
+          m.role === 'system'
+            ? { type: 'system' as const, text: m.content }
+            : m.role === 'user'
+              ? { type: 'user' as const, text: m.content }
+              : { type: 'model' as const, response: [m.content] },
+        );
       session.setChatHistory(history);
       const before = seq.tokenMeter.getState();
       const result = await session.promptWithMeta(messages[lastUser]!.content, {

@@ -24,12 +24,7 @@
  *   retryable (with `retryAfterMs` from Retry-After / retry-after-ms); connection refused, DNS and TLS
  *   failures are `unreachable`, a 404 `not_found` (the job stops on those); other 4xx are not retryable.
  */
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { adapt } from './adapt.js';
 import { BodyTooLargeError, causeChain, DEFAULT_MAX_RESPONSE_BYTES, limitedFetch, unreachableCause } from './http.js';
@@ -129,7 +124,9 @@ export class OpenAIProvider implements ChatProvider {
       const used = this.quirks;
       const params = this.params(request);
       try {
-        return params.stream ? await this.sendStreaming(params, request, signal) : await this.send(params, request, signal);
+        return params.stream
+          ? await this.sendStreaming(params, request, signal)
+          : await this.send(params, request, signal);
       } catch (err) {
         if (signal?.aborted || n >= MAX_ADAPTATIONS || !(err instanceof APIError) || err.status === undefined) {
           throw this.toProviderError(err, request, signal);
@@ -178,17 +175,37 @@ export class OpenAIProvider implements ChatProvider {
     return { timeout: request.timeoutMs ?? this.defaultTimeoutMs, signal, maxRetries: 0 } as const;
   }
 
-  private async send(params: Record<string, unknown>, request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
-    const completion = (await this.client.chat.completions.create(params as never, this.options(request, signal))) as unknown;
+  private async send(
+    params: Record<string, unknown>,
+    request: ChatRequest,
+    signal?: AbortSignal,
+  ): Promise<ChatResponse> {
+    const completion = (await this.client.chat.completions.create(
+      params as never,
+      this.options(request, signal),
+    )) as unknown;
     if (typeof completion !== 'object' || completion === null) {
       // the SDK hands back the text of a body that was not JSON (an HTML page from a proxy, say)
-      throw new ProviderError(`${this.where()}: the server sent a reply that is not JSON (${describeBody(completion)})`, true, undefined, undefined, 'server');
+      throw new ProviderError(
+        `${this.where()}: the server sent a reply that is not JSON (${describeBody(completion)})`,
+        true,
+        undefined,
+        undefined,
+        'server',
+      );
     }
     return this.toResponse(completion as ChatCompletion, request, params.response_format !== undefined);
   }
 
-  private async sendStreaming(params: Record<string, unknown>, request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
-    const stream = (await this.client.chat.completions.create(params as never, this.options(request, signal))) as unknown as AsyncIterable<ChatCompletionChunk>;
+  private async sendStreaming(
+    params: Record<string, unknown>,
+    request: ChatRequest,
+    signal?: AbortSignal,
+  ): Promise<ChatResponse> {
+    const stream = (await this.client.chat.completions.create(
+      params as never,
+      this.options(request, signal),
+    )) as unknown as AsyncIterable<ChatCompletionChunk>;
     let text = '';
     let finish: string | null | undefined;
     let usage: ChatCompletion['usage'] | undefined;
@@ -206,7 +223,14 @@ export class OpenAIProvider implements ChatProvider {
     const completion = {
       model,
       usage,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: refusal || null }, finish_reason: finish ?? null, logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: text, refusal: refusal || null },
+          finish_reason: finish ?? null,
+          logprobs: null,
+        },
+      ],
     } as unknown as ChatCompletion;
     return this.toResponse(completion, request, params.response_format !== undefined);
   }
@@ -244,8 +268,13 @@ export class OpenAIProvider implements ChatProvider {
   toProviderError(err: unknown, request: ChatRequest, signal?: AbortSignal): ProviderError {
     if (err instanceof ProviderError) return err;
     const scrub = (s: string) => scrubSecrets(s, this.secrets);
-    const make = (message: string, retryable: boolean, code: ProviderErrorCode, status?: number, retryAfterMs?: number) =>
-      new ProviderError(scrub(`${this.where()}: ${message}`), retryable, status, retryAfterMs, code);
+    const make = (
+      message: string,
+      retryable: boolean,
+      code: ProviderErrorCode,
+      status?: number,
+      retryAfterMs?: number,
+    ) => new ProviderError(scrub(`${this.where()}: ${message}`), retryable, status, retryAfterMs, code);
 
     if (err instanceof APIUserAbortError || (signal?.aborted && !(err instanceof APIConnectionTimeoutError))) {
       return make('request aborted by the caller', false, 'aborted');
@@ -259,7 +288,9 @@ export class OpenAIProvider implements ChatProvider {
       const unreachable = unreachableCause(err);
       if (unreachable) return make(`cannot connect: ${unreachable}`, true, 'unreachable');
       // the innermost cause says what happened ("fetch failed" says nothing)
-      const inner = causeChain(err).filter((e): e is Error => e instanceof Error && e !== err).at(-1);
+      const inner = causeChain(err)
+        .filter((e): e is Error => e instanceof Error && e !== err)
+        .at(-1);
       const cause = inner ? `: ${inner.message}` : '';
       return make(`connection failed (${err.message}${cause})`, true, 'connection');
     }
@@ -270,11 +301,18 @@ export class OpenAIProvider implements ChatProvider {
       if (status === 429) return make(`rate limited: ${msg}`, true, 'rate_limit', status, retryAfterMs);
       if (status === 408) return make(`request timeout: ${msg}`, true, 'timeout', status, retryAfterMs);
       if (status === 409) return make(`conflict: ${msg}`, true, 'other', status, retryAfterMs);
-      if (status !== undefined && status >= 500) return make(`server error: ${msg}`, true, 'server', status, retryAfterMs);
+      if (status !== undefined && status >= 500)
+        return make(`server error: ${msg}`, true, 'server', status, retryAfterMs);
       if (status === 401 || status === 403) {
         return make(`not authorised (check NERD_API_KEY / OPENAI_API_KEY): ${msg}`, false, 'auth', status);
       }
-      if (status === 404) return make(`not found (a wrong --base-url path, or no model "${this.model}" there): ${msg}`, false, 'not_found', status);
+      if (status === 404)
+        return make(
+          `not found (a wrong --base-url path, or no model "${this.model}" there): ${msg}`,
+          false,
+          'not_found',
+          status,
+        );
       if (status !== undefined) return make(`request rejected: ${msg}`, false, 'bad_request', status);
       return make(msg, true, 'connection');
     }
@@ -305,7 +343,11 @@ export function readUsage(u: NonNullable<ChatCompletion['usage']>): Usage {
   const promptTokens = u.prompt_tokens ?? 0;
   let completionTokens = u.completion_tokens ?? 0;
   const reasoning = u.completion_tokens_details?.reasoning_tokens ?? 0;
-  if (reasoning > 0 && typeof u.total_tokens === 'number' && u.total_tokens >= promptTokens + completionTokens + reasoning) {
+  if (
+    reasoning > 0 &&
+    typeof u.total_tokens === 'number' &&
+    u.total_tokens >= promptTokens + completionTokens + reasoning
+  ) {
     completionTokens += reasoning;
   }
   return { promptTokens, completionTokens, ...(reasoning > 0 ? { reasoningTokens: reasoning } : {}) };

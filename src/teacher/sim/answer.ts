@@ -267,7 +267,10 @@ export interface AnswerPlan {
 
 /** Reads what the request wants the answer to look like from its JSON schema, else from the prompt. */
 export function planAnswer(schema: unknown, promptText: string, sentences: number): AnswerPlan {
-  const props = (schema && typeof schema === 'object' ? (schema as { properties?: Record<string, unknown> }).properties : undefined) ?? {};
+  const props =
+    (schema && typeof schema === 'object'
+      ? (schema as { properties?: Record<string, unknown> }).properties
+      : undefined) ?? {};
   let shape: AnswerShape;
   if ('results' in props) shape = 'batch';
   else if ('entities' in props) shape = 'single';
@@ -312,7 +315,12 @@ function driftIds(results: Array<Record<string, unknown>>, drift: IdDrift): void
  * The final answer object: `{"entities": [...]}` or `{"results": [{"id", "entities"}]}`; with `drift`, a
  * batched answer's ids may be numbered from 0, duplicated or left out.
  */
-export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reasoning?: string, drift?: IdDrift): Record<string, unknown> {
+export function answerObject(
+  answers: SentenceAnswer[],
+  plan: AnswerPlan,
+  reasoning?: string,
+  drift?: IdDrift,
+): Record<string, unknown> {
   const ents = (a: SentenceAnswer) =>
     a.believed.entities.map((e) => {
       const o: Record<string, unknown> = { text: e.text, [plan.typeKey]: e.type };
@@ -323,7 +331,10 @@ export function answerObject(answers: SentenceAnswer[], plan: AnswerPlan, reason
   let body: Record<string, unknown>;
   if (plan.shape === 'single') body = { entities: answers[0] ? ents(answers[0]) : [] };
   else {
-    const results: Array<Record<string, unknown>> = answers.map((a, i) => ({ id: a.found.id ?? String(i + 1), entities: ents(a) }));
+    const results: Array<Record<string, unknown>> = answers.map((a, i) => ({
+      id: a.found.id ?? String(i + 1),
+      entities: ents(a),
+    }));
     if (drift) driftIds(results, drift);
     body = { results };
   }
@@ -343,7 +354,9 @@ export function reasoningText(answers: SentenceAnswer[], types: string[]): strin
       lines.push(`Step 2: ${a.believed.reasoning[0]}`);
       for (const r of a.believed.reasoning.slice(1)) lines.push(`        ${r}`);
     }
-    lines.push(`Step 3: That gives ${a.believed.entities.length} entit${a.believed.entities.length === 1 ? 'y' : 'ies'}.`);
+    lines.push(
+      `Step 3: That gives ${a.believed.entities.length} entit${a.believed.entities.length === 1 ? 'y' : 'ies'}.`,
+    );
     parts.push(lines.join('\n'));
   }
   return parts.join('\n\n');
@@ -385,7 +398,9 @@ export function formatPlain(
     count('truncated_json');
   }
   const fenced = rng.next() < 0.5;
-  let content = fenced ? `${reasoning}\n\nFinal answer:\n\`\`\`json\n${json}\n\`\`\`` : `${reasoning}\n\nFinal answer: ${json}`;
+  let content = fenced
+    ? `${reasoning}\n\nFinal answer:\n\`\`\`json\n${json}\n\`\`\``
+    : `${reasoning}\n\nFinal answer: ${json}`;
   if (rng.chance(noise.proseAfterJsonRate)) {
     content += '\n\nI hope this helps. Let me know if you want me to explain any of these labels.';
     count('prose_after_json');

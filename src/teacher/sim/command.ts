@@ -33,17 +33,35 @@ export function registerSimCommand(program: Command): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--noise <spec>', 'noise preset (default, none) or a JSON file of rates on top of the defaults', 'default')
     .option('--seed <n>', 'seed for every draw', parseNumber('seed'), 0)
-    .option('--api-key-required <key>', 'require this bearer key (a wrong key gets a 401 that echoes it, to test scrubbing)')
+    .option(
+      '--api-key-required <key>',
+      'require this bearer key (a wrong key gets a 401 that echoes it, to test scrubbing)',
+    )
     .option('--reject-structured-output', 'answer 400 to response_format json_schema, like servers without it')
     .option('--require-max-completion-tokens', "answer 400 to max_tokens, like OpenAI's newer models")
     .option('--omit-usage', 'leave usage out of answers, like some local servers')
-    .option('--profile <name>', `endpoint behaviour: ${SIM_PROFILES.join(', ')} (see src/teacher/sim/server.ts)`, 'openai')
-    .option('--finish-reason <how>', 'write a complete answer\'s finish_reason as: omit, null, or this text (e.g. eos_token, end)')
-    .option('--html-body-rate <p>', 'share of requests answered 200 with an HTML page sent as application/json', parseNumber('html-body-rate'));
+    .option(
+      '--profile <name>',
+      `endpoint behaviour: ${SIM_PROFILES.join(', ')} (see src/teacher/sim/server.ts)`,
+      'openai',
+    )
+    .option(
+      '--finish-reason <how>',
+      "write a complete answer's finish_reason as: omit, null, or this text (e.g. eos_token, end)",
+    )
+    .option(
+      '--html-body-rate <p>',
+      'share of requests answered 200 with an HTML page sent as application/json',
+      parseNumber('html-body-rate'),
+    );
   for (const field of NOISE_FIELDS) {
     const flag = flagName(field);
     const unit = field.endsWith('Ms') ? 'ms' : field.endsWith('S') ? 'seconds' : 'probability 0..1';
-    cmd.option(`--${flag} <n>`, `noise: ${field} (${unit}; default from --noise, "none" = ${NO_NOISE[field]})`, parseNumber(flag));
+    cmd.option(
+      `--${flag} <n>`,
+      `noise: ${field} (${unit}; default from --noise, "none" = ${NO_NOISE[field]})`,
+      parseNumber(flag),
+    );
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     if (!(SIM_PROFILES as readonly string[]).includes(String(opts.profile))) {
@@ -78,7 +96,9 @@ export function registerSimCommand(program: Command): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-    process.stderr.write(`nerd teacher-sim: stopped · ${JSON.stringify({ requests: sim.stats.requests, faults: sim.stats.faults })}\n`);
+    process.stderr.write(
+      `nerd teacher-sim: stopped · ${JSON.stringify({ requests: sim.stats.requests, faults: sim.stats.faults })}\n`,
+    );
   });
   return cmd;
 }

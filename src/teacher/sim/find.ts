@@ -49,7 +49,9 @@ function messageText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : ''))
+      .map((part) =>
+        part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '',
+      )
       .join('\n');
   }
   return '';
@@ -127,7 +129,8 @@ function lineCandidates(line: string): Array<{ id?: string; text: string }> {
   if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
     try {
       const obj = JSON.parse(trimmed) as Record<string, unknown>;
-      const text = obj.text ?? obj.sentence ?? (Array.isArray(obj.tokens) ? (obj.tokens as unknown[]).join(' ') : undefined);
+      const text =
+        obj.text ?? obj.sentence ?? (Array.isArray(obj.tokens) ? (obj.tokens as unknown[]).join(' ') : undefined);
       if (typeof text === 'string') out.push({ id: obj.id === undefined ? undefined : String(obj.id), text });
     } catch {
       /* not JSON */
@@ -144,7 +147,8 @@ function lineCandidates(line: string): Array<{ id?: string; text: string }> {
 /** `"id": "s1", "text": "..."` or `"tokens": [...]` pairs embedded in a JSON listing spread over lines. */
 function embeddedJsonCandidates(text: string): Array<{ id?: string; text: string; at: number }> {
   const out: Array<{ id?: string; text: string; at: number }> = [];
-  const re = /"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"(text|sentence|tokens)"\s*:\s*("(?:[^"\\]|\\.)*"|\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*")*\])/g;
+  const re =
+    /"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"(text|sentence|tokens)"\s*:\s*("(?:[^"\\]|\\.)*"|\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*")*\])/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     try {
       const id = String(JSON.parse(m[1]!));

@@ -55,7 +55,11 @@ export function normaliseKey(text: string, fold = false): string {
 
 export function loadGold(file: string): GoldCorpus {
   const text = readText(file, 'the gold corpus');
-  const firstLine = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  const firstLine =
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   const sentences = firstLine.startsWith('{') ? parseJsonl(text, file) : parseConll(text, file);
   return indexGold(sentences, file);
 }
@@ -101,7 +105,8 @@ function parseConll(text: string, file: string): GoldSentence[] {
       throw new InputError(`expected "token ... tag" (at least two columns), got "${line}"`, file, i + 1);
     }
     const tag = cols[cols.length - 1]!;
-    if (!/^(O|[BIES]-.+)$/.test(tag)) throw new InputError(`"${tag}" is not an IOB tag`, file, i + 1, raw.lastIndexOf(tag) + 1);
+    if (!/^(O|[BIES]-.+)$/.test(tag))
+      throw new InputError(`"${tag}" is not an IOB tag`, file, i + 1, raw.lastIndexOf(tag) + 1);
     if (tokens.length === 0) startLine = i + 1;
     tokens.push(cols[0]!);
     tags.push(tag);
@@ -135,13 +140,31 @@ function parseJsonl(text: string, file: string): GoldSentence[] {
     const rawSpans = (row.spans ?? row.entities ?? []) as Array<Record<string, unknown>>;
     if (!Array.isArray(rawSpans)) throw new InputError('"spans" must be an array', file, i + 1);
     const entities = rawSpans.map((s, j) => {
-      const start = s.start, end = s.end, type = s.label ?? s.type;
-      if (typeof start !== 'number' || typeof end !== 'number' || typeof type !== 'string' || start < 0 || end > tokens.length || start >= end) {
-        throw new InputError(`span ${j} needs token offsets 0 <= start < end <= ${tokens.length} and a label`, file, i + 1);
+      const start = s.start,
+        end = s.end,
+        type = s.label ?? s.type;
+      if (
+        typeof start !== 'number' ||
+        typeof end !== 'number' ||
+        typeof type !== 'string' ||
+        start < 0 ||
+        end > tokens.length ||
+        start >= end
+      ) {
+        throw new InputError(
+          `span ${j} needs token offsets 0 <= start < end <= ${tokens.length} and a label`,
+          file,
+          i + 1,
+        );
       }
       return { start, end, type };
     });
-    sentences.push({ index: sentences.length, id: row.id === undefined ? undefined : String(row.id), tokens, entities });
+    sentences.push({
+      index: sentences.length,
+      id: row.id === undefined ? undefined : String(row.id),
+      tokens,
+      entities,
+    });
   });
   return sentences;
 }

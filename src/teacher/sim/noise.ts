@@ -143,7 +143,10 @@ export function flagName(field: keyof NoiseModel): string {
  * Resolves `--noise` (a preset name or a JSON file of partial overrides on top of the defaults) plus
  * individual overrides into a full, validated noise model.
  */
-export function resolveNoise(spec: string | Partial<NoiseModel> | undefined, overrides: Partial<NoiseModel> = {}): NoiseModel {
+export function resolveNoise(
+  spec: string | Partial<NoiseModel> | undefined,
+  overrides: Partial<NoiseModel> = {},
+): NoiseModel {
   let base: NoiseModel;
   if (spec === undefined) base = DEFAULT_NOISE;
   else if (typeof spec === 'object') base = { ...DEFAULT_NOISE, ...spec };

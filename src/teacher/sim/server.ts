@@ -119,7 +119,8 @@ export interface TeacherSim {
 }
 
 export { SIM_MODEL_PREFIX };
-const BANNER = 'nerd teacher-sim: this is a SIMULATED teacher answering from a gold corpus with injected noise, not an LLM';
+const BANNER =
+  'nerd teacher-sim: this is a SIMULATED teacher answering from a gold corpus with injected noise, not an LLM';
 
 /** Approximate token count, as documented: ceil(characters / 4), plus 4 per chat message for roles. */
 export function approxTokens(text: string): number {
@@ -192,7 +193,9 @@ function profileRefusal(profile: SimProfile, body: ChatBody): { body: unknown } 
             code: 400,
             message,
             status: 'INVALID_ARGUMENT',
-            details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ description: message }] }],
+            details: [
+              { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ description: message }] },
+            ],
           },
         },
       ],
@@ -222,7 +225,10 @@ function sseBody(id: string, model: string, content: string, finishReason: unkno
   const parts: string[] = [chunk({ role: 'assistant', content: '' }, null)];
   for (let i = 0; i < content.length; i += 64) parts.push(chunk({ content: content.slice(i, i + 64) }, null));
   parts.push(chunk({}, finishReason));
-  if (usage) parts.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+  if (usage)
+    parts.push(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`,
+    );
   parts.push('data: [DONE]\n\n');
   return parts.join('');
 }
@@ -253,14 +259,23 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
     return reply.code(status).headers(headers).send(body);
   };
-  const apiError = (reply: FastifyReply, status: number, message: string, type: string, headers?: Record<string, string>) =>
-    send(reply, status, { error: { message, type, param: null, code: type } }, headers);
+  const apiError = (
+    reply: FastifyReply,
+    status: number,
+    message: string,
+    type: string,
+    headers?: Record<string, string>,
+  ) => send(reply, status, { error: { message, type, param: null, code: type } }, headers);
 
   app.get('/v1/models', async () => ({
     object: 'list',
     data: [{ id: `${SIM_MODEL_PREFIX}`, object: 'model', created: 0, owned_by: 'nerd-teacher-sim (SIMULATED)' }],
   }));
-  app.get('/stats', async () => ({ ...stats, noise, gold: { source: corpus.source, sentences: corpus.sentences.length } }));
+  app.get('/stats', async () => ({
+    ...stats,
+    noise,
+    gold: { source: corpus.source, sentences: corpus.sentences.length },
+  }));
 
   app.post('/v1/chat/completions', async (request, reply) => {
     stats.requests++;
@@ -268,7 +283,12 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       const auth = String(request.headers.authorization ?? '');
       const given = auth.replace(/^Bearer\s+/i, '');
       if (given !== options.apiKey) {
-        return apiError(reply, 401, `Incorrect API key provided: ${given}. (teacher-sim echoes keys on purpose)`, 'invalid_api_key');
+        return apiError(
+          reply,
+          401,
+          `Incorrect API key provided: ${given}. (teacher-sim echoes keys on purpose)`,
+          'invalid_api_key',
+        );
       }
     }
     const body = (request.body ?? {}) as ChatBody;
@@ -286,7 +306,12 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     }
     const structured = body.response_format?.type === 'json_schema';
     if (structured && options.rejectStructuredOutput) {
-      return apiError(reply, 400, "response_format 'json_schema' is not supported by this server", 'invalid_request_error');
+      return apiError(
+        reply,
+        400,
+        "response_format 'json_schema' is not supported by this server",
+        'invalid_request_error',
+      );
     }
     if (options.requireMaxCompletionTokens && body.max_tokens !== undefined) {
       return apiError(
@@ -319,10 +344,16 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     await sleep(delay);
     if (rng.chance(noise.rateLimitRate)) {
       count('rate_limit');
-      return apiError(reply, 429, 'Rate limit reached for requests (SIMULATED by nerd teacher-sim)', 'rate_limit_exceeded', {
-        'retry-after': String(noise.retryAfterS),
-        'retry-after-ms': String(Math.round(noise.retryAfterS * 1000)),
-      });
+      return apiError(
+        reply,
+        429,
+        'Rate limit reached for requests (SIMULATED by nerd teacher-sim)',
+        'rate_limit_exceeded',
+        {
+          'retry-after': String(noise.retryAfterS),
+          'retry-after-ms': String(Math.round(noise.retryAfterS * 1000)),
+        },
+      );
     }
     if (rng.chance(noise.serverErrorRate)) {
       count('server_error');
@@ -333,10 +364,14 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       return reply
         .code(200)
         .header('content-type', 'application/json')
-        .send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx (SIMULATED by nerd teacher-sim)</center></body></html>');
+        .send(
+          '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx (SIMULATED by nerd teacher-sim)</center></body></html>',
+        );
     }
 
-    const promptText = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
+    const promptText = messages
+      .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))
+      .join('\n');
     const found = findSentences(messages, corpus);
     if (found.length === 0 || found.every((f) => !f.gold)) stats.unknownRequests++;
     const sample = sampleKey(temperature, reqSeed);
@@ -372,7 +407,14 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
       }
       stats.structuredAnswers++;
     } else {
-      ({ content, finishReason } = formatPlain(reasoning, answerObject(answers, plan, undefined, { noise, rng, count }), answers, noise, rng, count));
+      ({ content, finishReason } = formatPlain(
+        reasoning,
+        answerObject(answers, plan, undefined, { noise, rng, count }),
+        answers,
+        noise,
+        rng,
+        count,
+      ));
     }
     const promptTokens = approxTokens(promptText) + 4 * messages.length;
     // the reasoning profile thinks first, out of the same completion budget
@@ -393,7 +435,8 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     const id = `chatcmpl-sim-${contentHash.slice(0, 16)}-${attempt}`;
     const model = `${SIM_MODEL_PREFIX}(${requested})`;
     const fr = options.finishReason;
-    const writtenFinish = finishReason === 'stop' && fr !== undefined ? (fr === 'null' || fr === 'omit' ? null : fr) : finishReason;
+    const writtenFinish =
+      finishReason === 'stop' && fr !== undefined ? (fr === 'null' || fr === 'omit' ? null : fr) : finishReason;
     const usage = options.omitUsage
       ? undefined
       : {
@@ -405,9 +448,16 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
     if (body.stream === true) {
       stats.statuses[200] = (stats.statuses[200] ?? 0) + 1;
       const withUsage = body.stream_options?.include_usage === true ? usage : undefined;
-      return reply.code(200).header('content-type', 'text/event-stream').send(sseBody(id, model, content, writtenFinish, withUsage));
+      return reply
+        .code(200)
+        .header('content-type', 'text/event-stream')
+        .send(sseBody(id, model, content, writtenFinish, withUsage));
     }
-    const choice: Record<string, unknown> = { index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null };
+    const choice: Record<string, unknown> = {
+      index: 0,
+      message: { role: 'assistant', content, refusal: null },
+      logprobs: null,
+    };
     if (!(finishReason === 'stop' && fr === 'omit')) choice.finish_reason = writtenFinish;
     return send(reply, 200, {
       id,
@@ -423,7 +473,9 @@ export async function startTeacherSim(options: TeacherSimOptions): Promise<Teach
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const url = `${address.replace('[::1]', '127.0.0.1')}/v1`;
   const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
-  log?.(`${BANNER}\n  listening on ${url} · gold ${corpus.source} (${corpus.sentences.length} sentences) · seed ${seed}`);
+  log?.(
+    `${BANNER}\n  listening on ${url} · gold ${corpus.source} (${corpus.sentences.length} sentences) · seed ${seed}`,
+  );
   return {
     url,
     stats,

@@ -25,10 +25,19 @@ describe('matmulProbe', () => {
     expect(probe.flops).toBe(2 * gemm + 2 * bmm + gemm + 2 * bmm);
     const session = await ort.InferenceSession.create(probe.model);
     const feeds: Record<string, ort.Tensor> = {};
-    for (const inp of probe.inputs) feeds[inp.name] = new ort.Tensor('float32', new Float32Array(inp.shape.reduce((p, d) => p * d, 1)).fill(1), inp.shape);
+    for (const inp of probe.inputs)
+      feeds[inp.name] = new ort.Tensor(
+        'float32',
+        new Float32Array(inp.shape.reduce((p, d) => p * d, 1)).fill(1),
+        inp.shape,
+      );
     const out = await session.run(feeds);
     // each output is the first element of its product: with all-ones operands, that is K (dA: K = 7, dB: K = 5)
-    expect(Object.values(out).map((t) => Number(t.data[0])).sort((p, q) => p - q)).toEqual([4, 4, 5, 6, 6, 7, 8]);
+    expect(
+      Object.values(out)
+        .map((t) => Number(t.data[0]))
+        .sort((p, q) => p - q),
+    ).toEqual([4, 4, 5, 6, 6, 7, 8]);
     await session.release();
   });
 });

@@ -17,7 +17,11 @@ export interface CheckInput {
 export function rand(n: number, seed: number, lo = -1, hi = 1): number[] {
   let s = seed >>> 0 || 1;
   return Array.from({ length: n }, () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return lo + ((s >>> 0) / 2 ** 32) * (hi - lo);
   });
 }

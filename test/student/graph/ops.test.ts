@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import {
-  add, div, dropout, embedding, gelu, layerNorm, linear, matmul, mul, neg, reshape, softmax,
-  softmaxCrossEntropy, sparseSoftmaxCrossEntropy, sub, transpose,
+  add,
+  div,
+  dropout,
+  embedding,
+  gelu,
+  layerNorm,
+  linear,
+  matmul,
+  mul,
+  neg,
+  reshape,
+  softmax,
+  softmaxCrossEntropy,
+  sparseSoftmaxCrossEntropy,
+  sub,
+  transpose,
 } from '../../../src/student/graph/index.js';
 import { buildMlmLoss, mlmHeadSpecs } from '../../../src/student/mlm-head.js';
 import type { BertConfig } from '../../../src/student/types.js';
@@ -36,7 +50,12 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
   });
 
   it('MatMul with transposed operands and a scale factor (Transpose + MatMul in float64; FusedMatMul in float32)', async () => {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const K = ta ? 3 : 4; // a is [2, 3, 4]; op(a) is [2, 3, 4] or [2, 4, 3]
       const ins = [
         { name: 'a', shape: [2, 3, 4], data: rand(24, 21) },
@@ -167,12 +186,25 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
       { name: 'positions', shape: [3], data: [4, 1, 2], dtype: 'int64' as const },
       { name: 'labels', shape: [3], data: [5, 0, 3], dtype: 'int64' as const },
       { name: 'bert.embeddings.word_embeddings.weight', shape: [6, 4], data: rand(24, 41) },
-      ...specs.map((s, i) => ({ name: s.name, shape: s.shape, data: rand(s.shape.reduce((a, b) => a * b, 1), 50 + i, s.init === 'ones' ? 0.5 : -1, s.init === 'ones' ? 1.5 : 1) })),
+      ...specs.map((s, i) => ({
+        name: s.name,
+        shape: s.shape,
+        data: rand(
+          s.shape.reduce((a, b) => a * b, 1),
+          50 + i,
+          s.init === 'ones' ? 0.5 : -1,
+          s.init === 'ones' ? 1.5 : 1,
+        ),
+      })),
     ];
-    const r = await gradCheck(ins, ([h, pos, lab, ...params]) => {
-      const p = new Map(ins.slice(3).map((x, i) => [x.name, params[i]!]));
-      return buildMlmLoss(config, p, h!, pos!, lab!);
-    }, { dtype: 'float', eps: 1e-2 }); // float32: onnxruntime has no float64 Erf (GELU)
+    const r = await gradCheck(
+      ins,
+      ([h, pos, lab, ...params]) => {
+        const p = new Map(ins.slice(3).map((x, i) => [x.name, params[i]!]));
+        return buildMlmLoss(config, p, h!, pos!, lab!);
+      },
+      { dtype: 'float', eps: 1e-2 },
+    ); // float32: onnxruntime has no float64 Erf (GELU)
     expect(r.maxRelErr, r.worst).toBeLessThan(2e-3);
   });
 });

@@ -18,7 +18,10 @@ const hashParams = () => new URLSearchParams(location.hash.slice(1));
 const token = sessionStorage.getItem('nerd-token');
 
 async function api(path, init = {}) {
-  const headers = { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const headers = {
+    ...(init.body ? { 'content-type': 'application/json' } : {}),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
   const res = await fetch(path, { ...init, headers });
   const body = await res.json().catch(() => ({ message: res.statusText }));
   if (!res.ok) {
@@ -139,7 +142,8 @@ function render() {
   const entry = ui.queue[ui.index];
   const counts = ui.counts || ui.meta.counts;
   $('#progress').textContent = `${counts.done} of ${counts.total} reviewed`;
-  $('#position').textContent = `Sentence ${ui.index + 1} of ${ui.queue.length} · id ${sentence.id} · doubt ${sentence.doubt.toFixed(2)}`;
+  $('#position').textContent =
+    `Sentence ${ui.index + 1} of ${ui.queue.length} · id ${sentence.id} · doubt ${sentence.doubt.toFixed(2)}`;
   const reasons = $('#reasons');
   reasons.replaceChildren();
   const st = document.createElement('span');
@@ -160,14 +164,17 @@ function render() {
     : `cursor on token ${ui.cursor} “${sentence.tokens[ui.cursor] ?? ''}” (no entity focused)`;
   const sb = $('#student-block');
   sb.hidden = !sentence.student;
-  if (sentence.student) renderTokens($('#student'), sentence.tokens, sentence.student, { interactive: false, compare: sentence.teacher });
+  if (sentence.student)
+    renderTokens($('#student'), sentence.tokens, sentence.student, { interactive: false, compare: sentence.teacher });
   const rb = $('#rejected-block');
   rb.hidden = sentence.rejected.length === 0;
   const ul = $('#rejected');
   ul.replaceChildren(
     ...sentence.rejected.map((r) => {
       const li = document.createElement('li');
-      li.textContent = [r.label ?? r.type, r.text ? `“${r.text}”` : '', r.reason ? `— ${r.reason}` : ''].filter(Boolean).join(' ');
+      li.textContent = [r.label ?? r.type, r.text ? `“${r.text}”` : '', r.reason ? `— ${r.reason}` : '']
+        .filter(Boolean)
+        .join(' ');
       return li;
     }),
   );
@@ -297,34 +304,36 @@ function act(make, after) {
       if (err.status !== 422 && err.status !== 409) throw err;
     }
   });
-  ui.chain = ui.chain
-    .then(
-      () => {
-        if (--ui.inflight > 0) return;
-        if (ui.conflict) setSave('conflict', 'NOT SAVED: changed elsewhere; now showing the saved version');
-        else setSave('saved', `saved ✓ ${new Date().toLocaleTimeString()}`);
-      },
-      (err) => {
-        ui.inflight--;
-        setSave('error', `NOT SAVED: ${err.message}`);
-      },
-    );
+  ui.chain = ui.chain.then(
+    () => {
+      if (--ui.inflight > 0) return;
+      if (ui.conflict) setSave('conflict', 'NOT SAVED: changed elsewhere; now showing the saved version');
+      else setSave('saved', `saved ✓ ${new Date().toLocaleTimeString()}`);
+    },
+    (err) => {
+      ui.inflight--;
+      setSave('error', `NOT SAVED: ${err.message}`);
+    },
+  );
   return ui.chain;
 }
 
 function moveBoundary(which, delta) {
   const id = ui.focus;
   if (id === null) return showMessage('no entity focused: press Tab, or h/l to move the cursor onto one');
-  act((state) => {
-    const s = state.spans.find((x) => x.id === id);
-    if (!s) return null;
-    const start = which === 'start' ? s.start + delta : s.start;
-    const end = which === 'end' ? s.end + delta : s.end;
-    return { type: 'set-span', span: id, start, end };
-  }, (state) => {
-    const s = state.spans.find((x) => x.id === id);
-    if (s) ui.cursor = which === 'start' ? s.start : s.end - 1;
-  });
+  act(
+    (state) => {
+      const s = state.spans.find((x) => x.id === id);
+      if (!s) return null;
+      const start = which === 'start' ? s.start + delta : s.start;
+      const end = which === 'end' ? s.end + delta : s.end;
+      return { type: 'set-span', span: id, start, end };
+    },
+    (state) => {
+      const s = state.spans.find((x) => x.id === id);
+      if (s) ui.cursor = which === 'start' ? s.start : s.end - 1;
+    },
+  );
 }
 
 function setLabel(label) {
@@ -337,10 +346,13 @@ function setLabel(label) {
   const [start, last] = ui.selection ?? [ui.cursor, ui.cursor];
   const at = start;
   ui.selection = null;
-  act(() => ({ type: 'add-entity', start, end: last + 1, label }), (state) => {
-    const s = spanAt(state.spans, at);
-    if (s) ui.focus = s.id;
-  });
+  act(
+    () => ({ type: 'add-entity', start, end: last + 1, label }),
+    (state) => {
+      const s = spanAt(state.spans, at);
+      if (s) ui.focus = s.id;
+    },
+  );
 }
 
 async function acceptSentence() {
@@ -425,7 +437,11 @@ document.addEventListener('keydown', (e) => {
       act(() => ({ type: 'reopen' }));
       break;
     case 's':
-      if (ui.sentence.student) act(() => ({ type: 'use-student' }), () => (ui.focus = null));
+      if (ui.sentence.student)
+        act(
+          () => ({ type: 'use-student' }),
+          () => (ui.focus = null),
+        );
       break;
     case 'u':
     case 'z':
@@ -433,9 +449,12 @@ document.addEventListener('keydown', (e) => {
         handled = false;
         break;
       }
-      act(() => ({ type: 'undo' }), (state) => {
-        if (!state.spans.some((s) => s.id === ui.focus)) ui.focus = null;
-      });
+      act(
+        () => ({ type: 'undo' }),
+        (state) => {
+          if (!state.spans.some((s) => s.id === ui.focus)) ui.focus = null;
+        },
+      );
       break;
     case '?':
       $('#help').hidden = !$('#help').hidden;
@@ -484,7 +503,11 @@ async function start() {
   if (queue.length === 0) return showMessage('no sentences to review');
   const want = hashParams().get('id');
   let at = want ? queue.findIndex((q) => q.id === want) : -1;
-  if (at < 0) at = Math.max(0, queue.findIndex((q) => q.status !== 'done'));
+  if (at < 0)
+    at = Math.max(
+      0,
+      queue.findIndex((q) => q.status !== 'done'),
+    );
   await go(at);
   document.body.dataset.ready = 'true';
 }

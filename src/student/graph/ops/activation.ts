@@ -21,7 +21,11 @@ export function gelu(x: Value): Value {
   const [out] = graph.node('Mul', [x, cdf], [{ shape: x.shape, dtype: x.dtype }], {}, x.requiresGrad);
   return graph.record([x], out!, (g) => {
     // x·φ(x) = u·exp(−u²)/√π = u·exp(ln(1/√π) − u²): five passes over x instead of six
-    const xPdf = raw('Mul', u, graph.op1('Exp', [raw('Sub', s(-0.5 * Math.log(Math.PI)), raw('Mul', u, u))], x.shape, x.dtype));
+    const xPdf = raw(
+      'Mul',
+      u,
+      graph.op1('Exp', [raw('Sub', s(-0.5 * Math.log(Math.PI)), raw('Mul', u, u))], x.shape, x.dtype),
+    );
     return [raw('Mul', g, raw('Add', cdf, xPdf))];
   });
 }

@@ -16,15 +16,28 @@ export function unbroadcast(g: Value, target: Value): Value {
   let r = graph.op1('ReduceSum', [g, graph.ints(axes)], reducedShape, g.dtype, { keepdims: 1 });
   if (offset > 0) {
     const staticTarget = target.shape.every((d) => typeof d === 'number');
-    const shape = staticTarget ? graph.ints(target.shape as number[]) : graph.op1('Shape', [target], [target.rank], 'int64');
+    const shape = staticTarget
+      ? graph.ints(target.shape as number[])
+      : graph.op1('Shape', [target], [target.rank], 'int64');
     r = graph.op1('Reshape', [r, shape], target.shape, g.dtype);
   }
   return r;
 }
 
-function binary(op: string, a: Value, b: Value, backward: (g: Value, out: Value, needs: boolean[]) => (Value | null)[]): Value {
+function binary(
+  op: string,
+  a: Value,
+  b: Value,
+  backward: (g: Value, out: Value, needs: boolean[]) => (Value | null)[],
+): Value {
   const graph = a.graph;
-  const [out] = graph.node(op, [a, b], [{ shape: broadcastShapes(a.shape, b.shape), dtype: a.dtype }], {}, a.requiresGrad || b.requiresGrad);
+  const [out] = graph.node(
+    op,
+    [a, b],
+    [{ shape: broadcastShapes(a.shape, b.shape), dtype: a.dtype }],
+    {},
+    a.requiresGrad || b.requiresGrad,
+  );
   return graph.record([a, b], out!, (g, needs) => backward(g, out!, needs));
 }
 

@@ -15,17 +15,41 @@ export function softmaxCrossEntropy(logits: Value, labels: Value, weights: Value
   const dt = logits.dtype;
   const [n, c] = logits.shape as [number | string, number];
   if (typeof c !== 'number') throw new Error('number of classes must be static');
-  const classes = graph.initializer(graph.fresh('classes'), [1, c], 'int64', BigInt64Array.from({ length: c }, (_, i) => BigInt(i)));
+  const classes = graph.initializer(
+    graph.fresh('classes'),
+    [1, c],
+    'int64',
+    BigInt64Array.from({ length: c }, (_, i) => BigInt(i)),
+  );
   const lab2 = graph.op1('Unsqueeze', [labels, graph.ints([1])], [n, 1], 'int64');
-  const onehot = graph.op1('Cast', [graph.op1('Equal', [lab2, classes], [n, c], 'bool')], [n, c], dt, { to: dt === 'double' ? 11 : 1 });
+  const onehot = graph.op1('Cast', [graph.op1('Equal', [lab2, classes], [n, c], 'bool')], [n, c], dt, {
+    to: dt === 'double' ? 11 : 1,
+  });
   const w2 = graph.op1('Unsqueeze', [weights, graph.ints([1])], [n, 1], dt);
   const target = raw('Mul', onehot, w2, [n, c]);
-  const valid = graph.op1('Not', [graph.op1('Equal', [labels, graph.scalar(IGNORE_INDEX, 'int64')], [n], 'bool')], [n], 'bool');
-  const count = graph.op1('ReduceSum', [graph.op1('Cast', [valid], [n], dt, { to: dt === 'double' ? 11 : 1 })], [], dt, { keepdims: 0 });
+  const valid = graph.op1(
+    'Not',
+    [graph.op1('Equal', [labels, graph.scalar(IGNORE_INDEX, 'int64')], [n], 'bool')],
+    [n],
+    'bool',
+  );
+  const count = graph.op1(
+    'ReduceSum',
+    [graph.op1('Cast', [valid], [n], dt, { to: dt === 'double' ? 11 : 1 })],
+    [],
+    dt,
+    { keepdims: 0 },
+  );
   const denom = graph.op1('Max', [count, graph.scalar(1, dt)], [], dt);
   const logp = graph.op1('LogSoftmax', [logits], [n, c], dt, { axis: -1 });
   const total = graph.op1('ReduceSum', [raw('Mul', target, logp)], [], dt, { keepdims: 0 });
-  const [loss] = graph.node('Div', [graph.op1('Neg', [total], [], dt), denom], [{ shape: [], dtype: dt }], {}, logits.requiresGrad);
+  const [loss] = graph.node(
+    'Div',
+    [graph.op1('Neg', [total], [], dt), denom],
+    [{ shape: [], dtype: dt }],
+    {},
+    logits.requiresGrad,
+  );
   return graph.record([logits, labels, weights], loss!, (g) => {
     const probs = graph.op1('Exp', [logp], [n, c], dt);
     const rowW = reduceSum(target, [1], true);
@@ -47,7 +71,10 @@ export function sparseSoftmaxCrossEntropy(logits: Value, labels: Value): Value {
   const [loss, logp] = graph.node(
     'SoftmaxCrossEntropyLoss',
     [logits, labels],
-    [{ shape: [], dtype: dt }, { shape: [m!, c!], dtype: dt }],
+    [
+      { shape: [], dtype: dt },
+      { shape: [m!, c!], dtype: dt },
+    ],
     { reduction: 'mean' },
     logits.requiresGrad,
   );
@@ -58,7 +85,10 @@ export function sparseSoftmaxCrossEntropy(logits: Value, labels: Value): Value {
     const range = graph.op1('Range', [graph.scalar(0, 'int64'), count, graph.scalar(1, 'int64')], [m!], 'int64');
     const idx = graph.op1(
       'Concat',
-      [graph.op1('Unsqueeze', [range, graph.ints([1])], [m!, 1], 'int64'), graph.op1('Unsqueeze', [labels, graph.ints([1])], [m!, 1], 'int64')],
+      [
+        graph.op1('Unsqueeze', [range, graph.ints([1])], [m!, 1], 'int64'),
+        graph.op1('Unsqueeze', [labels, graph.ints([1])], [m!, 1], 'int64'),
+      ],
       [m!, 2],
       'int64',
       { axis: 1 },

@@ -51,7 +51,14 @@ export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: bo
   const req = a.requiresGrad || b.requiresGrad;
   let out: Value;
   if (graph.contribOps && (ta || tb || alpha !== 1)) {
-    out = graph.node('FusedMatMul', [a, b], [{ shape, dtype: a.dtype }], { transA: ta ? 1 : 0, transB: tb ? 1 : 0, alpha: { float: alpha } }, req, 'com.microsoft')[0]!;
+    out = graph.node(
+      'FusedMatMul',
+      [a, b],
+      [{ shape, dtype: a.dtype }],
+      { transA: ta ? 1 : 0, transB: tb ? 1 : 0, alpha: { float: alpha } },
+      req,
+      'com.microsoft',
+    )[0]!;
   } else if (ta || tb) {
     return matmul(ta ? swapLast2(a) : a, tb ? swapLast2(b) : b, { alpha });
   } else if (alpha !== 1) {
@@ -63,7 +70,14 @@ export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: bo
     let ga: Value | null = null;
     let gb: Value | null = null;
     if (na) ga = !ta ? matmul(g, b, { transB: !tb, alpha }) : matmul(b, g, { transA: tb, transB: true, alpha });
-    if (nb) gb = !tb ? (ta ? matmul(a, g, { alpha }) : xtz(a, g, alpha)) : ta ? matmul(g, a, { transA: true, transB: true, alpha }) : xtz(g, a, alpha);
+    if (nb)
+      gb = !tb
+        ? ta
+          ? matmul(a, g, { alpha })
+          : xtz(a, g, alpha)
+        : ta
+          ? matmul(g, a, { transA: true, transB: true, alpha })
+          : xtz(g, a, alpha);
     return [ga ? unbroadcast(ga, a) : null, gb ? unbroadcast(gb, b) : null];
   });
 }

@@ -14,7 +14,11 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
   const [y, mean, invStd] = graph.node(
     'LayerNormalization',
     [x, gamma, beta],
-    [{ shape: x.shape, dtype: x.dtype }, { shape: statShape, dtype: x.dtype }, { shape: statShape, dtype: x.dtype }],
+    [
+      { shape: x.shape, dtype: x.dtype },
+      { shape: statShape, dtype: x.dtype },
+      { shape: statShape, dtype: x.dtype },
+    ],
     { axis: -1, epsilon: { float: eps }, stash_type: 1 },
     req,
   );
@@ -26,8 +30,16 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
       // checks) recompute them at full precision instead.
       mu = graph.op1('ReduceMean', [x], statShape, x.dtype, { axes: [-1], keepdims: 1 });
       const centered = raw('Sub', x, mu);
-      const variance = graph.op1('ReduceMean', [raw('Mul', centered, centered)], statShape, x.dtype, { axes: [-1], keepdims: 1 });
-      r = graph.op1('Reciprocal', [graph.op1('Sqrt', [raw('Add', variance, graph.scalar(eps, x.dtype))], statShape, x.dtype)], statShape, x.dtype);
+      const variance = graph.op1('ReduceMean', [raw('Mul', centered, centered)], statShape, x.dtype, {
+        axes: [-1],
+        keepdims: 1,
+      });
+      r = graph.op1(
+        'Reciprocal',
+        [graph.op1('Sqrt', [raw('Add', variance, graph.scalar(eps, x.dtype))], statShape, x.dtype)],
+        statShape,
+        x.dtype,
+      );
     }
     const xhat = raw('Mul', raw('Sub', x, mu), r);
     let gx: Value | null = null;

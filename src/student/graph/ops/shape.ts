@@ -16,7 +16,13 @@ export function reshape(x: Value, shape: number[] | Value, staticShape: Dim[]): 
 
 export function transpose(x: Value, perm: number[]): Value {
   const graph = x.graph;
-  const [out] = graph.node('Transpose', [x], [{ shape: perm.map((p) => x.shape[p]!), dtype: x.dtype }], { perm }, x.requiresGrad);
+  const [out] = graph.node(
+    'Transpose',
+    [x],
+    [{ shape: perm.map((p) => x.shape[p]!), dtype: x.dtype }],
+    { perm },
+    x.requiresGrad,
+  );
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return graph.record([x], out!, (g) => [transpose(g, inverse)]);
 }

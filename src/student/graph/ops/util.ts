@@ -13,12 +13,19 @@ export function zerosLike(x: Value): Value {
 
 /** Sum over `axes` (keepdims as given), a non-differentiable helper used inside backward functions. */
 export function reduceSum(x: Value, axes: number[], keepdims: boolean): Value {
-  const shape = keepdims ? x.shape.map((d, i) => (axes.includes(i) || axes.includes(i - x.rank) ? 1 : d)) : x.shape.filter((_, i) => !(axes.includes(i) || axes.includes(i - x.rank)));
+  const shape = keepdims
+    ? x.shape.map((d, i) => (axes.includes(i) || axes.includes(i - x.rank) ? 1 : d))
+    : x.shape.filter((_, i) => !(axes.includes(i) || axes.includes(i - x.rank)));
   return x.graph.op1('ReduceSum', [x, x.graph.ints(axes)], shape, x.dtype, { keepdims: keepdims ? 1 : 0 });
 }
 
 /** Plain (unrecorded) binary op, for use inside backward functions. */
-export function raw(op: 'Add' | 'Sub' | 'Mul' | 'Div', a: Value, b: Value, shape = broadcastShapes(a.shape, b.shape)): Value {
+export function raw(
+  op: 'Add' | 'Sub' | 'Mul' | 'Div',
+  a: Value,
+  b: Value,
+  shape = broadcastShapes(a.shape, b.shape),
+): Value {
   return a.graph.op1(op, [a, b], shape, a.dtype);
 }
 
@@ -30,12 +37,22 @@ export function raw(op: 'Add' | 'Sub' | 'Mul' | 'Div', a: Value, b: Value, shape
 export function sumRows(x: Value): Value {
   const graph = x.graph;
   const lastDim = x.shape[x.rank - 1]!;
-  if (x.rank !== 2) return reduceSum(x, x.shape.slice(0, -1).map((_, i) => i), false);
+  if (x.rank !== 2)
+    return reduceSum(
+      x,
+      x.shape.slice(0, -1).map((_, i) => i),
+      false,
+    );
   // one ones row per (row count, dtype), shared by every sum over rows of that many (e.g. N = B·T) rows
   const key = `onesRow:${String(x.shape[0])}:${x.dtype}`;
   let ones = graph.shared.get(key);
   if (!ones) {
-    const n = graph.op1('Slice', [graph.op1('Shape', [x], [2], 'int64'), graph.ints([0]), graph.ints([1])], [1], 'int64');
+    const n = graph.op1(
+      'Slice',
+      [graph.op1('Shape', [x], [2], 'int64'), graph.ints([0]), graph.ints([1])],
+      [1],
+      'int64',
+    );
     const shape = graph.op1('Concat', [graph.ints([1]), n], [2], 'int64', { axis: 0 });
     const one = new Uint8Array(x.dtype === 'double' ? new Float64Array([1]).buffer : new Float32Array([1]).buffer);
     ones = graph.op1('ConstantOfShape', [shape], [1, x.shape[0]!], x.dtype, {
