@@ -10,7 +10,8 @@
  */
 import path from 'node:path';
 import type { Sentence } from '../corpus/types.js';
-import { labelSetOf, train } from '../student/train.js';
+import { labelSetOf } from '../student/train-plan.js';
+import { train } from '../student/train.js';
 import { selectWithModel } from '../teacher/select.js';
 import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';

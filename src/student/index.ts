@@ -13,8 +13,9 @@
  *
  * Raw text is split into words by the corpus stage (corpus/words.ts) and tags into spans by its tag rules.
  */
-export { evaluate, labelSetOf, train, DEFAULT_VOCAB } from './train.js';
-export type { DevScore, EvalRecord, TrainOptions, TrainResult, TrainSource, TrainerState } from './train.js';
+export { evaluate, train, DEFAULT_VOCAB } from './train.js';
+export { labelSetOf } from './train-plan.js';
+export type { DevScore, EvalRecord, TrainOptions, TrainResult, TrainSource, TrainerState } from './train-types.js';
 export { Predictor, chunkTags, decodeWords, labelsFromConfig } from './predict.js';
 export type { LogitsFn, PredictorOptions, TextPrediction, WordDecoding, WordPrediction } from './predict.js';
 export { predictFile, readCorpusChunks } from './predict-stream.js';

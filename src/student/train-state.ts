@@ -29,7 +29,7 @@ import { resolveModelDir } from './model-folder.js';
 import { isPresetName, presetConfig, PRESETS } from './presets.js';
 import { Tokenizer } from './tokenizer.js';
 import type { BertConfig, NamedTensor, OptimizerState, ParamMap } from './types.js';
-import type { TrainerState } from './train.js';
+import type { TrainerState } from './train-types.js';
 
 export interface LoadedModel {
   config: BertConfig;

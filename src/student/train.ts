@@ -27,8 +27,8 @@ import type { Sentence } from '../corpus/types.js';
 import { InputError } from '../errors.js';
 import { sharedDataPath } from '../package-info.js';
 import { Progress, formatNumber, type ProgressOptions } from '../progress.js';
-import { collate, planBatches, type Example } from './batches.js';
-import { encodeSentences, wordPieceOf, type EncodedWindow, type WordPieceLike } from './align.js';
+import { collate } from './batches.js';
+import { wordPieceOf } from './align.js';
 import { Predictor, labelsFromConfig } from './predict.js';
 import { iob2Tags, scoreTagSequences } from '../score/score.js';
 import {
@@ -43,326 +43,19 @@ import {
 import { BertEngine } from './engine.js';
 import { lrAt } from './optim.js';
 import { isPresetName } from './presets.js';
-import type { Batch, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
-
-export interface TrainSource {
-  /** e.g. "human", "teacher" */
-  name: string;
-  sentences: Sentence[];
-  /** loss weight of this source's examples: a constant, or a function of training progress in [0, 1] */
-  weight?: number | ((progress: number) => number);
-}
-
-/** one example of a step: sentence `index` of source `source`, with an optional extra loss weight */
-export interface PlanItem {
-  source: string;
-  index: number;
-  weight?: number;
-}
-
-export interface PlanContext {
-  /** sub-word length of each sentence (its longest window), by source name */
-  lengths: Record<string, number[]>;
-  batchSize: number;
-  seed: number;
-}
-
-/** a caller's own batches: the whole run as a list of steps (each a list of examples). Must be deterministic. */
-export type PlanFn = (ctx: PlanContext) => PlanItem[][];
-
-export interface TrainOptions {
-  /** output folder: `best/` (HF checkpoint), `last/` (resume state), `history.json` */
-  out: string;
-  /** training sentences, or several named (weighted) sources */
-  train: Sentence[] | TrainSource[];
-  /** development sentences for per-epoch evaluation, best-checkpoint keeping and early stopping */
-  dev?: Sentence[];
-  /** a preset (tiny, mini, small, base) or a checkpoint folder (default "mini") */
-  model?: string;
-  /** vocab.txt for a preset (default ../shared/data/vocab/bert-base-cased-vocab.txt beside the package root) */
-  vocab?: string;
-  /** lower-case input (uncased vocabularies); presets only, checkpoints carry their own setting */
-  lowercase?: boolean;
-  /** fix the label set (BIO tags), e.g. when several runs must share one */
-  labels?: string[];
-  epochs?: number;
-  /** peak learning rate (default 5e-4 from fresh weights, 5e-5 from a checkpoint) */
-  lr?: number;
-  /** warm-up: a fraction of all steps if < 1, else a number of steps (default 0.1) */
-  warmup?: number;
-  /** most sentences (windows) per batch (default 32) */
-  batchSize?: number;
-  /** most padded sub-words per batch (default: no budget) */
-  maxTokens?: number;
-  /** most sub-words per window including [CLS]/[SEP] (default 128) */
-  maxSeq?: number;
-  weightDecay?: number;
-  maxGradNorm?: number;
-  seed?: number;
-  /** stop after this many evaluations without a better dev F1 (0 = never; default 0) */
-  patience?: number;
-  /** onnxruntime intra-op threads (default 2: the engine's default, engine.ts) */
-  threads?: number;
-  /** continue from OUT/last if it exists */
-  resume?: boolean;
-  /** write OUT/last every this many steps (default 200; evaluations always write it) */
-  saveEvery?: number;
-  /** override the config's dropout (hidden and attention) */
-  dropout?: number;
-  /**
-   * loss weight of the sub-words that carry an entity label (B-/I-), relative to O (default 1): > 1 keeps a
-   * student on data with rare entities from collapsing to all-O
-   */
-  entityWeight?: number;
-  /** the caller's own step plan (mixing schedules); default: length-bucketed epochs over all sources */
-  plan?: PlanFn;
-  /** evaluate every this many steps (default: once per epoch; with `plan`, steps / epochs) */
-  evalEvery?: number;
-  /** stop after this many steps in this call, leaving OUT/last to resume from (tests; "kill") */
-  stopAfter?: number;
-  /** stop (as if interrupted, resumable) once this many seconds have passed in this call */
-  maxTimeS?: number;
-  /** abort between steps (Ctrl-C): OUT/last is written first */
-  signal?: AbortSignal;
-  /** progress bar on stderr (default true), or its options */
-  progress?: boolean | ProgressOptions;
-  /** one-line messages (evaluations, saves); default: above the progress bar */
-  log?: (line: string) => void;
-  onEval?: (e: EvalRecord) => void | Promise<void>;
-}
-
-/** conlleval scores on the dev set (rates are fractions in [0, 1]) */
-export interface DevScore {
-  precision: number;
-  recall: number;
-  f1: number;
-  types: Record<
-    string,
-    { precision: number; recall: number; f1: number; gold: number; found: number; correct: number }
-  >;
-}
-
-/** what the trainer needs from the engine (src/student/engine.ts) */
-export interface TrainEngine {
-  trainStep(batch: Batch, lr: number, opt: OptimizerSettings): Promise<StepResult>;
-  logits(batch: Batch): Promise<Float32Array>;
-  readonly params: ParamMap;
-  readonly optimizer: OptimizerState;
-  inferenceModel(): Uint8Array;
-  release(): Promise<void>;
-}
-
-export interface EvalRecord {
-  step: number;
-  epoch: number;
-  /** mean training loss since the previous evaluation */
-  trainLoss: number;
-  dev?: DevScore;
-  best: boolean;
-  wallS: number;
-}
-
-export interface TrainResult {
-  out: string;
-  /** OUT/best: the checkpoint to ship (best dev F1, or the final weights without dev) */
-  bestDir: string;
-  labels: string[];
-  steps: number;
-  totalSteps: number;
-  bestF1?: number;
-  bestStep?: number;
-  history: EvalRecord[];
-  /** stopped by `patience` */
-  stoppedEarly: boolean;
-  /** stopped by `stopAfter` or `signal` before the end: resume with `resume: true` */
-  interrupted: boolean;
-  /** resumed from OUT/last at this step */
-  resumedAt?: number;
-  trainTokens: number;
-  wallS: number;
-}
-
-/** state written to OUT/last/trainer_state.json */
-export interface TrainerState {
-  version: 1;
-  step: number;
-  totalSteps: number;
-  fingerprint: string;
-  labels: string[];
-  bestF1: number | null;
-  bestStep: number | null;
-  badEvals: number;
-  history: EvalRecord[];
-  lossSum: number;
-  lossCount: number;
-  trainTokens: number;
-  stoppedEarly: boolean;
-  wallS: number;
-}
+import { labelSetOf, makeRunPlan, prepare, runFingerprint } from './train-plan.js';
+import type {
+  DevScore,
+  EvalRecord,
+  TrainEngine,
+  TrainerState,
+  TrainOptions,
+  TrainResult,
+  TrainSource,
+} from './train-types.js';
+import type { OptimizerSettings } from './types.js';
 
 export const DEFAULT_VOCAB = sharedDataPath('vocab/bert-base-cased-vocab.txt');
-
-/** BIO label set of some sentences: "O", then B-/I- for each entity type in sorted order */
-export function labelSetOf(...corpora: ReadonlyArray<readonly Sentence[]>): string[] {
-  const types = new Set<string>();
-  for (const c of corpora) for (const s of c) for (const sp of s.spans) types.add(sp.label);
-  return ['O', ...[...types].sort().flatMap((t) => [`B-${t}`, `I-${t}`])];
-}
-
-/** IOB2 label ids per word of a sentence; span confidences as per-word weights (undefined if none) */
-export function wordLabels(
-  s: Sentence,
-  label2id: ReadonlyMap<string, number>,
-): { ids: Int32Array; weights?: Float32Array } {
-  const ids = new Int32Array(s.tokens.length); // 0 = O
-  let weights: Float32Array | undefined;
-  for (const sp of s.spans) {
-    for (let t = sp.start; t < sp.end; t++) {
-      const tag = `${t === sp.start ? 'B' : 'I'}-${sp.label}`;
-      const id = label2id.get(tag);
-      if (id === undefined) throw new Error(`label ${tag} is not in the model's label set`);
-      ids[t] = id;
-      if (sp.confidence !== undefined && sp.confidence !== 1) {
-        weights ??= new Float32Array(s.tokens.length).fill(1);
-        weights[t] = sp.confidence;
-      }
-    }
-  }
-  return { ids, weights };
-}
-
-function hashString(s: string, h = 2166136261): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-interface Prepared {
-  sources: Array<{ name: string; weight: TrainSource['weight']; windows: EncodedWindow[]; bySentence: number[][] }>;
-  examples: Example[];
-  /** start of each source's windows in `examples` */
-  offsets: number[];
-}
-
-function prepare(
-  sources: TrainSource[],
-  wp: WordPieceLike,
-  label2id: Map<string, number>,
-  maxSeq: number,
-  entityWeight = 1,
-): Prepared {
-  const out: Prepared = { sources: [], examples: [], offsets: [] };
-  for (const src of sources) {
-    const labels: Int32Array[] = [];
-    const weights: Array<Float32Array | undefined> = [];
-    src.sentences.forEach((s, i) => {
-      try {
-        const wl = wordLabels(s, label2id);
-        labels.push(wl.ids);
-        weights.push(wl.weights);
-      } catch (err) {
-        throw new InputError(`${src.name} sentence ${i + 1}: ${(err as Error).message}`, s.id ?? undefined, s.line);
-      }
-    });
-    const windows = encodeSentences(
-      src.sentences.map((s) => s.tokens),
-      wp,
-      { maxSeq, labels, wordWeights: weights },
-    );
-    if (entityWeight !== 1) {
-      const o = label2id.get('O');
-      for (const w of windows) {
-        if (!w.labels) continue;
-        w.tokenWeights ??= new Float32Array(w.labels.length).fill(1);
-        for (let t = 0; t < w.labels.length; t++)
-          if (w.labels[t]! >= 0 && w.labels[t] !== o) w.tokenWeights[t]! *= entityWeight;
-      }
-    }
-    const bySentence: number[][] = src.sentences.map(() => []);
-    out.offsets.push(out.examples.length);
-    windows.forEach((w, k) => {
-      bySentence[w.sentence]!.push(out.examples.length + k);
-      w.source = src.name;
-    });
-    out.examples.push(...windows);
-    out.sources.push({ name: src.name, weight: src.weight, windows, bySentence });
-  }
-  return out;
-}
-
-/** The whole run's steps as lists of example indices (+ per-example extra weights for custom plans). */
-interface RunPlan {
-  steps: Array<{ idx: number[]; extra?: number[] }>;
-  /** step index after which each evaluation happens (ascending) */
-  evalAfter: number[];
-  /** epoch number of each step (0-based), for messages */
-  epochOf: (step: number) => number;
-}
-
-function makeRunPlan(
-  p: Prepared,
-  opts: Required<Pick<TrainOptions, 'epochs' | 'batchSize' | 'seed'>> & TrainOptions,
-): RunPlan {
-  const steps: RunPlan['steps'] = [];
-  const epochStart: number[] = [];
-  if (opts.plan) {
-    const lengths: Record<string, number[]> = {};
-    for (const s of p.sources)
-      lengths[s.name] = s.bySentence.map((ws) => Math.max(0, ...ws.map((k) => p.examples[k]!.inputIds.length)));
-    const plan = opts.plan({ lengths, batchSize: opts.batchSize, seed: opts.seed });
-    const byName = new Map(p.sources.map((s) => [s.name, s]));
-    for (const items of plan) {
-      const idx: number[] = [];
-      const extra: number[] = [];
-      for (const it of items) {
-        const src = byName.get(it.source);
-        if (!src) throw new Error(`plan names unknown source "${it.source}"`);
-        const ws = src.bySentence[it.index];
-        if (!ws)
-          throw new Error(`plan names sentence ${it.index} of "${it.source}", which has ${src.bySentence.length}`);
-        for (const k of ws) {
-          idx.push(k);
-          extra.push(it.weight ?? 1);
-        }
-      }
-      if (idx.length) steps.push({ idx, extra });
-    }
-    const every = opts.evalEvery ?? Math.max(1, Math.ceil(steps.length / Math.max(opts.epochs, 1)));
-    const evalAfter: number[] = [];
-    for (let s = every; s < steps.length; s += every) evalAfter.push(s - 1);
-    if (steps.length) evalAfter.push(steps.length - 1);
-    return { steps, evalAfter, epochOf: (s) => Math.floor(s / every) };
-  }
-  const lengths = p.examples.map((e) => e.inputIds.length);
-  for (let e = 0; e < opts.epochs; e++) {
-    epochStart.push(steps.length);
-    for (const idx of planBatches(lengths, {
-      batchSize: opts.batchSize,
-      maxTokens: opts.maxTokens,
-      seed: opts.seed,
-      epoch: e,
-    })) {
-      steps.push({ idx });
-    }
-  }
-  let evalAfter: number[];
-  if (opts.evalEvery) {
-    evalAfter = [];
-    for (let s = opts.evalEvery; s < steps.length; s += opts.evalEvery) evalAfter.push(s - 1);
-    if (steps.length) evalAfter.push(steps.length - 1);
-  } else {
-    evalAfter = epochStart.slice(1).map((s) => s - 1);
-    if (steps.length) evalAfter.push(steps.length - 1);
-  }
-  return {
-    steps,
-    evalAfter,
-    epochOf: (s) => {
-      let e = 0;
-      while (e + 1 < epochStart.length && epochStart[e + 1]! <= s) e++;
-      return e;
-    },
-  };
-}
 
 /** conlleval scores of a predictor on gold sentences */
 export async function evaluate(predictor: Predictor, gold: readonly Sentence[]): Promise<DevScore> {
@@ -442,22 +135,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     eps: 1e-8,
     maxGradNorm: options.maxGradNorm ?? 1.0,
   };
-  const fingerprint = hashString(
-    JSON.stringify({
-      labels,
-      totalSteps,
-      seed,
-      batchSize,
-      maxSeq,
-      lr: opt.lr,
-      warmup,
-      ...(options.entityWeight !== undefined && options.entityWeight !== 1
-        ? { entityWeight: options.entityWeight }
-        : {}),
-      n: prepared.examples.length,
-      h: prepared.examples.reduce((h, e) => hashString(String(e.inputIds.length) + ',' + e.inputIds[1], h), 0),
-    }),
-  ).toString(16);
+  const fingerprint = runFingerprint(prepared, {
+    labels,
+    totalSteps,
+    seed,
+    batchSize,
+    maxSeq,
+    lr: opt.lr,
+    warmup,
+    entityWeight: options.entityWeight,
+  });
 
   let state: TrainerState = {
     version: 1,

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { InputError } from '../../src/errors.js';
-import { train, type TrainOptions } from '../../src/student/train.js';
+import { train } from '../../src/student/train.js';
+import type { TrainOptions } from '../../src/student/train-types.js';
 import { recoverDir, writeDirAtomically } from '../../src/student/train-state.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
