@@ -29,17 +29,9 @@
  */
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import {
-  answerObject,
-  believe,
-  formatPlain,
-  planAnswer,
-  reasoningText,
-  sampleKey,
-  FAULT_KINDS,
-  type FaultKind,
-  type SentenceAnswer,
-} from './answer.js';
+import { answerObject, formatPlain, planAnswer, reasoningText, type SentenceAnswer } from './answer.js';
+import { believe, sampleKey } from './believe.js';
+import { FAULT_KINDS, type FaultKind } from './stats.js';
 import { findSentences, type ChatMessageLike } from './find.js';
 import { SIM_MODEL_PREFIX } from '../providers/types.js';
 import { indexGold, loadGold, type GoldCorpus, type GoldSentence } from './gold.js';
