@@ -7,7 +7,9 @@ import { extname } from 'node:path';
 import { InputError } from '../errors.js';
 import { readText, writeFileAtomic } from '../files.js';
 import { DOCSTART, formatConll, parseConll } from './conll.js';
-import { formatJsonl, formatTokensJsonl, parseJsonl, parseTokensJsonl } from './jsonl.js';
+import { parseJsonl } from './jsonl.js';
+import { parseTokensJsonl } from './jsonl-tokens.js';
+import { formatJsonl, formatTokensJsonl } from './jsonl-write.js';
 import type { Corpus, CorpusFormat, ReadOptions, ReadResult, TagScheme } from './types.js';
 
 export type {

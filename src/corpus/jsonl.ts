@@ -20,9 +20,7 @@
  */
 import { InputError } from '../errors.js';
 import { jsonErrorPosition, shortJsonMessage } from '../files.js';
-import { tagsFromSpans } from './tags.js';
-import type { Corpus, ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
-import { decodeTagged, type TaggedSentence } from './validate.js';
+import type { ReadOptions, ReadResult, Repair, Sentence, Span, TagScheme } from './types.js';
 import { tokenize } from './words.js';
 
 const WHITE = /\p{White_Space}/u;
@@ -34,7 +32,7 @@ interface JsonLine {
   record: Json;
 }
 
-function jsonLines(text: string, file: string): JsonLine[] {
+export function jsonLines(text: string, file: string): JsonLine[] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const out: JsonLine[] = [];
   const lines = text.split('\n');
@@ -59,14 +57,14 @@ function jsonLines(text: string, file: string): JsonLine[] {
   return out;
 }
 
-function readId(r: Json, file: string, line: number): string | undefined {
+export function readId(r: Json, file: string, line: number): string | undefined {
   const id = r['id'];
   if (id === undefined || id === null) return undefined;
   if (typeof id === 'string' || typeof id === 'number') return String(id);
   throw new InputError(`"id" must be a string or a number`, file, line);
 }
 
-function readExtras(sentence: Sentence, r: Json, file: string, line: number): void {
+export function readExtras(sentence: Sentence, r: Json, file: string, line: number): void {
   const docStart = r['docStart'];
   if (docStart === true) sentence.docStart = true;
   else if (docStart !== undefined && docStart !== false)
@@ -83,7 +81,7 @@ function readExtras(sentence: Sentence, r: Json, file: string, line: number): vo
   if (columns.length > 0) sentence.columns = columns as string[][];
 }
 
-function readConfidence(e: Json, where: string, file: string, line: number): number | undefined {
+export function readConfidence(e: Json, where: string, file: string, line: number): number | undefined {
   const c = e['confidence'];
   if (c === undefined || c === null) return undefined;
   if (typeof c !== 'number' || !(c >= 0 && c <= 1))
@@ -124,14 +122,14 @@ function rawEntities(
   });
 }
 
-function checkLabel(label: unknown, where: string, file: string, line: number): string {
+export function checkLabel(label: unknown, where: string, file: string, line: number): string {
   if (typeof label !== 'string' || label === '')
     throw new InputError(`${where}: "label" must be a non-empty string`, file, line);
   if (/\s/.test(label)) throw new InputError(`${where}: label "${label}" contains white space`, file, line);
   return label;
 }
 
-function checkOffset(v: unknown, name: string, where: string, file: string, line: number): number {
+export function checkOffset(v: unknown, name: string, where: string, file: string, line: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v))
     throw new InputError(`${where}: "${name}" must be an integer, found ${JSON.stringify(v)}`, file, line);
   return v;
@@ -141,7 +139,7 @@ function checkOffset(v: unknown, name: string, where: string, file: string, line
  * Sorts spans, drops exact duplicates (a repair) and refuses overlaps: tags cannot hold nested or
  * overlapping entities.
  */
-function settleSpans(
+export function settleSpans(
   spans: Span[],
   file: string,
   line: number,
@@ -293,184 +291,4 @@ function nearTokens(text: string, offsets: Array<[number, number]>, at: number):
     .slice(from, from + 3)
     .map(([s, e]) => `"${text.slice(s, e)}"@${s}`)
     .join(' ');
-}
-
-/** Parses token JSONL (tags, or token-offset entities). */
-export function parseTokensJsonl(text: string, file: string, opts: ReadOptions = {}): ReadResult {
-  const repairs: Repair[] = [];
-  const records = jsonLines(text, file);
-  const sentences: Sentence[] = [];
-  const tagged: TaggedSentence[] = [];
-  const taggedAt: number[] = [];
-  const entitySpans: Array<Span[] | undefined> = [];
-  for (const { line, record: r } of records) {
-    const tokens = r['tokens'];
-    if (tokens === undefined) throw new InputError(`missing field "tokens"`, file, line);
-    if (!Array.isArray(tokens)) throw new InputError(`"tokens" must be an array of strings`, file, line);
-    tokens.forEach((tok, k) => {
-      if (typeof tok !== 'string')
-        throw new InputError(`tokens[${k}] must be a string, found ${JSON.stringify(tok)}`, file, line);
-      if (tok === '') throw new InputError(`tokens[${k}]: empty token`, file, line);
-    });
-    if (tokens.length === 0) {
-      if (opts.strict) throw new InputError(`"tokens" is empty (refused in strict mode)`, file, line);
-      repairs.push({ file, line, message: 'sentence without tokens skipped' });
-      continue;
-    }
-    const tagKey = r['tags'] !== undefined ? 'tags' : r['ner_tags'] !== undefined ? 'ner_tags' : undefined;
-    if (tagKey) {
-      const tags = r[tagKey];
-      if (!Array.isArray(tags)) throw new InputError(`"${tagKey}" must be an array of strings`, file, line);
-      if (tags.length !== tokens.length) {
-        throw new InputError(`"${tagKey}" has ${tags.length} items but "tokens" has ${tokens.length}`, file, line);
-      }
-      const names = opts.tagNames;
-      const strings: string[] = tags.map((tag: unknown, k) => {
-        if (typeof tag === 'string') return tag;
-        if (typeof tag === 'number' && names) {
-          const name = Number.isInteger(tag) ? names[tag] : undefined;
-          if (name === undefined) {
-            throw new InputError(
-              `${tagKey}[${k}]: class id ${tag} has no name (${names.length} tag names given: 0-${names.length - 1})`,
-              file,
-              line,
-            );
-          }
-          return name;
-        }
-        throw new InputError(
-          `${tagKey}[${k}] must be a tag string such as "B-PER", found ${JSON.stringify(tag)}${typeof tag === 'number' ? ' (integer class ids: give their names with --tag-names)' : ''}`,
-          file,
-          line,
-        );
-      });
-      tagged.push({ tags: strings, line: () => line, name: (i) => `${tagKey}[${i}]` });
-      taggedAt.push(sentences.length);
-    }
-    let spans: Span[] | undefined;
-    if (r['entities'] !== undefined && r['entities'] !== null) {
-      const list = r['entities'];
-      if (!Array.isArray(list)) throw new InputError(`"entities" must be an array`, file, line);
-      spans = list.map((e: unknown, k) => {
-        const where = `entities[${k}]`;
-        if (e === null || typeof e !== 'object' || Array.isArray(e))
-          throw new InputError(`${where}: expected an object with start, end and label (token offsets)`, file, line);
-        const o = e as Json;
-        const start = checkOffset(o['start'], 'start', where, file, line);
-        const end = checkOffset(o['end'], 'end', where, file, line);
-        const label = checkLabel(o['label'], where, file, line);
-        if (start < 0 || end > tokens.length || start >= end) {
-          throw new InputError(
-            `${where}: token range [${start}, ${end}) is not a non-empty range inside the sentence (${tokens.length} tokens)`,
-            file,
-            line,
-          );
-        }
-        const span: Span = { start, end, label };
-        const conf = readConfidence(o, where, file, line);
-        if (conf !== undefined) span.confidence = conf;
-        return span;
-      });
-      spans = settleSpans(spans, file, line, opts.strict, repairs, (s) => `[${s.start}, ${s.end}) ${s.label}`);
-    }
-    entitySpans[sentences.length] = spans;
-    const id = readId(r, file, line);
-    const sentence: Sentence = { id: id ?? `${file}:${line}`, tokens: tokens as string[], spans: spans ?? [], line };
-    readExtras(sentence, r, file, line);
-    sentences.push(sentence);
-  }
-  const decoded = decodeTagged(tagged, file, opts);
-  repairs.push(...decoded.repairs);
-  taggedAt.forEach((at, k) => {
-    const fromTags = decoded.spans[k]!;
-    const fromEntities = entitySpans[at];
-    const sentence = sentences[at]!;
-    if (fromEntities && !sameSpans(fromTags, fromEntities)) {
-      throw new InputError(`"tags" and "entities" disagree; give one of them`, file, sentence.line);
-    }
-    if (!fromEntities) sentence.spans = fromTags;
-    if (opts.keepWrittenTags) sentence.writtenTags = tagged[k]!.tags;
-  });
-  return { corpus: { sentences, source: file }, format: 'tokens-jsonl', scheme: decoded.scheme, repairs };
-}
-
-function sameSpans(a: Span[], b: Span[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end && s.label === b[i]!.label)
-  );
-}
-
-/** The id to write: the sentence's own, unless it is the reader's `${file}:${line}` stand-in. */
-function ownId(corpus: Corpus, s: Sentence): string | undefined {
-  if (s.id === undefined) return undefined;
-  if (corpus.source !== undefined && s.line !== undefined && s.id === `${corpus.source}:${s.line}`) return undefined;
-  return s.id;
-}
-
-function extras(out: Json, s: Sentence): Json {
-  if (s.columns && s.columns.length > 0) out['columns'] = s.columns;
-  if (s.docStart) out['docStart'] = true;
-  return out;
-}
-
-/** Formats character-offset JSONL; a sentence without text gets its tokens joined by single spaces. */
-export function formatJsonl(corpus: Corpus): string {
-  const lines: string[] = [];
-  for (const s of corpus.sentences) {
-    let text = s.text;
-    let offsets = s.tokenOffsets;
-    if (text === undefined || offsets === undefined || offsets.length !== s.tokens.length) {
-      text = s.tokens.join(' ');
-      offsets = [];
-      let pos = 0;
-      for (const t of s.tokens) {
-        offsets.push([pos, pos + t.length]);
-        pos += t.length + 1;
-      }
-    }
-    const out: Json = {};
-    const id = ownId(corpus, s);
-    if (id !== undefined) out['id'] = id;
-    out['text'] = text;
-    const auto = tokenize(text);
-    const same =
-      auto.length === offsets.length && auto.every(([a, b], k) => a === offsets![k]![0] && b === offsets![k]![1]);
-    if (!same) out['tokens'] = s.tokens;
-    out['entities'] = s.spans.map((sp) => {
-      const e: Json = { start: offsets![sp.start]![0], end: offsets![sp.end - 1]![1], label: sp.label };
-      if (sp.confidence !== undefined) e['confidence'] = sp.confidence;
-      return e;
-    });
-    lines.push(JSON.stringify(extras(out, s)));
-  }
-  return lines.length ? lines.join('\n') + '\n' : '';
-}
-
-export interface TokensJsonlWriteOptions {
-  scheme: TagScheme;
-  /** write token-offset `"entities"` (with confidence) instead of `"tags"` */
-  entities?: boolean;
-}
-
-/** Formats token JSONL: `{"tokens", "tags"}`, or `{"tokens", "entities"}` with `entities: true`. */
-export function formatTokensJsonl(corpus: Corpus, opts: TokensJsonlWriteOptions): string {
-  const lines: string[] = [];
-  for (const s of corpus.sentences) {
-    const out: Json = {};
-    const id = ownId(corpus, s);
-    if (id !== undefined) out['id'] = id;
-    out['tokens'] = s.tokens;
-    if (opts.entities) {
-      out['entities'] = s.spans.map((sp) => {
-        const e: Json = { start: sp.start, end: sp.end, label: sp.label };
-        if (sp.confidence !== undefined) e['confidence'] = sp.confidence;
-        return e;
-      });
-    } else {
-      out['tags'] = tagsFromSpans(s.tokens.length, s.spans, opts.scheme);
-    }
-    lines.push(JSON.stringify(extras(out, s)));
-  }
-  return lines.length ? lines.join('\n') + '\n' : '';
 }
