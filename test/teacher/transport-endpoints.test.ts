@@ -7,12 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import {
-  startTeacherSim,
-  type SimProfile,
-  type TeacherSim,
-  type TeacherSimOptions,
-} from '../../src/teacher/sim/server.js';
+import { startTeacherSim, type TeacherSim, type TeacherSimOptions } from '../../src/teacher/sim/server.js';
+import type { SimProfile } from '../../src/teacher/sim/profiles.js';
 import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { annotate } from '../../src/teacher/annotate.js';
 import { resolveDefinitions } from '../../src/teacher/definitions.js';

@@ -12,7 +12,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { flagName, NOISE_FIELDS, NO_NOISE, type NoiseModel } from './noise.js';
-import { SIM_PROFILES, startTeacherSim, type SimProfile, type TeacherSim } from './server.js';
+import { SIM_PROFILES, type SimProfile } from './profiles.js';
+import { startTeacherSim, type TeacherSim } from './server.js';
 
 function parseNumber(flag: string) {
   return (value: string): number => {

@@ -7,19 +7,8 @@
  *   GET  /v1/models             the one (simulated) model
  *   GET  /stats                 counters: requests, answers, faults injected by kind (SimStats)
  *
- * Endpoint-behaviour profiles (`profile`), each answering with the real endpoint's error body shape:
- *   openai     (default) takes every parameter the client sends.
- *   reasoning  like OpenAI's o1/o3/o4-mini/gpt-5: 400 `unsupported_parameter` (param "max_tokens") to
- *              max_tokens, 400 `unsupported_value` (param "temperature") to a temperature other than 1;
- *              hidden reasoning tokens (reported in usage.completion_tokens_details.reasoning_tokens and
- *              included in completion_tokens) come out of max_completion_tokens first: a limit they
- *              exhaust gives an empty answer with finish_reason "length", as the real models do.
- *   gemini     like Gemini's OpenAI-compatible endpoint: 400 to `seed`, as a top-level JSON array
- *              [{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"seed\" ...",
- *              "status":"INVALID_ARGUMENT", ...}}].
- *   stream-only  like streaming-only models (DashScope's QwQ): 400 "This model only support stream mode,
- *              please enable the stream parameter ..." to a plain request; `stream: true` gets SSE chunks,
- *              with a usage chunk when stream_options.include_usage is set.
+ * Endpoint-behaviour profiles (`profile`: openai, reasoning, gemini, stream-only), each answering with the
+ * real endpoint's error body shape, are described in ./profiles.ts.
  * Quirks on top of any profile: `finishReason` ("omit" leaves it out, "null", or a spelling such as
  * "eos_token"/"end" replaces "stop"); `htmlBodyRate`: that share of requests gets a 200 whose body is an
  * HTML page sent as application/json, like a misconfigured proxy. An unreachable endpoint needs no
@@ -31,7 +20,8 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { answerObject, formatPlain, planAnswer, reasoningText, type SentenceAnswer } from './answer.js';
 import { believe, sampleKey } from './believe.js';
-import { FAULT_KINDS, type FaultKind } from './stats.js';
+import { newStats, type FaultKind, type SimStats } from './stats.js';
+import { profileRefusal, reasoningTokensFor, sseBody, type ChatBody, type SimProfile } from './profiles.js';
 import { findSentences, type ChatMessageLike } from './find.js';
 import { SIM_MODEL_PREFIX } from '../providers/types.js';
 import { indexGold, loadGold, type GoldCorpus, type GoldSentence } from './gold.js';
@@ -60,7 +50,7 @@ export interface TeacherSimOptions {
   requireMaxCompletionTokens?: boolean;
   /** leave `usage` out of answers, like some local servers */
   omitUsage?: boolean;
-  /** endpoint behaviour (see the top of this file; default "openai") */
+  /** endpoint behaviour (see ./profiles.ts; default "openai") */
   profile?: SimProfile;
   /** how a complete answer's finish_reason is written: "omit", "null", or a string in place of "stop" */
   finishReason?: string;
@@ -68,36 +58,6 @@ export interface TeacherSimOptions {
   htmlBodyRate?: number;
   /** where to print the start-up banner (default: stderr); null for silence */
   log?: ((line: string) => void) | null;
-}
-
-export const SIM_PROFILES = ['openai', 'reasoning', 'gemini', 'stream-only'] as const;
-export type SimProfile = (typeof SIM_PROFILES)[number];
-
-export interface SimStats {
-  /** HTTP requests to /v1/chat/completions, including faulted ones */
-  requests: number;
-  /** 200 answers given */
-  answers: number;
-  /** sentences answered (a batched answer counts each) */
-  sentencesAnswered: number;
-  /** answers per gold sentence index (how often each sentence was asked) */
-  sentenceRequests: Record<string, number>;
-  /** requests in which no sentence of the gold corpus was found */
-  unknownRequests: number;
-  /** structured-output (json_schema) answers among `answers` */
-  structuredAnswers: number;
-  /** faults injected, by kind (content noise is counted on every answer, retries included) */
-  faults: Record<FaultKind, number>;
-  /** responses by HTTP status */
-  statuses: Record<string, number>;
-  /** requests refused for a parameter the profile does not take (400, unpaid) */
-  refusedParams: number;
-  /** 200 answers that were billed (usage reported or not): what the client paid for */
-  paidAnswers: number;
-  /** reasoning tokens reported (reasoning profile) */
-  reasoningTokens: number;
-  promptTokens: number;
-  completionTokens: number;
 }
 
 export interface TeacherSim {
@@ -117,112 +77,6 @@ const BANNER =
 /** Approximate token count, as documented: ceil(characters / 4), plus 4 per chat message for roles. */
 export function approxTokens(text: string): number {
   return Math.ceil(text.length / 4);
-}
-
-function newStats(): SimStats {
-  const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  return {
-    requests: 0,
-    answers: 0,
-    sentencesAnswered: 0,
-    sentenceRequests: {},
-    unknownRequests: 0,
-    structuredAnswers: 0,
-    faults,
-    statuses: {},
-    refusedParams: 0,
-    paidAnswers: 0,
-    reasoningTokens: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-  };
-}
-
-interface ChatBody {
-  model?: unknown;
-  messages?: unknown;
-  temperature?: unknown;
-  seed?: unknown;
-  max_tokens?: unknown;
-  max_completion_tokens?: unknown;
-  response_format?: { type?: unknown; json_schema?: { schema?: unknown } };
-  stream?: unknown;
-  stream_options?: { include_usage?: unknown };
-}
-
-/** the reasoning tokens the reasoning profile "thinks" before answering a prompt of `promptTokens` */
-function reasoningTokensFor(promptTokens: number): number {
-  return 200 + Math.ceil(promptTokens / 2);
-}
-
-/** the 400 a profile answers to `body`, or undefined when it takes the request (shapes: see the file top) */
-function profileRefusal(profile: SimProfile, body: ChatBody): { body: unknown } | undefined {
-  const openaiError = (message: string, param: string | null, code: string) => ({
-    body: { error: { message, type: 'invalid_request_error', param, code } },
-  });
-  if (profile === 'reasoning') {
-    if (body.max_tokens !== undefined) {
-      return openaiError(
-        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
-        'max_tokens',
-        'unsupported_parameter',
-      );
-    }
-    if (body.temperature !== undefined && body.temperature !== 1) {
-      return openaiError(
-        `Unsupported value: 'temperature' does not support ${String(body.temperature)} with this model. Only the default (1) value is supported.`,
-        'temperature',
-        'unsupported_value',
-      );
-    }
-  }
-  if (profile === 'gemini' && body.seed !== undefined) {
-    const message = 'Invalid JSON payload received. Unknown name "seed": Cannot find field.';
-    return {
-      body: [
-        {
-          error: {
-            code: 400,
-            message,
-            status: 'INVALID_ARGUMENT',
-            details: [
-              { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ description: message }] },
-            ],
-          },
-        },
-      ],
-    };
-  }
-  if (profile === 'stream-only' && body.stream !== true) {
-    return {
-      body: {
-        error: {
-          code: 'invalid_parameter_error',
-          param: null,
-          message: 'This model only support stream mode, please enable the stream parameter to access the model. ',
-          type: 'invalid_request_error',
-        },
-        request_id: 'sim',
-      },
-    };
-  }
-  return undefined;
-}
-
-/** an answer as server-sent events, the way OpenAI streams chat completions */
-function sseBody(id: string, model: string, content: string, finishReason: unknown, usage: unknown): string {
-  const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: unknown, finish: unknown, extra: Record<string, unknown> = {}) =>
-    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
-  const parts: string[] = [chunk({ role: 'assistant', content: '' }, null)];
-  for (let i = 0; i < content.length; i += 64) parts.push(chunk({ content: content.slice(i, i + 64) }, null));
-  parts.push(chunk({}, finishReason));
-  if (usage)
-    parts.push(
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`,
-    );
-  parts.push('data: [DONE]\n\n');
-  return parts.join('');
 }
 
 function sleep(ms: number): Promise<void> {
