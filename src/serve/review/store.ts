@@ -26,55 +26,19 @@ import {
   type SentenceStatus,
   type StudentEntity,
 } from './model.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sentences (
-  id TEXT PRIMARY KEY,
-  ord INTEGER NOT NULL,
-  tokens TEXT NOT NULL,
-  teacher TEXT NOT NULL,
-  rejected TEXT NOT NULL,
-  student TEXT,
-  doubt REAL NOT NULL,
-  reasons TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sentences_doubt ON sentences (doubt DESC, ord);
-CREATE TABLE IF NOT EXISTS reviews (
-  sentence_id TEXT PRIMARY KEY REFERENCES sentences (id),
-  status TEXT NOT NULL,
-  spans TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS actions (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  sentence_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  action TEXT NOT NULL,
-  status_before TEXT NOT NULL,
-  spans_before TEXT NOT NULL,
-  status_after TEXT NOT NULL,
-  spans_after TEXT NOT NULL,
-  undone INTEGER NOT NULL DEFAULT 0,
-  at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS actions_sentence ON actions (sentence_id, seq);
-`;
-
-/** how long a write waits for another process's write to finish before SQLite reports the store busy */
-const BUSY_TIMEOUT_MS = 5000;
-/** attempts of a write that found the store busy even after waiting */
-const BUSY_ATTEMPTS = 5;
+import {
+  BUSY_ATTEMPTS,
+  BUSY_TIMEOUT_MS,
+  isBusy,
+  type ReviewRow,
+  rowToSentence,
+  SCHEMA,
+  type SentenceRow,
+} from './store-schema.js';
 
 /** The URL key of a sentence id: 32 hex digits of its SHA-256 (ids may be long or hold any character). */
 export function keyOf(id: string): string {
   return createHash('sha256').update(id).digest('hex').slice(0, 32);
-}
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 export class VersionConflict extends Error {
@@ -82,24 +46,6 @@ export class VersionConflict extends Error {
     super(`this sentence was changed elsewhere (now at version ${current.version}); reload it`);
     this.name = 'VersionConflict';
   }
-}
-
-interface SentenceRow {
-  id: string;
-  ord: number;
-  tokens: string;
-  teacher: string;
-  rejected: string;
-  student: string | null;
-  doubt: number;
-  reasons: string;
-}
-
-interface ReviewRow {
-  status: SentenceStatus;
-  spans: string;
-  version: number;
-  updated_at: string;
 }
 
 export interface QueueEntry {
@@ -117,20 +63,6 @@ export interface ReviewCounts {
   total: number;
   done: number;
   actions: number;
-}
-
-function rowToSentence(r: SentenceRow): ReviewSentence {
-  const s: ReviewSentence = {
-    id: r.id,
-    ord: r.ord,
-    tokens: JSON.parse(r.tokens) as string[],
-    teacher: JSON.parse(r.teacher),
-    rejected: JSON.parse(r.rejected),
-    doubt: r.doubt,
-    reasons: JSON.parse(r.reasons) as string[],
-  };
-  if (r.student !== null) s.student = JSON.parse(r.student) as StudentEntity[];
-  return s;
 }
 
 export class ReviewStore {
