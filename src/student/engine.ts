@@ -15,30 +15,24 @@
  * (optimizer.step = k) draws exactly the masks the uninterrupted run would have drawn.
  */
 import * as ort from 'onnxruntime-node';
+import { embeddingSize, numLabels, type DropoutSite, type ParamSpec } from './bert.js';
 import {
-  buildBert,
-  buildEncoder,
-  checkConfig,
-  checkEncoderConfig,
-  dropoutSites,
-  embeddingSize,
-  encoderDropoutSites,
-  encoderParamSpecs,
-  numLabels,
-  paramSpecs,
-  type DropoutSite,
-  type ParamSpec,
-} from './bert.js';
-import { Graph, gradients, reshape, softmaxCrossEntropy, type Value } from './graph/index.js';
-import { buildMlmLoss, mlmHeadSpecs, WORD_EMBEDDINGS } from './mlm-head.js';
+  checkHeadParams,
+  forwardModel,
+  gradName,
+  headDropoutSites,
+  headParamSpecs,
+  sessionOptions,
+  trainingGraph,
+  type EngineHead,
+} from './engine-graph.js';
+import type { Graph } from './graph/index.js';
+import { WORD_EMBEDDINGS } from './mlm-head.js';
 import { Rng } from '../random.js';
 import { adamwUpdate, clipCoefficient, newOptimizerState, SparseRowsAdamW } from './optim.js';
 import type { Batch, BertConfig, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
 
 export { initParams } from './bert.js';
-
-/** token-classification: BertForTokenClassification; masked-lm: BertForMaskedLM (pretraining) */
-export type EngineHead = 'token-classification' | 'masked-lm';
 
 export interface EngineOptions {
   /** onnxruntime intra-op threads (default 2, this machine's cores) */
@@ -73,69 +67,11 @@ export interface Gradients {
   gradNorm: number;
 }
 
-const INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
-const gradName = (param: string) => `grad.${param}`;
-
 function int64(src: ArrayLike<number> | undefined, n: number, fill = 0): BigInt64Array {
   const out = new BigInt64Array(n);
   if (src) for (let i = 0; i < n; i++) out[i] = BigInt(src[i]!);
   else if (fill !== 0) out.fill(BigInt(fill));
   return out;
-}
-
-/** onnxruntime session options of every student session (bench/train.ts times its GEMM probe with them too). */
-export function sessionOptions(threads: number, profilePrefix?: string): ort.InferenceSession.SessionOptions {
-  return {
-    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  };
-}
-
-/** Declares the three model inputs and the parameters (as graph inputs, or as initializers with data). */
-function modelInputs(
-  g: Graph,
-  specs: ParamSpec[],
-  params: ParamMap | null,
-  requiresGrad: boolean,
-  dims: [string, string],
-) {
-  const [ids, mask, types] = INPUT_NAMES.map((n) => g.input(n, dims, 'int64'));
-  const p = new Map<string, Value>();
-  for (const s of specs) {
-    p.set(
-      s.name,
-      params
-        ? g.initializer(s.name, s.shape, 'float', params.get(s.name)!.data)
-        : g.input(s.name, s.shape, 'float', requiresGrad),
-    );
-  }
-  return { x: { inputIds: ids!, attentionMask: mask!, tokenTypeIds: types! }, p };
-}
-
-/** the trainable parameters of a head, in Hugging Face's order */
-export function headParamSpecs(config: BertConfig, head: EngineHead): ParamSpec[] {
-  return head === 'masked-lm' ? [...encoderParamSpecs(config), ...mlmHeadSpecs(config)] : paramSpecs(config);
-}
-
-function headDropoutSites(config: BertConfig, head: EngineHead): DropoutSite[] {
-  return head === 'masked-lm' ? encoderDropoutSites(config) : dropoutSites(config);
-}
-
-function checkHeadParams(config: BertConfig, params: ParamMap, head: EngineHead): void {
-  if (head === 'masked-lm') checkEncoderConfig(config);
-  else checkConfig(config);
-  for (const spec of headParamSpecs(config, head)) {
-    const t = params.get(spec.name);
-    if (!t) throw new Error(`missing parameter ${spec.name}`);
-    if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new Error(`parameter ${spec.name} has shape [${t.shape}], expected [${spec.shape}]`);
-    }
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n) throw new Error(`parameter ${spec.name} has ${t.data.length} values, expected ${n}`);
-  }
 }
 
 /** distinct token ids of a batch (first-appearance order) and each token's slot among them */
@@ -233,79 +169,9 @@ export class BertEngine {
     });
   }
 
-  /**
-   * The training graph: inputs (model inputs, targets, dropout masks, parameters) → loss, one
-   * `grad.<param>` output per parameter and the squared global gradient norm.
-   *   token-classification: input_slots + word_rows instead of input_ids (see the file comment), labels and
-   *     weights [B, T]; the word-embedding gradient output holds the rows of word_rows only.
-   *   masked-lm: input_ids, mlm_positions and mlm_labels [M].
-   */
+  /** The training graph of a head (engine-graph.ts). */
   static trainingGraph(config: BertConfig, head: EngineHead = 'token-classification'): Graph {
-    const g = new Graph('float', true);
-    const specs = headParamSpecs(config, head);
-    const dims = ['B', 'T'];
-    const H = config.hidden_size;
-    const sparse = head === 'token-classification';
-    const ids = g.input(sparse ? 'input_slots' : 'input_ids', dims, 'int64');
-    const x = {
-      inputIds: ids,
-      attentionMask: g.input('attention_mask', dims, 'int64'),
-      tokenTypeIds: g.input('token_type_ids', dims, 'int64'),
-    };
-    const p = new Map<string, Value>();
-    for (const s of specs) p.set(s.name, g.input(s.name, s.shape, 'float', !(sparse && s.name === WORD_EMBEDDINGS)));
-    const wrt = specs.map((s) => p.get(s.name)!);
-    if (sparse) {
-      const rows = g.input('word_rows', ['U'], 'int64');
-      const [compact] = g.node(
-        'Gather',
-        [p.get(WORD_EMBEDDINGS)!, rows],
-        [{ shape: ['U', embeddingSize(config)] }],
-        { axis: 0 },
-        true,
-      );
-      p.set(WORD_EMBEDDINGS, compact!);
-      wrt[specs.findIndex((s) => s.name === WORD_EMBEDDINGS)] = compact!;
-    }
-    const masks = new Map<string, Value>();
-    const A = config.num_attention_heads;
-    for (const s of headDropoutSites(config, head)) {
-      masks.set(s.name, g.input(s.name, s.kind === 'hidden' ? ['N', H] : ['B', A, 'T', 'T'], 'float'));
-    }
-    let loss: Value;
-    if (head === 'masked-lm') {
-      const { h } = buildEncoder(g, config, p, x, masks);
-      loss = buildMlmLoss(
-        config,
-        p,
-        h,
-        g.input('mlm_positions', ['M'], 'int64'),
-        g.input('mlm_labels', ['M'], 'int64'),
-      );
-    } else {
-      const labels = g.input('labels', dims, 'int64');
-      const weights = g.input('weights', dims, 'float');
-      const { logits2d } = buildBert(g, config, p, x, masks);
-      loss = softmaxCrossEntropy(logits2d, reshape(labels, [-1], ['N']), reshape(weights, [-1], ['N']));
-    }
-    const grads = gradients(g, loss, wrt);
-    // squared global gradient norm, summed in the graph (two threads) rather than in another JS pass
-    const squares = grads.map((gr) => g.op1('ReduceSumSquare', [gr], [], 'float', { keepdims: 0 }));
-    const normSq = g.op1('Sum', squares, [], 'float');
-    g.output(loss, 'loss');
-    grads.forEach((gr, i) => g.output(gr, gradName(specs[i]!.name)));
-    g.output(normSq, 'grad_norm_sq');
-    return g;
-  }
-
-  /** Forward graph with parameters as inputs (evaluation) or baked in as initializers (export). */
-  private static forwardModel(config: BertConfig, params: ParamMap | null): Uint8Array {
-    const g = new Graph('float', params === null); // the exported model: standard ONNX ops only
-    const { x, p } = modelInputs(g, paramSpecs(config), params, false, ['batch_size', 'sequence_length']);
-    const { logits3d } = buildBert(g, config, p, x);
-    g.output(logits3d, 'logits');
-    const metadata: Record<string, string> = { id2label: JSON.stringify(config.id2label) };
-    return g.toModel({ docString: 'nerd BERT token classification', metadata });
+    return trainingGraph(config, head);
   }
 
   private checkBatch(batch: Batch): void {
@@ -447,7 +313,7 @@ export class BertEngine {
     if (this.head !== 'token-classification') throw new Error('logits() needs a token-classification engine');
     if (!this.evalSession) {
       this.evalSession = await ort.InferenceSession.create(
-        BertEngine.forwardModel(this.config, null),
+        forwardModel(this.config, null),
         sessionOptions(this.threads),
       );
     }
@@ -462,7 +328,7 @@ export class BertEngine {
    * standard ONNX ops only (opset 17), as Hugging Face exports BertForTokenClassification. */
   inferenceModel(): Uint8Array {
     if (this.head !== 'token-classification') throw new Error('inferenceModel() needs a token-classification engine');
-    return BertEngine.forwardModel(this.config, this.params);
+    return forwardModel(this.config, this.params);
   }
 
   get numLabels(): number {
