@@ -26,17 +26,12 @@ export type { EncodedWindow, EncodeOptions, WindowLogits, WordPieceLike } from '
 export { Tokenizer, DEFAULT_SPECIAL } from './tokenizer.js';
 export type { Encoding, SpecialTokens, TokenizerSettings } from './tokenizer.js';
 export { HfTokenizer } from './tokenizer-hf.js';
-export {
-  bertParamShapes,
-  labelsOf,
-  loadCheckpoint,
-  readBertConfig,
-  readSafetensors,
-  recoverCheckpointDir,
-  saveCheckpoint,
-  writeSafetensors,
-} from './checkpoint.js';
-export type { CheckpointToSave, LoadedCheckpoint } from './checkpoint.js';
+export { loadCheckpoint } from './checkpoint.js';
+export type { LoadedCheckpoint } from './checkpoint.js';
+export { bertParamShapes, labelsOf, readBertConfig, recoverCheckpointDir } from './checkpoint-files.js';
+export { saveCheckpoint } from './checkpoint-save.js';
+export type { CheckpointToSave } from './checkpoint-save.js';
+export { readSafetensors, writeSafetensors } from './safetensors.js';
 export { openModelFolder, resolveModelDir } from './model-folder.js';
 export type { OpenedModel } from './model-folder.js';
 export { parseHubName, resolveHubModel } from './hub.js';

@@ -15,14 +15,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { recoverDir, replaceDir as writeDirAtomically } from '../files.js';
-import {
-  labelsOf,
-  loadCheckpoint,
-  readBertConfig,
-  readSafetensors,
-  saveCheckpoint,
-  writeSafetensors,
-} from './checkpoint.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { labelsOf, readBertConfig } from './checkpoint-files.js';
+import { saveCheckpoint } from './checkpoint-save.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { initParams } from './engine.js';
 import { parseHubName } from './hub.js';
 import { resolveModelDir } from './model-folder.js';

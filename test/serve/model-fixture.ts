@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { saveCheckpoint } from '../../src/student/checkpoint.js';
+import { saveCheckpoint } from '../../src/student/checkpoint-save.js';
 import { BertEngine, initParams } from '../../src/student/engine.js';
 import { presetConfig, type PresetName } from '../../src/student/presets.js';
 import { Tokenizer } from '../../src/student/tokenizer.js';

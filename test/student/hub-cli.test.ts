@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initParams } from '../../src/student/bert.js';
-import { saveCheckpoint } from '../../src/student/checkpoint.js';
+import { saveCheckpoint } from '../../src/student/checkpoint-save.js';
 import { parseHubName, wantedFiles } from '../../src/student/hub.js';
 import { presetConfig } from '../../src/student/presets.js';
 import { Tokenizer } from '../../src/student/tokenizer.js';

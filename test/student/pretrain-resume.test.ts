@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { InputError } from '../../src/errors.js';
-import { readSafetensors } from '../../src/student/checkpoint.js';
+import { readSafetensors } from '../../src/student/safetensors.js';
 import { pretrain, type PretrainOptions } from '../../src/student/pretrain.js';
 import { train } from '../../src/student/train.js';
 
