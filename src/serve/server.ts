@@ -15,14 +15,8 @@
  *   500  the model failed on this request (e.g. its worker died; the worker is restarted)
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  BusyError,
-  CancelledError,
-  DeadlineError,
-  MicroBatcher,
-  ShutdownError,
-  type BatcherOptions,
-} from './batcher.js';
+import { MicroBatcher } from './batcher.js';
+import { type BatcherOptions, BusyError, CancelledError, DeadlineError, ShutdownError } from './batcher-types.js';
 import { HttpError, setupHttp } from './http.js';
 import { EMPTY_RESULT_JSON, toApiJson } from './api-json.js';
 import type { Predictor } from './predictor.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BusyError, CancelledError, DeadlineError, MicroBatcher, ShutdownError } from '../../src/serve/batcher.js';
+import { MicroBatcher } from '../../src/serve/batcher.js';
+import { BusyError, CancelledError, DeadlineError, ShutdownError } from '../../src/serve/batcher-types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
