@@ -5,21 +5,10 @@
  * and cut into batches of `batch` consecutive sentences; each batch is asked `samples` times (sample s:
  * temperature > 0, seed s). One task = one batch × one sample. Its request is built by requests.ts, paid
  * for or found in the cache by transport.ts under the ledger's budget (ledger.ts), and its answer is turned
- * into per-sentence results here; assembly.ts votes and hands sentences on in input order.
+ * into per-sentence results by reactions.ts; assembly.ts votes and hands sentences on in input order.
  *
- * The job's reactions to an answer (deterministic, so a rerun replays them from the cache for free):
- *   1. `finish_reason: length` is a failure, never an answer: ask again with twice the max-tokens (up to
- *      `maxTokensCap`), then at the cap as a re-ask with feedback (up to `maxRetries`), then give up. A content-filter refusal is an unusable answer. Any other
- *      finish reason — `stop`, missing, null or unknown — is an answer when its JSON is complete.
- *   2. An unusable answer (no readable JSON, cut off, ...) is asked again as attempt n+1 (new seed) with
- *      feedback (requests.ts: what was wrong), up to `maxRetries` times.
- *   3. Ids in a batched answer are checked: sentences whose id is missing or given twice are asked again
- *      alone; an id that was not asked (e.g. 0-based ids) makes the whole answer's crediting untrustworthy,
- *      and every sentence of the batch is asked again alone. Never is a sentence written empty for it.
- *   4. An answer whose entities name types that do not exist is asked again once, with feedback naming
- *      them (and any text not in the sentence), at the first attempt only.
- *   5. A batch that cannot be answered is split into single-sentence tasks; a single sentence that cannot
- *      be answered is counted as failed for that sample.
+ * The job's reactions to an answer (re-ask with feedback, raise the max-tokens, split a batch, fail a
+ * sample) are in reactions.ts; they are deterministic, so a rerun replays them from the cache for free.
  * Fatal errors (transport.ts: unreachable endpoint, 404, refused credentials, the first requests all
  * failing alike) stop the job: what is done is kept. Everything a rerun needs is in the cache, so rerunning
  * after a crash, a kill -9 or a budget stop replays the cached answers for free and asks only what is
@@ -33,12 +22,11 @@ import type { Sentence } from '../corpus/types.js';
 import { Progress } from '../progress.js';
 import type { ChatResponse } from './providers/types.js';
 import { SIM_MODEL_PREFIX } from './providers/types.js';
-import { AnswerParseError, parseAnswer, type ParsedAnswer } from './parse.js';
-import { groundEntities, type GroundResult } from './ground.js';
 import { ResponseCache } from './cache.js';
 import { costOf, priceFor, unknownPriceHint } from './pricing.js';
 import { DemoSelector } from './demos.js';
 import { estimatePromptTokens, RequestBuilder, type Task } from './requests.js';
+import { reactTo, type ReactionContext } from './reactions.js';
 import { Ledger, PRIOR_COMPLETION_PER_SENTENCE } from './ledger.js';
 import { FatalError, Transport } from './transport.js';
 import { WorkPool } from './pool.js';
@@ -64,9 +52,6 @@ export type {
   AnnotateStreamResult,
   DryRunEstimate,
 } from './job-types.js';
-
-/** problems listed in one feedback note at most */
-const MAX_FEEDBACK_ITEMS = 10;
 
 /** Annotates an array of sentences; the result holds every annotated sentence, in input order. */
 export async function annotate(options: AnnotateOptions): Promise<AnnotateResult> {
@@ -299,6 +284,17 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
     }
   };
 
+  const reactions: ReactionContext = {
+    stats,
+    maxRetries,
+    maxTokensCap,
+    types,
+    conventions: options.conventions,
+    assembler,
+    giveUp,
+    retryAlone: (members, sample) => pool.push(alone(members, sample)),
+  };
+
   /** runs one task to its end; throws FatalError to stop the job */
   const runTask = async (task: Task): Promise<void> => {
     for (;;) {
@@ -316,84 +312,9 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
       if (response === 'budget') return;
       teacherModel = response.model || teacherModel;
       noticeSim(response.model);
-      if (response.finishReason === 'length') {
-        stats.truncated++;
-        if (task.maxTokens * 2 <= maxTokensCap(task.members.length)) {
-          task = { ...task, maxTokens: task.maxTokens * 2 };
-          continue;
-        }
-        if (task.attempt < maxRetries) {
-          // at the cap: ask again (new seed) saying so, rather than drop a sentence for one long answer
-          stats.feedbackReasks++;
-          const problem = `it was cut off at the limit of ${task.maxTokens} tokens: keep the reasoning short and end with the complete JSON answer`;
-          task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem } };
-          continue;
-        }
-        giveUp(task, `answer cut off by the token limit even at max-tokens ${task.maxTokens}`);
-        return;
-      }
-      const ids = RequestBuilder.ids(task);
-      let parsed: ParsedAnswer;
-      try {
-        if (response.finishReason === 'content_filter')
-          throw new AnswerParseError('the answer was refused (content filter)', 'the answer was empty (refused)');
-        parsed = parseAnswer(response.text, ids);
-      } catch (err) {
-        if (!(err instanceof AnswerParseError)) throw err;
-        stats.parseFailures++;
-        if (task.attempt < maxRetries) {
-          stats.feedbackReasks++;
-          task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem: err.feedback } };
-          continue;
-        }
-        giveUp(task, `no usable answer after ${task.attempt + 1} asks (${err.message})`);
-        return;
-      }
-      // ids: an id that was not asked makes every credit in this answer doubtful
-      if (parsed.unknownIds.length > 0 || parsed.duplicateIds.length > 0) stats.idMismatches++;
-      if (parsed.unknownIds.length > 0 && task.members.length > 1) {
-        stats.missingFromBatch += task.members.length;
-        pool.push(alone(task.members, task.sample));
-        return;
-      }
-      const doubtful = (j: number) =>
-        !parsed.results.has(ids[j]!) || parsed.duplicateIds.includes(ids[j]!) || parsed.unknownIds.length > 0;
-      if (task.members.length === 1 && doubtful(0)) {
-        stats.parseFailures++;
-        if (task.attempt < maxRetries) {
-          stats.feedbackReasks++;
-          const problem =
-            parsed.unknownIds.length > 0
-              ? `the answer used id ${parsed.unknownIds[0]}, but the sentence's id is 1`
-              : 'the answer did not list the sentence (id 1) exactly once';
-          task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem } };
-          continue;
-        }
-        assembler.failSample(task.members[0]!, task.sample, 'the answer never listed this sentence');
-        return;
-      }
-      const grounded: Array<[number, GroundResult]> = [];
-      const redo: number[] = [];
-      task.members.forEach((i, j) => {
-        if (doubtful(j)) redo.push(i);
-        else
-          grounded.push([
-            i,
-            groundEntities(assembler.sentence(i).tokens, parsed.results.get(ids[j]!)!, types, options.conventions),
-          ]);
-      });
-      const problems = task.attempt === 0 ? typeProblems(grounded, task, types) : undefined;
-      if (problems) {
-        stats.feedbackReasks++;
-        task = { ...task, attempt: task.attempt + 1, feedback: { answer: response.text, problem: problems } };
-        continue;
-      }
-      for (const [i, g] of grounded) assembler.result(i, task.sample, g);
-      if (redo.length > 0) {
-        stats.missingFromBatch += redo.length;
-        pool.push(alone(redo, task.sample));
-      }
-      return;
+      const next = reactTo(task, response, reactions);
+      if (!next) return;
+      task = next;
     }
   };
 
@@ -411,24 +332,4 @@ export async function annotateStream(options: AnnotateStreamOptions): Promise<An
   const stoppedBy: AnnotateStreamResult['stoppedBy'] =
     fatalError !== undefined ? 'fatal' : cancel?.aborted ? 'cancelled' : ledger.budgetHit ? 'budget' : undefined;
   return { stats, ...(stoppedBy ? { stoppedBy } : {}), ...(fatalError !== undefined ? { fatalError } : {}) };
-}
-
-/**
- * Feedback for an answer whose entities name types that do not exist (with any text not in its sentence),
- * or undefined when it has no such problem.
- */
-function typeProblems(grounded: Array<[number, GroundResult]>, task: Task, types: string[]): string | undefined {
-  const unknown = new Set<string>();
-  const notFound: string[] = [];
-  for (const [i, g] of grounded) {
-    const id = task.members.length > 1 ? `sentence ${task.members.indexOf(i) + 1}: ` : '';
-    for (const r of g.rejected) {
-      if (r.reason === 'unknown-type') unknown.add(String(r.type));
-      else if (r.reason === 'not-found' && notFound.length < MAX_FEEDBACK_ITEMS)
-        notFound.push(`${id}"${String(r.text).slice(0, 80)}" is not in the sentence`);
-    }
-  }
-  if (unknown.size === 0) return undefined;
-  const list = [...unknown].slice(0, MAX_FEEDBACK_ITEMS).map((t) => `"${t.slice(0, 40)}"`);
-  return [`unknown type ${list.join(', ')} (use only ${types.join(', ')})`, ...notFound].join('; ');
 }
