@@ -43,7 +43,7 @@ export function registerSimCommand(program: Command): Command {
     .option('--omit-usage', 'leave usage out of answers, like some local servers')
     .option(
       '--profile <name>',
-      `endpoint behaviour: ${SIM_PROFILES.join(', ')} (see src/teacher/sim/server.ts)`,
+      `endpoint behaviour: ${SIM_PROFILES.join(', ')} (see src/teacher/sim/profiles.ts)`,
       'openai',
     )
     .option(
