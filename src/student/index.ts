@@ -13,7 +13,8 @@
  *
  * Raw text is split into words by the corpus stage (corpus/words.ts) and tags into spans by its tag rules.
  */
-export { evaluate, train, DEFAULT_VOCAB } from './train.js';
+export { train, DEFAULT_VOCAB } from './train.js';
+export { evaluate } from './train-eval.js';
 export { labelSetOf } from './train-plan.js';
 export type { DevScore, EvalRecord, TrainOptions, TrainResult, TrainSource, TrainerState } from './train-types.js';
 export { Predictor, chunkTags, decodeWords, labelsFromConfig } from './predict.js';

@@ -1,7 +1,7 @@
 /**
  * The trainer's types (train.ts): its options and sources, a caller's step plan (PlanFn), the dev scores and
  * evaluation records it reports, its result, what it needs from the engine, and the trainer state written to
- * OUT/last/trainer_state.json for resuming (read and written by train-state.ts).
+ * OUT/last/trainer_state.json for resuming (read and written by train-state.ts), and that state's value before the first step.
  */
 import type { Sentence } from '../corpus/types.js';
 import type { ProgressOptions } from '../progress.js';
@@ -160,4 +160,24 @@ export interface TrainerState {
   trainTokens: number;
   stoppedEarly: boolean;
   wallS: number;
+}
+
+/** the trainer state of a run that has not taken a step */
+export function freshTrainerState(totalSteps: number, fingerprint: string, labels: string[]): TrainerState {
+  return {
+    version: 1,
+    step: 0,
+    totalSteps,
+    fingerprint,
+    labels,
+    bestF1: null,
+    bestStep: null,
+    badEvals: 0,
+    history: [],
+    lossSum: 0,
+    lossCount: 0,
+    trainTokens: 0,
+    stoppedEarly: false,
+    wallS: 0,
+  };
 }

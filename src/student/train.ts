@@ -26,11 +26,11 @@ import path from 'node:path';
 import type { Sentence } from '../corpus/types.js';
 import { InputError } from '../errors.js';
 import { sharedDataPath } from '../package-info.js';
-import { Progress, formatNumber, type ProgressOptions } from '../progress.js';
+import { Progress, type ProgressOptions } from '../progress.js';
 import { collate } from './batches.js';
 import { wordPieceOf } from './align.js';
 import { Predictor, labelsFromConfig } from './predict.js';
-import { iob2Tags, scoreTagSequences } from '../score/score.js';
+import { collapseWarning, evalLine, evaluate } from './train-eval.js';
 import {
   lastModelDir,
   loadModel,
@@ -44,32 +44,17 @@ import { BertEngine } from './engine.js';
 import { lrAt } from './optim.js';
 import { isPresetName } from './presets.js';
 import { labelSetOf, makeRunPlan, prepare, runFingerprint } from './train-plan.js';
-import type {
-  DevScore,
-  EvalRecord,
-  TrainEngine,
-  TrainerState,
-  TrainOptions,
-  TrainResult,
-  TrainSource,
+import {
+  freshTrainerState,
+  type EvalRecord,
+  type TrainEngine,
+  type TrainOptions,
+  type TrainResult,
+  type TrainSource,
 } from './train-types.js';
 import type { OptimizerSettings } from './types.js';
 
 export const DEFAULT_VOCAB = sharedDataPath('vocab/bert-base-cased-vocab.txt');
-
-/** conlleval scores of a predictor on gold sentences */
-export async function evaluate(predictor: Predictor, gold: readonly Sentence[]): Promise<DevScore> {
-  const preds = await predictor.predictSentences(gold.map((s) => s.tokens));
-  const r = scoreTagSequences(
-    gold.map((s) => iob2Tags(s)),
-    preds.map((p) => p.tags),
-  );
-  const types: DevScore['types'] = {};
-  for (const [k, v] of Object.entries(r.types)) {
-    types[k] = { precision: v.precision, recall: v.recall, f1: v.f1, gold: v.gold, found: v.found, correct: v.correct };
-  }
-  return { precision: r.precision, recall: r.recall, f1: r.f1, types };
-}
 
 /** Trains a token classifier; see the file comment. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -146,22 +131,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     entityWeight: options.entityWeight,
   });
 
-  let state: TrainerState = {
-    version: 1,
-    step: 0,
-    totalSteps,
-    fingerprint,
-    labels,
-    bestF1: null,
-    bestStep: null,
-    badEvals: 0,
-    history: [],
-    lossSum: 0,
-    lossCount: 0,
-    trainTokens: 0,
-    stoppedEarly: false,
-    wallS: 0,
-  };
+  let state = freshTrainerState(totalSteps, fingerprint, labels);
   let optimizerState = undefined;
   if (resuming) {
     const saved = await loadTrainingState(lastDir);
@@ -250,14 +220,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     state.lossCount = 0;
     if (dev.length) {
       rec.dev = await evaluate(predictor, dev);
-      const gold = Object.values(rec.dev.types).reduce((n, t) => n + t.gold, 0);
-      const found = Object.values(rec.dev.types).reduce((n, t) => n + t.found, 0);
-      if (gold > 0 && found === 0 && !collapseWarned) {
+      const warning = collapseWarning(rec.dev, state.step);
+      if (warning && !collapseWarned) {
         collapseWarned = true;
-        say(
-          `warning: at step ${state.step} the student predicts no entity on dev (${gold} gold entities, 0 found, F1 0.00): ` +
-            'it has collapsed to all-O, as students do when entities are rare; train longer, raise --entity-weight (e.g. 3), or add data with entities',
-        );
+        say(warning);
       }
       if (state.bestF1 === null || rec.dev.f1 > state.bestF1) {
         state.bestF1 = rec.dev.f1;
@@ -279,13 +245,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     }
     state.history.push(rec);
-    say(
-      `step ${rec.step}/${totalSteps} epoch ${rec.epoch}: train loss ${formatNumber(rec.trainLoss)}` +
-        (rec.dev
-          ? ` | dev P ${(100 * rec.dev.precision).toFixed(2)} R ${(100 * rec.dev.recall).toFixed(2)} F1 ${(100 * rec.dev.f1).toFixed(2)}${rec.best ? ' (best)' : ''}`
-          : '') +
-        (state.stoppedEarly ? ` | no better dev F1 in ${options.patience} evaluations: stopping` : ''),
-    );
+    say(evalLine(rec, totalSteps, state.stoppedEarly, options.patience));
     await options.onEval?.(rec);
     await saveLast();
   };

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { Predictor } from '../../src/student/predict.js';
-import { evaluate, train } from '../../src/student/train.js';
+import { train } from '../../src/student/train.js';
+import { evaluate } from '../../src/student/train-eval.js';
 import { labelSetOf, wordLabels } from '../../src/student/train-plan.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
