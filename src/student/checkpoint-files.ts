@@ -12,7 +12,7 @@ import { toBertFields } from './arch.js';
 import { recoverDir } from '../files.js';
 import { readSafetensors, type ReadTensor } from './safetensors.js';
 import { readTorchFile } from './torch-file.js';
-import { readJsonFile } from './tokenizer.js';
+import { readJsonFile } from './tokenizer-load.js';
 import type { BertConfig } from './types.js';
 import { BERT_DEFAULTS } from './presets.js';
 

@@ -24,8 +24,9 @@ export type { PredictFileOptions, PredictFileResult } from './predict-stream.js'
 export { OnnxLogits } from './onnx-logits.js';
 export { encodeSentences, planWindows, wordPieceOf, wordProbabilities, IGNORE_LABEL } from './align.js';
 export type { EncodedWindow, EncodeOptions, WindowLogits, WordPieceLike } from './align.js';
-export { Tokenizer, DEFAULT_SPECIAL } from './tokenizer.js';
-export type { Encoding, SpecialTokens, TokenizerSettings } from './tokenizer.js';
+export { Tokenizer } from './tokenizer.js';
+export { DEFAULT_SPECIAL } from './tokenizer-settings.js';
+export type { Encoding, SpecialTokens, TokenizerSettings } from './tokenizer-settings.js';
 export { HfTokenizer } from './tokenizer-hf.js';
 export { loadCheckpoint } from './checkpoint.js';
 export type { LoadedCheckpoint } from './checkpoint.js';

@@ -14,7 +14,8 @@
  */
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { InputError } from '../errors.js';
-import { type Encoding, Tokenizer, type WordPieces } from './tokenizer.js';
+import { Tokenizer } from './tokenizer.js';
+import type { Encoding, WordPieces } from './tokenizer-settings.js';
 
 /** prepared words kept at most (a larger corpus is prepared in parts by its callers' batches) */
 const PREPARED_LIMIT = 500_000;

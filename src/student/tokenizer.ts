@@ -31,75 +31,20 @@
  *     rarely in the vocabulary.
  *   - With clean_text off, U+FEFF is not whitespace (Rust), where transformers.js splits on it.
  *   - Python's slow BertTokenizer also applies NFC first; the fast one (and we) do not.
+ *
+ * This file holds the Tokenizer class (vocabulary, special tokens, encoding and decoding). Steps 1-5 are
+ * tokenizer-basic.ts, step 6 tokenizer-wordpiece.ts; reading and writing Hugging Face's files are
+ * tokenizer-load.ts and tokenizer-save.ts; the settings and encoding shapes are tokenizer-settings.ts.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { readJsonFile as readJsonValue, readTextAsync } from '../files.js';
-import { isChineseChar, isControl, isNonspacingMark, isPunctuation, isWhitespace } from './tokenizer-chars.js';
-
-export interface SpecialTokens {
-  unk: string;
-  cls: string;
-  sep: string;
-  pad: string;
-  mask: string;
-}
-
-export interface TokenizerSettings {
-  /** BertNormalizer.clean_text */
-  cleanText: boolean;
-  /** BertNormalizer.handle_chinese_chars / tokenize_chinese_chars */
-  handleChineseChars: boolean;
-  /** BertNormalizer.lowercase / do_lower_case */
-  lowercase: boolean;
-  /** BertNormalizer.strip_accents: null = same as `lowercase` */
-  stripAccents: boolean | null;
-  maxInputCharsPerWord: number;
-  continuingSubwordPrefix: string;
-  special: SpecialTokens;
-  /** tokenizer_config.json model_max_length; caps a prediction window's sub-words (as the model's maximum does) */
-  modelMaxLength: number;
-}
-
-export const DEFAULT_SPECIAL: SpecialTokens = {
-  unk: '[UNK]',
-  cls: '[CLS]',
-  sep: '[SEP]',
-  pad: '[PAD]',
-  mask: '[MASK]',
-};
-
-/** Settings of bert-base-cased; pass `{ lowercase: true }` for uncased vocabularies. */
-export function defaultSettings(overrides: Partial<TokenizerSettings> = {}): TokenizerSettings {
-  return {
-    cleanText: true,
-    handleChineseChars: true,
-    lowercase: false,
-    stripAccents: null,
-    maxInputCharsPerWord: 100,
-    continuingSubwordPrefix: '##',
-    modelMaxLength: 512,
-    ...overrides,
-    special: { ...DEFAULT_SPECIAL, ...overrides.special },
-  };
-}
-
-/** Sub-words of a text: parallel arrays, offsets in UTF-16 code units of the input. */
-export interface Encoding {
-  ids: number[];
-  tokens: string[];
-  /** [start, end) into the input text; [0, 0] for added [CLS]/[SEP] */
-  offsets: Array<[number, number]>;
-  /** 1 for [CLS]/[SEP] added by `encode` and for special tokens found in the text */
-  specialTokensMask: number[];
-}
-
-/** One word's sub-words, offsets relative to the word. */
-export interface WordPieces {
-  ids: readonly number[];
-  offsets: ReadonlyArray<readonly [number, number]>;
-}
+import { readTextAsync } from '../files.js';
+import { basicWords, type OnWord } from './tokenizer-basic.js';
+import { parseTokenizerJson, readJsonFile, readTokenizerConfig } from './tokenizer-load.js';
+import { specialTokensMap, tokenizerConfig, tokenizerJson } from './tokenizer-save.js';
+import { defaultSettings, type Encoding, type TokenizerSettings, type WordPieces } from './tokenizer-settings.js';
+import { wordPiece } from './tokenizer-wordpiece.js';
 
 const WORD_CACHE_LIMIT = 200_000;
 
@@ -195,72 +140,7 @@ export class Tokenizer {
 
   /** From a parsed Hugging Face tokenizer.json (WordPiece model, BertNormalizer). */
   static fromTokenizerJson(json: unknown, file?: string, overrides: Partial<TokenizerSettings> = {}): Tokenizer {
-    const fail = (msg: string): never => {
-      throw new InputError(msg, file);
-    };
-    if (typeof json !== 'object' || json === null) fail('tokenizer.json is not a JSON object');
-    const j = json as Record<string, any>;
-    const model = j.model;
-    if (!model || model.type !== 'WordPiece')
-      fail(`unsupported tokenizer model "${model?.type}" (need WordPiece, as BERT)`);
-    if (typeof model.vocab !== 'object' || model.vocab === null) fail('tokenizer.json model.vocab is missing');
-    const entries = Object.entries(model.vocab as Record<string, unknown>);
-    const vocab: string[] = new Array(entries.length);
-    for (const [token, id] of entries) {
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) fail(`bad id for token "${token}"`);
-      vocab[id as number] = token;
-    }
-    // added tokens may extend the vocabulary (ids after the WordPiece model's)
-    for (const t of Array.isArray(j.added_tokens) ? j.added_tokens : []) {
-      if (typeof t?.content === 'string' && Number.isInteger(t.id) && t.id >= 0 && vocab[t.id] === undefined)
-        vocab[t.id] = t.content;
-    }
-    for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) fail(`vocabulary has no token with id ${i}`);
-
-    const settings: Partial<TokenizerSettings> = {
-      maxInputCharsPerWord: model.max_input_chars_per_word ?? 100,
-      continuingSubwordPrefix: model.continuing_subword_prefix ?? '##',
-    };
-    const norm = findNormalizer(j.normalizer, fail);
-    if (norm) {
-      settings.cleanText = norm.clean_text ?? true;
-      settings.handleChineseChars = norm.handle_chinese_chars ?? true;
-      settings.lowercase = norm.lowercase ?? true;
-      settings.stripAccents = norm.strip_accents ?? null;
-    } else {
-      settings.cleanText = false;
-      settings.handleChineseChars = false;
-      settings.lowercase = false;
-      settings.stripAccents = false;
-    }
-    if (j.pre_tokenizer && !isBertPreTokenizer(j.pre_tokenizer)) {
-      fail(`unsupported pre_tokenizer "${j.pre_tokenizer.type}" (need BertPreTokenizer)`);
-    }
-    const special: Partial<SpecialTokens> = { unk: model.unk_token ?? '[UNK]' };
-    const pp = j.post_processor;
-    if (pp?.type === 'BertProcessing') {
-      special.cls = pp.cls?.[0];
-      special.sep = pp.sep?.[0];
-    } else if (pp?.type === 'TemplateProcessing' && Array.isArray(pp.single)) {
-      const specials = pp.single.filter((p: any) => p.SpecialToken).map((p: any) => p.SpecialToken.id as string);
-      if (specials.length >= 2) {
-        special.cls = specials[0];
-        special.sep = specials[specials.length - 1];
-      }
-    }
-    const extra = new Map<string, number>();
-    for (const t of Array.isArray(j.added_tokens) ? j.added_tokens : []) {
-      if (typeof t?.content === 'string' && typeof t.id === 'number') {
-        extra.set(t.content, t.id);
-        if (t.content === '[PAD]') special.pad = t.content;
-        if (t.content === '[MASK]') special.mask = t.content;
-      }
-    }
-    const merged = {
-      ...settings,
-      ...overrides,
-      special: { ...DEFAULT_SPECIAL, ...clean(special), ...overrides.special },
-    };
+    const { vocab, settings: merged, extra } = parseTokenizerJson(json, file, overrides);
     try {
       return new Tokenizer(vocab, merged, extra);
     } catch (e) {
@@ -275,34 +155,10 @@ export class Tokenizer {
    * BertTokenizerFast does.
    */
   static async fromDirectory(dir: string): Promise<Tokenizer> {
-    const configFile = path.join(dir, 'tokenizer_config.json');
-    const overrides: Partial<TokenizerSettings> = {};
-    let cfg: Record<string, any> = {};
-    if (existsSync(configFile)) {
-      cfg = await readJson(configFile);
-      if (typeof cfg.do_lower_case === 'boolean') overrides.lowercase = cfg.do_lower_case;
-      if (cfg.strip_accents === null || typeof cfg.strip_accents === 'boolean')
-        overrides.stripAccents = cfg.strip_accents;
-      if (typeof cfg.tokenize_chinese_chars === 'boolean') overrides.handleChineseChars = cfg.tokenize_chinese_chars;
-      if (typeof cfg.model_max_length === 'number' && cfg.model_max_length < 1e9)
-        overrides.modelMaxLength = cfg.model_max_length;
-      const sp: Partial<SpecialTokens> = {};
-      for (const [key, role] of [
-        ['unk_token', 'unk'],
-        ['cls_token', 'cls'],
-        ['sep_token', 'sep'],
-        ['pad_token', 'pad'],
-        ['mask_token', 'mask'],
-      ] as const) {
-        const v = cfg[key];
-        const s = typeof v === 'string' ? v : typeof v?.content === 'string' ? v.content : undefined;
-        if (s !== undefined) sp[role] = s;
-      }
-      overrides.special = { ...DEFAULT_SPECIAL, ...sp };
-    }
+    const { overrides, cfg } = await readTokenizerConfig(dir);
     const jsonFile = path.join(dir, 'tokenizer.json');
     if (existsSync(jsonFile)) {
-      const json = await readJson(jsonFile);
+      const json = await readJsonFile(jsonFile);
       // byte-level BPE (RoBERTa), Unigram (XLM-RoBERTa), ...: Hugging Face's tokenizers (tokenizer-hf.ts)
       if (json.model?.type !== 'WordPiece') {
         const { HfTokenizer } = await import('./tokenizer-hf.js');
@@ -432,68 +288,9 @@ export class Tokenizer {
     this.basicWords(text, from, to, (word, bounds, starts, ends) => this.wordPiece(word, bounds, starts, ends, emit));
   }
 
-  /** BERT's basic tokenizer over text[from, to): calls `onWord` with each normalised word and its sources. */
-  private basicWords(
-    text: string,
-    from: number,
-    to: number,
-    onWord: (word: string, bounds: readonly number[], starts: readonly number[], ends: readonly number[]) => void,
-  ): void {
-    const { cleanText, handleChineseChars, lowercase } = this.settings;
-    const strip = this.stripAccents;
-    // the current word: its normalised string and, per code point, the boundary in it and the source range
-    let word = '';
-    const bounds: number[] = [0];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const flush = () => {
-      if (starts.length > 0) onWord(word, bounds, starts, ends);
-      word = '';
-      bounds.length = 1;
-      starts.length = 0;
-      ends.length = 0;
-    };
-    const add = (ch: string, s: number, e: number) => {
-      word += ch;
-      bounds.push(word.length);
-      starts.push(s);
-      ends.push(e);
-    };
-    for (let i = from; i < to; ) {
-      const cp = text.codePointAt(i)!;
-      const len = cp > 0xffff ? 2 : 1;
-      const s = i;
-      const e = i + len;
-      i = e;
-      if (cleanText && (cp === 0 || cp === 0xfffd || isControl(cp))) continue;
-      if (isWhitespace(cp)) {
-        flush();
-        continue;
-      }
-      const cjk = handleChineseChars && isChineseChar(cp);
-      if (cjk) flush();
-      let ch = String.fromCodePoint(cp);
-      if (cp >= 128) {
-        if (strip) ch = stripMarks(ch);
-        if (lowercase) ch = ch.toLowerCase();
-      } else if (lowercase && cp >= 65 && cp <= 90) {
-        ch = String.fromCharCode(cp + 32);
-      }
-      for (const c of ch) {
-        const ccp = c.codePointAt(0)!;
-        if (isPunctuation(ccp)) {
-          flush();
-          add(c, s, e);
-          flush();
-        } else if (isWhitespace(ccp)) {
-          flush();
-        } else {
-          add(c, s, e);
-        }
-      }
-      if (cjk) flush();
-    }
-    flush();
+  /** BERT's basic tokenizer over text[from, to) (tokenizer-basic.ts) with this tokenizer's settings. */
+  private basicWords(text: string, from: number, to: number, onWord: OnWord): void {
+    basicWords(text, from, to, this.settings, this.stripAccents, onWord);
   }
 
   private wordPiece(
@@ -503,41 +300,7 @@ export class Tokenizer {
     ends: readonly number[],
     emit: (id: number, start: number, end: number) => void,
   ): void {
-    const n = starts.length;
-    const wordStart = starts[0]!;
-    const wordEnd = ends[n - 1]!;
-    if (n > this.settings.maxInputCharsPerWord) {
-      emit(this.unkId, wordStart, wordEnd);
-      return;
-    }
-    const whole = this.ids.get(word);
-    if (whole !== undefined) {
-      emit(whole, wordStart, wordEnd);
-      return;
-    }
-    const prefix = this.settings.continuingSubwordPrefix;
-    const pieces: number[] = [];
-    let start = 0;
-    while (start < n) {
-      let end = n;
-      let found = -1;
-      while (start < end) {
-        const sub = word.slice(bounds[start], bounds[end]);
-        const id = this.ids.get(start > 0 ? prefix + sub : sub);
-        if (id !== undefined) {
-          found = id;
-          break;
-        }
-        end--;
-      }
-      if (found < 0) {
-        emit(this.unkId, wordStart, wordEnd);
-        return;
-      }
-      pieces.push(found, start, end);
-      start = end;
-    }
-    for (let k = 0; k < pieces.length; k += 3) emit(pieces[k]!, starts[pieces[k + 1]!]!, ends[pieces[k + 2]! - 1]!);
+    wordPiece(this.ids, this.unkId, this.settings, word, bounds, starts, ends, emit);
   }
 
   // ---------------------------------------------------------------- saving
@@ -549,130 +312,16 @@ export class Tokenizer {
 
   /** tokenizer_config.json contents (BertTokenizer / BertTokenizerFast read these). */
   tokenizerConfig(): Record<string, unknown> {
-    const s = this.settings;
-    return {
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: s.lowercase,
-      strip_accents: s.stripAccents,
-      tokenize_chinese_chars: s.handleChineseChars,
-      do_basic_tokenize: true,
-      never_split: null,
-      model_max_length: s.modelMaxLength,
-      clean_up_tokenization_spaces: true,
-      unk_token: s.special.unk,
-      sep_token: s.special.sep,
-      pad_token: s.special.pad,
-      cls_token: s.special.cls,
-      mask_token: s.special.mask,
-    };
+    return tokenizerConfig(this.settings);
   }
 
   /** special_tokens_map.json contents */
   specialTokensMap(): Record<string, string> {
-    const s = this.settings.special;
-    return { unk_token: s.unk, sep_token: s.sep, pad_token: s.pad, cls_token: s.cls, mask_token: s.mask };
+    return specialTokensMap(this.settings);
   }
 
   /** A Hugging Face tokenizer.json describing exactly this tokenizer (loads in tokenizers and transformers.js). */
   toTokenizerJson(): Record<string, unknown> {
-    const s = this.settings;
-    const vocab: Record<string, number> = {};
-    this.ids.forEach((id, token) => {
-      vocab[token] = id;
-    });
-    const added = [...this.specialIds.entries()]
-      .sort((a, b) => a[1] - b[1])
-      .map(([content, id]) => ({
-        id,
-        content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      }));
-    const cls = s.special.cls;
-    const sep = s.special.sep;
-    return {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: added,
-      normalizer: {
-        type: 'BertNormalizer',
-        clean_text: s.cleanText,
-        handle_chinese_chars: s.handleChineseChars,
-        strip_accents: s.stripAccents,
-        lowercase: s.lowercase,
-      },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: {
-        type: 'TemplateProcessing',
-        single: [
-          { SpecialToken: { id: cls, type_id: 0 } },
-          { Sequence: { id: 'A', type_id: 0 } },
-          { SpecialToken: { id: sep, type_id: 0 } },
-        ],
-        pair: [
-          { SpecialToken: { id: cls, type_id: 0 } },
-          { Sequence: { id: 'A', type_id: 0 } },
-          { SpecialToken: { id: sep, type_id: 0 } },
-          { Sequence: { id: 'B', type_id: 1 } },
-          { SpecialToken: { id: sep, type_id: 1 } },
-        ],
-        special_tokens: {
-          [cls]: { id: cls, ids: [this.clsId], tokens: [cls] },
-          [sep]: { id: sep, ids: [this.sepId], tokens: [sep] },
-        },
-      },
-      decoder: { type: 'WordPiece', prefix: s.continuingSubwordPrefix, cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: s.special.unk,
-        continuing_subword_prefix: s.continuingSubwordPrefix,
-        max_input_chars_per_word: s.maxInputCharsPerWord,
-        vocab,
-      },
-    };
+    return tokenizerJson(this.settings, this.ids, this.specialIds, this.clsId, this.sepId);
   }
 }
-
-function stripMarks(ch: string): string {
-  const d = ch.normalize('NFD');
-  if (d === ch && !isNonspacingMark(ch)) return ch;
-  let out = '';
-  for (const c of d) if (!isNonspacingMark(c)) out += c;
-  return out;
-}
-
-function findNormalizer(n: any, fail: (m: string) => never): Record<string, any> | null {
-  if (n === null || n === undefined) return null;
-  if (n.type === 'BertNormalizer') return n;
-  if (n.type === 'Sequence' && Array.isArray(n.normalizers)) {
-    const berts = n.normalizers.filter((x: any) => x?.type === 'BertNormalizer');
-    const others = n.normalizers.filter((x: any) => x?.type !== 'BertNormalizer');
-    if (berts.length === 1 && others.length === 0) return berts[0];
-  }
-  return fail(`unsupported normalizer "${n.type}" (need BertNormalizer)`);
-}
-
-function isBertPreTokenizer(p: any): boolean {
-  if (p?.type === 'BertPreTokenizer') return true;
-  if (p?.type === 'Sequence' && Array.isArray(p.pretokenizers)) {
-    return p.pretokenizers.length === 1 && p.pretokenizers[0]?.type === 'BertPreTokenizer';
-  }
-  return false;
-}
-
-function clean<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-async function readJson(file: string): Promise<Record<string, any>> {
-  const v = await readJsonValue(file);
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new InputError('invalid JSON: not a JSON object', file);
-  return v as Record<string, any>;
-}
-
-export { readJson as readJsonFile };

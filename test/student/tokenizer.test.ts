@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BertTokenizer } from '@huggingface/transformers';
 import { Tokenizer } from '../../src/student/tokenizer.js';
+import type { TokenizerSettings } from '../../src/student/tokenizer-settings.js';
 import { InputError } from '../../src/errors.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
@@ -202,7 +203,7 @@ for (const [name, file, lowercase] of [
 }
 
 describe('tokenizer parity for other normalizer settings', () => {
-  const combos: Array<[string, string, Partial<import('../../src/student/tokenizer.js').TokenizerSettings>]> = [
+  const combos: Array<[string, string, Partial<TokenizerSettings>]> = [
     ['cased + strip_accents', CASED, { stripAccents: true }],
     ['uncased, accents kept', UNCASED, { lowercase: true, stripAccents: false }],
     ['uncased, no CJK splitting', UNCASED, { lowercase: true, handleChineseChars: false }],
