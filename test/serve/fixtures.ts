@@ -3,6 +3,7 @@
  * sentences with their gold entities, turned into teacher-style JSONL with varying vote confidences,
  * a shifted boundary here and there, and some rejected entities, all deterministic.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,4 +69,19 @@ export function writeTeacherData(dir: string, n: number): string {
   const file = path.join(dir, 'teacher.jsonl');
   writeFileSync(file, teacherLines(conllDev(n)).join('\n') + '\n');
   return file;
+}
+
+/** The URL a running `nerd review` prints ("open http://..."); rejects with its output if it exits first. */
+export function reviewUrl(child: ChildProcess): Promise<string> {
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /open (http:\/\/\S+?)\/? /.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`nerd review exited ${code}: ${out}${err}`)));
+  });
 }

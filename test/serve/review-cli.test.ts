@@ -3,34 +3,15 @@
  * store. Actions are saved the moment they are answered (a SIGKILL right after loses nothing), the student's
  * predictions raise doubt where they disagree, and the export reads back through the corpus readers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { ReviewStore, keyOf } from '../../src/serve/review/store.js';
-import { tempDir, writeTeacherData } from './fixtures.js';
+import { spawnCli } from '../helpers/cli.js';
+import { reviewUrl, tempDir, writeTeacherData } from './fixtures.js';
 import { makeCheckpoint } from './model-fixture.js';
-
-const cli = path.resolve('src/cli.ts');
-
-function nerd(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function urlOf(child: ChildProcess): Promise<string> {
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /open (http:\/\/\S+?)\/? /.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`nerd review exited ${code}: ${out}${err}`)));
-  });
-}
 
 async function finish(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
   let out = '';
@@ -57,8 +38,8 @@ describe('nerd review command', () => {
     const model = await makeCheckpoint('tiny');
     const storeFile = path.join(dir, 'teacher.review.sqlite');
 
-    const first = nerd(['review', '--data', data, '--model', model, '--port', '0']);
-    const url = await urlOf(first);
+    const first = spawnCli(['review', '--data', data, '--model', model, '--port', '0']);
+    const url = await reviewUrl(first);
     const meta = (await (await fetch(`${url}/api/meta`)).json()) as any;
     expect(meta.hasStudent).toBe(true);
     expect(meta.store).toBe(storeFile); // default: beside the data
@@ -101,8 +82,8 @@ describe('nerd review command', () => {
     });
 
     // restart from the store alone (no --data): same state, student predictions kept
-    const second = nerd(['review', '--store', storeFile, '--port', '0']);
-    const url2 = await urlOf(second);
+    const second = spawnCli(['review', '--store', storeFile, '--port', '0']);
+    const url2 = await reviewUrl(second);
     const again = (await (await fetch(`${url2}/api/sentences/${sentence.key}`)).json()) as any;
     expect(again.state.version).toBe(2);
     expect(again.sentence.student).toEqual(sentence.student);
@@ -113,7 +94,7 @@ describe('nerd review command', () => {
 
     // export from the CLI, in both formats, and read it back with the corpus readers
     for (const out of [path.join(dir, 'reviewed.conll'), path.join(dir, 'reviewed.jsonl')]) {
-      const res = await finish(nerd(['review', '--store', storeFile, '--export', out]));
+      const res = await finish(spawnCli(['review', '--store', storeFile, '--export', out]));
       expect(res.code).toBe(0);
       expect(res.out).toMatch(/wrote 1 reviewed sentences/);
       const { corpus } = readCorpus(out);
@@ -129,7 +110,7 @@ describe('nerd review command', () => {
     const dir = tempDir('nerd-review-bad-');
     const file = path.join(dir, 'bad.jsonl');
     writeFileSync(file, '{"id":"a","tokens":["EU","rejects"],"entities":[]}\n{"id":"b","tokens":"EU rejects"}\n');
-    const res = await finish(nerd(['review', '--data', file, '--port', '0']));
+    const res = await finish(spawnCli(['review', '--data', file, '--port', '0']));
     expect(res.code).toBe(2);
     expect(res.err.trim()).toBe(`nerd: ${file}:2: "tokens" must be an array of strings`);
     expect(readFileSync(file, 'utf8')).toContain('"id":"b"');

@@ -2,34 +2,22 @@
  * Two `nerd review` processes on one store (real processes, real SQLite file, real HTTP on 127.0.0.1):
  * 400 actions sent to both at once are all saved; none fails with "database is locked".
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReviewStore } from '../../src/serve/review/store.js';
-import { tempDir, writeTeacherData } from './fixtures.js';
+import { spawnCli } from '../helpers/cli.js';
+import { reviewUrl, tempDir, writeTeacherData } from './fixtures.js';
 
-const cli = path.resolve('src/cli.ts');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
 function start(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'review', ...args, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(['review', ...args, '--port', '0']);
   children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /open (http:\/\/\S+?)\/? /.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`nerd review exited ${code}: ${out}${err}`)));
-  });
+  return reviewUrl(child);
 }
 
 describe('two review processes on one store', () => {
