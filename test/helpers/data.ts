@@ -1,20 +1,18 @@
 /**
- * Where tests find things, resolved from this file (not from the current directory, so a test run from
- * another folder still works): the project root and the shared corpora in ../shared/data beside it.
+ * Where tests find things: the project root and the shared corpora in ../shared/data beside it, as the
+ * package itself resolves them (src/package-info.ts, from its own location, not from the current directory,
+ * so a test run from another folder still works).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT, SHARED_DATA, sharedDataPath } from '../../src/package-info.js';
 
 /** the project root (the folder of package.json) */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = PACKAGE_ROOT;
 
 /** the shared corpora and vocabularies (see its README) */
-export const DATA = path.resolve(ROOT, '../shared/data');
+export const DATA = SHARED_DATA;
 
 /** a file under ../shared/data, e.g. `dataPath('conll2003/dev.txt')` */
-export function dataPath(...parts: string[]): string {
-  return path.join(DATA, ...parts);
-}
+export const dataPath = sharedDataPath;
 
 /** the BERT vocabularies in ../shared/data/vocab */
 export const VOCAB = {
