@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { readCorpus, parseFormat, parseScheme, type Sentence } from '../corpus/index.js';
 import { InputError } from '../errors.js';
 import { numberFlag } from '../flags.js';
+import { withTrainingBatchOptions } from './batch-options.js';
 import { Progress } from '../progress.js';
 import { registerExport } from './export.js';
 import { OnnxLogits } from './onnx-logits.js';
@@ -75,40 +76,34 @@ export function register(program: Command): void {
   registerExport(program);
   registerPretrain(program);
   registerTokenizer(program);
-  program
-    .command('train')
-    .description('train a BERT token classifier (fresh weights from a preset, or a checkpoint folder) on a corpus')
-    .requiredOption('--train <file>', 'training corpus (CoNLL, JSONL or token JSONL)')
-    .option('--dev <file>', 'development corpus: scored after each epoch; the best dev F1 is kept in OUT/best')
-    .option('--test <file>', 'test corpus: the final OUT/best is scored on it')
-    .requiredOption('--out <dir>', 'output folder: best/ (checkpoint to ship), last/ (resume state), history.json')
-    .option(
-      '--model <preset|dir|ORG/NAME>',
-      'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] (e.g. google-bert/bert-base-cased)',
-      'mini',
-    )
-    .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
-    .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
-    .option('--epochs <n>', 'passes over the training data', num('--epochs', { int: true, min: 1 }), 3)
-    .option(
-      '--lr <x>',
-      'peak learning rate (default 5e-4 for a preset, 5e-5 for a checkpoint)',
-      num('--lr', { min: 0 }),
-    )
-    .option(
-      '--warmup <x>',
-      'linear warm-up: fraction of all steps if < 1, else steps',
-      num('--warmup', { min: 0 }),
-      0.1,
-    )
-    .option('--batch <n>', 'sentences per batch', num('--batch', { int: true, min: 1 }), 32)
-    .option('--max-tokens <n>', 'most padded sub-words per batch', num('--max-tokens', { int: true, min: 1 }))
-    .option(
-      '--max-seq <n>',
-      'sub-words per window; longer sentences are split into windows',
-      num('--max-seq', { int: true, min: 8 }),
-      128,
-    )
+  withTrainingBatchOptions(
+    program
+      .command('train')
+      .description('train a BERT token classifier (fresh weights from a preset, or a checkpoint folder) on a corpus')
+      .requiredOption('--train <file>', 'training corpus (CoNLL, JSONL or token JSONL)')
+      .option('--dev <file>', 'development corpus: scored after each epoch; the best dev F1 is kept in OUT/best')
+      .option('--test <file>', 'test corpus: the final OUT/best is scored on it')
+      .requiredOption('--out <dir>', 'output folder: best/ (checkpoint to ship), last/ (resume state), history.json')
+      .option(
+        '--model <preset|dir|ORG/NAME>',
+        'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] (e.g. google-bert/bert-base-cased)',
+        'mini',
+      )
+      .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
+      .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
+      .option('--epochs <n>', 'passes over the training data', num('--epochs', { int: true, min: 1 }), 3)
+      .option(
+        '--lr <x>',
+        'peak learning rate (default 5e-4 for a preset, 5e-5 for a checkpoint)',
+        num('--lr', { min: 0 }),
+      )
+      .option(
+        '--warmup <x>',
+        'linear warm-up: fraction of all steps if < 1, else steps',
+        num('--warmup', { min: 0 }),
+        0.1,
+      ),
+  )
     .option('--seed <n>', 'seed of initial weights, batch order and dropout', num('--seed', { int: true }), 42)
     .option(
       '--patience <n>',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { numberFlag } from '../flags.js';
+import { withTrainingBatchOptions } from './batch-options.js';
 import { pretrain } from './pretrain.js';
 import { readTextFile, TEXT_FORMATS, type TextFormat } from './pretrain-data.js';
 import { splitWords } from './predict.js';
@@ -36,58 +37,52 @@ interface PretrainFlags {
 }
 
 export function registerPretrain(program: Command): void {
-  program
-    .command('pretrain')
-    .description(
-      'masked-LM pretraining of a student on unlabelled text (a preset from scratch, or a checkpoint continued)',
-    )
-    .requiredOption(
-      '--text <files...>',
-      'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line',
-    )
-    .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
-    .option('--dev <file>', 'held-out text: its masked-LM loss is reported after each epoch (first 2,000 sentences)')
-    .requiredOption(
-      '--out <dir>',
-      'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)',
-    )
-    .option(
-      '--model <preset|dir|ORG/NAME>',
-      'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] to continue pretraining',
-      'mini',
-    )
-    .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
-    .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
-    .option(
-      '--epochs <n>',
-      'passes over the text (masks drawn afresh each epoch)',
-      num('--epochs', { int: true, min: 1 }),
-      3,
-    )
-    .option(
-      '--max-time <minutes>',
-      'time budget: stop after this much wall time with the weights reached',
-      num('--max-time', { min: 0 }),
-    )
-    .option(
-      '--lr <x>',
-      'peak learning rate (default 5e-4 for a preset, 1e-4 for a checkpoint)',
-      num('--lr', { min: 0 }),
-    )
-    .option(
-      '--warmup <x>',
-      'linear warm-up: fraction of all steps if < 1, else steps',
-      num('--warmup', { min: 0 }),
-      0.06,
-    )
-    .option('--batch <n>', 'sentences per batch', num('--batch', { int: true, min: 1 }), 32)
-    .option('--max-tokens <n>', 'most padded sub-words per batch', num('--max-tokens', { int: true, min: 1 }))
-    .option(
-      '--max-seq <n>',
-      'sub-words per window; longer sentences are split into windows',
-      num('--max-seq', { int: true, min: 8 }),
-      128,
-    )
+  withTrainingBatchOptions(
+    program
+      .command('pretrain')
+      .description(
+        'masked-LM pretraining of a student on unlabelled text (a preset from scratch, or a checkpoint continued)',
+      )
+      .requiredOption(
+        '--text <files...>',
+        'text: corpus files (CoNLL, JSONL, token JSONL; labels ignored) or plain text, one sentence per line',
+      )
+      .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
+      .option('--dev <file>', 'held-out text: its masked-LM loss is reported after each epoch (first 2,000 sentences)')
+      .requiredOption(
+        '--out <dir>',
+        'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)',
+      )
+      .option(
+        '--model <preset|dir|ORG/NAME>',
+        'tiny, mini, small, base, a checkpoint folder, or a hub name ORG/NAME[@REVISION] to continue pretraining',
+        'mini',
+      )
+      .option('--vocab <file>', `vocab.txt for a preset (default ${path.relative(process.cwd(), DEFAULT_VOCAB)})`)
+      .option('--lowercase', 'lower-case input (uncased vocabularies; presets only)')
+      .option(
+        '--epochs <n>',
+        'passes over the text (masks drawn afresh each epoch)',
+        num('--epochs', { int: true, min: 1 }),
+        3,
+      )
+      .option(
+        '--max-time <minutes>',
+        'time budget: stop after this much wall time with the weights reached',
+        num('--max-time', { min: 0 }),
+      )
+      .option(
+        '--lr <x>',
+        'peak learning rate (default 5e-4 for a preset, 1e-4 for a checkpoint)',
+        num('--lr', { min: 0 }),
+      )
+      .option(
+        '--warmup <x>',
+        'linear warm-up: fraction of all steps if < 1, else steps',
+        num('--warmup', { min: 0 }),
+        0.06,
+      ),
+  )
     .option(
       '--mask-prob <x>',
       'share of sub-words masked (whole words, 80% [MASK] / 10% random / 10% kept)',
