@@ -2,31 +2,21 @@
  * `nerd annotate` as users run it: the real CLI in a child process, the real OpenAI client, teacher-sim over
  * HTTP on 127.0.0.1 with faults on. Covers resuming after SIGKILL and keeping API keys out of every file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.js';
 import { main } from '../../src/cli.js';
 import { writeTinyGguf } from '../../scripts/make-tiny-gguf.js';
-import { DEV, tempDir } from './helpers.js';
+import { spawnCli } from '../helpers/cli.js';
+import { devSlice, tempDir } from './helpers.js';
 
 const sims: TeacherSim[] = [];
 afterAll(async () => {
   await Promise.all(sims.map((s) => s.close()));
 });
-
-/** the first `n` sentences of CoNLL-2003 dev, as a CoNLL file of their own */
-function devSlice(n: number, dir: string): string {
-  const blocks = readFileSync(DEV, 'utf8')
-    .split(/\n\s*\n/)
-    .filter((b) => b.trim() !== '')
-    .slice(0, n);
-  const file = join(dir, `dev-${n}.txt`);
-  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
-  return file;
-}
 
 async function startSim(gold: string, overrides: Record<string, number> = {}, apiKey?: string): Promise<TeacherSim> {
   const s = await startTeacherSim({
@@ -47,11 +37,7 @@ interface Run {
 }
 
 function cli(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: process.cwd(),
-    env: { ...process.env, NERD_API_KEY: '', OPENAI_API_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(args, { env: { NERD_API_KEY: '', OPENAI_API_KEY: '', ...env } });
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -1,6 +1,6 @@
 /** Shared fixtures for the teacher pipeline's tests: real corpora, a recording wrapper, F1 against gold. */
 import { scoreTeacher } from '../../src/teacher/quality.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCorpus } from '../../src/corpus/index.js';
@@ -28,6 +28,17 @@ export function trainDemos(n = 3000): Array<{ tokens: string[]; spans: Sentence[
 
 export function tempDir(prefix = 'nerd-teacher-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** the first `n` sentences of CoNLL-2003 dev, as a CoNLL file of their own in `dir` (named `name`) */
+export function devSlice(n: number, dir: string, name = `dev-${n}.txt`): string {
+  const blocks = readFileSync(DEV, 'utf8')
+    .split(/\n\s*\n/)
+    .filter((b) => b.trim() !== '')
+    .slice(0, n);
+  const file = join(dir, name);
+  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
+  return file;
 }
 
 /** entity-level P/R/F1 of the teacher against gold, with the conlleval-exact scorer */

@@ -2,36 +2,17 @@
  * `nerd annotate` as a user runs it (a child process, the real CLI) against an endpoint that is not there,
  * and with a budget it cannot count: one line naming the address or the fix, a non-zero exit, quickly.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEV, tempDir } from './helpers.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { devSlice, tempDir } from './helpers.js';
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string; ms: number }> {
+async function run(args: string[]): Promise<CliResult & { ms: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: process.cwd(),
-    env: { ...process.env, NERD_API_KEY: '', OPENAI_API_KEY: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    child.on('exit', (code) => resolve({ code, stderr, ms: performance.now() - started })),
-  );
-}
-
-function devSlice(n: number, dir: string): string {
-  const blocks = readFileSync(DEV, 'utf8')
-    .split(/\n\s*\n/)
-    .filter((b) => b.trim() !== '')
-    .slice(0, n);
-  const file = join(dir, `dev-${n}.txt`);
-  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
-  return file;
+  const r = await runCli(args, { env: { NERD_API_KEY: '', OPENAI_API_KEY: '' } });
+  return { ...r, ms: performance.now() - started };
 }
 
 async function closedPort(): Promise<number> {

@@ -2,14 +2,14 @@
  * `nerd annotate --select`: the real command (in this process) against teacher-sim on 127.0.0.1 annotates
  * only the chosen sentences, in input order, and the same seed chooses the same ones.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.js';
 import { selectIndices } from '../../src/teacher/select.js';
 import { runNerd } from '../helpers/cli.js';
-import { DEV, tempDir } from './helpers.js';
+import { DEV, devSlice, tempDir } from './helpers.js';
 
 let sim: TeacherSim | undefined;
 afterAll(async () => {
@@ -19,12 +19,7 @@ afterAll(async () => {
 describe('nerd annotate --select', () => {
   it('annotates the chosen sentences only, in input order, the same ones for the same seed', async () => {
     const dir = tempDir();
-    const blocks = readFileSync(DEV, 'utf8')
-      .split(/\n\s*\n/)
-      .filter((b) => b.trim() !== '')
-      .slice(0, 120);
-    const input = join(dir, 'pool.txt');
-    writeFileSync(input, `${blocks.join('\n\n')}\n\n`);
+    const input = devSlice(120, dir, 'pool.txt');
     sim = await startTeacherSim({ gold: DEV, noise: 'none', seed: 1, log: null, noiseOverrides: { latencyMs: 0 } });
     const args = (out: string, extra: string[]) => [
       'annotate',
