@@ -15,11 +15,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PACKAGE_ROOT as root, SHARED_DATA } from '../src/package-info.js';
 import { allCases, buildConllevalInput, sha256 } from './score-perturb.js';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataArg = process.argv.indexOf('--data');
-const data = dataArg > 0 ? process.argv[dataArg + 1]! : path.resolve(root, '../shared/data');
+const data = dataArg > 0 ? process.argv[dataArg + 1]! : SHARED_DATA;
 const script = process.env.CONLLEVAL_PL ?? '/tmp/conlleval/conlleval.pl';
 const original = readFileSync(script, 'utf8');
 if (!original.includes('# version:   2004-01-26')) throw new Error(`${script} is not conlleval.pl version 2004-01-26`);
