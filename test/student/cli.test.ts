@@ -1,7 +1,6 @@
 /**
  * `nerd train`, `nerd predict`, `nerd forward` through the real command line (spawned processes).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,33 +8,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { loadCheckpoint } from '../../src/student/checkpoint.js';
 import { BertEngine } from '../../src/student/engine.js';
+import { runCli } from '../helpers/cli.js';
+import { DATA } from '../helpers/data.js';
 
 // each test spawns the CLI (a few seconds of start-up each); generous limits for a loaded machine
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
-const ROOT = process.cwd();
-const DATA = path.resolve(ROOT, '../shared/data');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** runs the CLI in a child process (asynchronously: a blocked test worker would miss vitest's RPC calls) */
-function nerd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : null
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const nerd = (...args: string[]) => runCli(args);
 
 /** the first `n` sentences of a CoNLL file (blank-line separated), keeping -DOCSTART- lines */
 function headSentences(file: string, n: number): string {

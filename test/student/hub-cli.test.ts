@@ -3,7 +3,6 @@
  * `nerd predict` into the standard hub cache ($HF_HOME/hub/models--ORG--NAME with blobs/, snapshots/,
  * refs/), then used again with the server gone and HF_HUB_OFFLINE=1; unknown models fail with one line.
  */
-import { execFile } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -22,37 +21,22 @@ import { saveCheckpoint } from '../../src/student/checkpoint-save.js';
 import { parseHubName, wantedFiles } from '../../src/student/hub.js';
 import { presetConfig } from '../../src/student/presets.js';
 import { Tokenizer } from '../../src/student/tokenizer.js';
+import { runCli } from '../helpers/cli.js';
 import { type HubServer, startHub } from './hub-server.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
-const ROOT = process.cwd();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-hub-'));
 const repoDir = path.join(tmp, 'repo');
 const hfHome = path.join(tmp, 'hf');
 const COMMIT = 'c0ffee'.padEnd(40, '0');
 let hub: HubServer;
 
-function nerd(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, HF_HOME: hfHome, HF_TOKEN: '', ...env } },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : null
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const nerd = (env: Record<string, string>, ...args: string[]) =>
+  runCli(args, { env: { HF_HOME: hfHome, HF_TOKEN: '', ...env } });
+/** `nerd predict --model MODEL` on the one-sentence input, tags to standard output */
+const predict = (env: Record<string, string>, model: string) =>
+  nerd(env, 'predict', '--model', model, '--input', path.join(tmp, 'input.txt'), '--out', '-');
 
 beforeAll(async () => {
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'John', 'lives', 'in', 'Paris', '.', '##s'];
@@ -108,16 +92,7 @@ describe('nerd predict --model ORG/NAME', () => {
   let online: string;
 
   it('downloads into the hub cache layout and predicts', async () => {
-    const r = await nerd(
-      { HF_ENDPOINT: hub.url },
-      'predict',
-      '--model',
-      'test-org/tiny-bert',
-      '--input',
-      path.join(tmp, 'input.txt'),
-      '--out',
-      '-',
-    );
+    const r = await predict({ HF_ENDPOINT: hub.url }, 'test-org/tiny-bert');
     expect(r.stderr).toContain('wrote standard output: 1 sentences');
     expect(r.code).toBe(0);
     online = r.stdout;
@@ -150,31 +125,13 @@ describe('nerd predict --model ORG/NAME', () => {
 
   it('runs from the cache with the server stopped and HF_HUB_OFFLINE=1', async () => {
     await hub.close();
-    const r = await nerd(
-      { HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' },
-      'predict',
-      '--model',
-      'test-org/tiny-bert',
-      '--input',
-      path.join(tmp, 'input.txt'),
-      '--out',
-      '-',
-    );
+    const r = await predict({ HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '1' }, 'test-org/tiny-bert');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(online);
   });
 
   it('fails with one line for a model the cache lacks when offline', async () => {
-    const r = await nerd(
-      { HF_HUB_OFFLINE: '1' },
-      'predict',
-      '--model',
-      'test-org/missing',
-      '--input',
-      path.join(tmp, 'input.txt'),
-      '--out',
-      '-',
-    );
+    const r = await predict({ HF_HUB_OFFLINE: '1' }, 'test-org/missing');
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(
@@ -186,16 +143,7 @@ describe('nerd predict --model ORG/NAME', () => {
   it('fails with one line for a model the hub does not have', async () => {
     const other = await startHub({});
     try {
-      const r = await nerd(
-        { HF_ENDPOINT: other.url },
-        'predict',
-        '--model',
-        'test-org/missing',
-        '--input',
-        path.join(tmp, 'input.txt'),
-        '--out',
-        '-',
-      );
+      const r = await predict({ HF_ENDPOINT: other.url }, 'test-org/missing');
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain('no model test-org/missing on the hub');
@@ -205,16 +153,7 @@ describe('nerd predict --model ORG/NAME', () => {
   });
 
   it('fails with one line for a path that is neither a folder nor a hub name', async () => {
-    const r = await nerd(
-      {},
-      'predict',
-      '--model',
-      'no-such-folder',
-      '--input',
-      path.join(tmp, 'input.txt'),
-      '--out',
-      '-',
-    );
+    const r = await predict({}, 'no-such-folder');
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('not a hub name');

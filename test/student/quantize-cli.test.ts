@@ -2,12 +2,13 @@
  * `nerd export --quantize int8`, `nerd predict --quantized`, `nerd forward --quantized` through the real
  * command line (spawned processes) on a fresh tiny checkpoint.
  */
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
+import { runCli } from '../helpers/cli.js';
+import { DATA } from '../helpers/data.js';
 import { makeCheckpoint } from '../serve/model-fixture.js';
 
 vi.setConfig({ testTimeout: 300_000 });
@@ -15,30 +16,14 @@ vi.setConfig({ testTimeout: 300_000 });
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'nerd-q8-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function nerd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : null
-          : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const nerd = (...args: string[]) => runCli(args);
 
 describe('int8 from the command line', () => {
   it('exports model_quantized.onnx, predicts and forwards with it, and says how to make it when missing', async () => {
     const model = path.join(tmp, 'model');
     cpSync(await makeCheckpoint('tiny'), model, { recursive: true });
     const input = path.join(tmp, 'in.conll');
-    const dev = readFileSync(path.resolve(process.cwd(), '../shared/data/conll2003/dev.txt'), 'utf8');
+    const dev = readFileSync(path.join(DATA, 'conll2003/dev.txt'), 'utf8');
     writeFileSync(
       input,
       `${dev
