@@ -142,18 +142,20 @@ async function teach(
 ) {
   const log = opts.log ?? (() => {});
   const t = config.teacher;
+  // the human-labelled sentences the teacher's settings are read from when the config does not give them
+  const labelled = [...human, ...dev];
   // the types: as configured, else those of the human-labelled data (a config that names only the data)
-  const types = t.types ?? typesFromLabelled([...human, ...dev]);
+  const types = t.types ?? typesFromLabelled(labelled);
   if (types.length === 0)
     throw new Error('teacher.types is not set and the human-labelled data has no entities to take the types from');
   if (!t.types) log(`distill: teacher types from the labelled data: ${types.join(', ')}`);
   const definitions = definitionsFor(types, {
     file: t.definitions,
-    labelled: [...human, ...dev],
+    labelled,
     log: (l) => log(`distill: ${l}`),
   });
   // how an answer inside a token is aligned: as the labelled data does it (spans.ts)
-  const conventions = conventionsFromLabelled([...human, ...dev]);
+  const conventions = conventionsFromLabelled(labelled);
   const handle = await openTeacher(config, log);
   try {
     mkdirSync(path.dirname(path.resolve(t.cache)), { recursive: true });
