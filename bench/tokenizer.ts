@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { Tokenizer } from '../src/student/tokenizer.js';
+import { toUtf16Offsets } from '../src/student/tokenizer-hf.js';
 
 const DATA = path.resolve(process.cwd(), '../shared/data');
 
@@ -39,18 +40,6 @@ function corpus(): string[][] {
   return files.flatMap(([f, step]) => conllSentences(path.join(DATA, f)).filter((_, k) => k % step === 0));
 }
 
-/** the binding's offsets count code points; JavaScript strings (and ours) count UTF-16 units */
-function toUtf16(text: string, offsets: number[][]): number[][] {
-  const at: number[] = [];
-  let u = 0;
-  for (const ch of text) {
-    at.push(u);
-    u += ch.length;
-  }
-  at.push(u);
-  return offsets.map(([a, b]) => [at[a!] ?? u, at[b!] ?? u]);
-}
-
 async function main(): Promise<void> {
   const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
   const sentences = corpus();
@@ -78,7 +67,7 @@ async function main(): Promise<void> {
         const a = ours.encode(t);
         const b = encs[k]!;
         if (JSON.stringify(a.ids) !== JSON.stringify(b.getIds())) idDiff++;
-        else if (JSON.stringify(a.offsets) !== JSON.stringify(toUtf16(t, b.getOffsets()))) offDiff++;
+        else if (JSON.stringify(a.offsets) !== JSON.stringify(toUtf16Offsets(t, b.getOffsets()))) offDiff++;
         const ws = words[k]!;
         const mine = ws.map((w) => ours.encodeWord(w).ids);
         const theirs = ws.map((_, w) => flat[w0 + w]!.getIds());

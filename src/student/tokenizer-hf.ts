@@ -39,6 +39,18 @@ function hasByteLevel(p: Json | null | undefined): { found: boolean; prefix: boo
   return { found: false, prefix: false };
 }
 
+/** offsets from the `tokenizers` binding, which counts code points, as UTF-16 units (JavaScript strings, tokenizer.ts) */
+export function toUtf16Offsets(text: string, offsets: number[][]): Array<[number, number]> {
+  const at: number[] = [];
+  let u = 0;
+  for (const ch of text) {
+    at.push(u);
+    u += ch.length;
+  }
+  at.push(u);
+  return offsets.map(([a, b]) => [at[a!] ?? u, at[b!] ?? u]);
+}
+
 export class HfTokenizer extends Tokenizer {
   private readonly rust: RustTokenizer;
   private readonly raw: Json;
@@ -139,18 +151,10 @@ export class HfTokenizer extends Tokenizer {
   /** `text` encoded with the tokenizer's special tokens, offsets in UTF-16 units (as tokenizer.ts's) */
   async encodeAsync(text: string, opts: { addSpecialTokens?: boolean } = {}): Promise<Encoding> {
     const e = await this.rust.encode(text, null, { addSpecialTokens: opts.addSpecialTokens ?? true });
-    // the binding counts code points; JavaScript strings count UTF-16 units
-    const at: number[] = [];
-    let u = 0;
-    for (const ch of text) {
-      at.push(u);
-      u += ch.length;
-    }
-    at.push(u);
     return {
       ids: e.getIds(),
       tokens: e.getTokens(),
-      offsets: e.getOffsets().map(([a, b]) => [at[a!] ?? u, at[b!] ?? u] as [number, number]),
+      offsets: toUtf16Offsets(text, e.getOffsets()),
       specialTokensMask: e.getSpecialTokensMask(),
     };
   }
