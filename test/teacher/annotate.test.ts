@@ -12,7 +12,7 @@ import { resolveDefinitions } from '../../src/teacher/definitions.js';
 import { locate } from '../../src/teacher/ground.js';
 import { ResponseCache } from '../../src/teacher/cache.js';
 import type { ChatProvider, ChatRequest, ChatResponse } from '../../src/teacher/providers/types.js';
-import { devSentences, RecordingProvider, scoreAgainstGold, tempDir } from './helpers.js';
+import { devSentences, simGold, RecordingProvider, scoreAgainstGold, tempDir } from './helpers.js';
 
 const definitions = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
 const sims: TeacherSim[] = [];
@@ -22,13 +22,7 @@ afterAll(async () => {
 
 /** a simulator over the first `n` dev sentences; fast: no base latency, short Retry-After and slow answers */
 async function sim(n: number, noise: 'default' | 'none', overrides: Record<string, number> = {}): Promise<TeacherSim> {
-  const gold = devSentences()
-    .slice(0, n)
-    .map((s, index) => ({
-      index,
-      tokens: s.tokens,
-      entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
-    }));
+  const gold = simGold(devSentences().slice(0, n));
   const s = await startTeacherSim({
     gold,
     noise,

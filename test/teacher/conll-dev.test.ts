@@ -9,7 +9,7 @@ import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.j
 import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { annotate } from '../../src/teacher/annotate.js';
 import { resolveDefinitions } from '../../src/teacher/definitions.js';
-import { devSentences, scoreAgainstGold, trainDemos } from './helpers.js';
+import { devSentences, simGold, scoreAgainstGold, trainDemos } from './helpers.js';
 
 const N = 600;
 const definitions = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
@@ -20,11 +20,7 @@ afterAll(async () => {
 
 async function run(noise: 'none' | 'default', structured: boolean, batch: number) {
   const sentences = devSentences().slice(0, N);
-  const gold = sentences.map((s, index) => ({
-    index,
-    tokens: s.tokens,
-    entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
-  }));
+  const gold = simGold(sentences);
   const sim = await startTeacherSim({
     gold,
     noise,

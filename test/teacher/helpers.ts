@@ -20,6 +20,19 @@ export function devSentences(): Sentence[] {
   return devCache;
 }
 
+/** sentences as teacher-sim's gold (index, tokens, entities) */
+export function simGold(sentences: Sentence[]): Array<{
+  index: number;
+  tokens: string[];
+  entities: Array<{ start: number; end: number; type: string }>;
+}> {
+  return sentences.map((s, index) => ({
+    index,
+    tokens: s.tokens,
+    entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
+  }));
+}
+
 let trainCache: Sentence[] | undefined;
 export function trainDemos(n = 3000): Array<{ tokens: string[]; spans: Sentence['spans'] }> {
   trainCache ??= readCorpus(TRAIN).corpus.sentences;

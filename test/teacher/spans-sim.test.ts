@@ -9,7 +9,7 @@ import { annotate } from '../../src/teacher/annotate.js';
 import { resolveDefinitions } from '../../src/teacher/definitions.js';
 import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { startTeacherSim, type TeacherSim } from '../../src/teacher/sim/server.js';
-import { devSentences, scoreAgainstGold, trainDemos } from './helpers.js';
+import { devSentences, simGold, scoreAgainstGold, trainDemos } from './helpers.js';
 
 const N = 240;
 const definitions = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
@@ -22,11 +22,7 @@ describe('loose answers from teacher-sim come back as gold', () => {
   for (const batch of [1, 8]) {
     it(`batch ${batch}: articles, full stops, quotes, id drift and no finish_reason → F1 1.0`, async () => {
       const sentences = devSentences().slice(0, N);
-      const gold = sentences.map((s, index) => ({
-        index,
-        tokens: s.tokens,
-        entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
-      }));
+      const gold = simGold(sentences);
       const sim = await startTeacherSim({
         gold,
         noise: 'none',

@@ -13,7 +13,7 @@ import { OpenAIProvider } from '../../src/teacher/providers/openai.js';
 import { annotate } from '../../src/teacher/annotate.js';
 import { resolveDefinitions } from '../../src/teacher/definitions.js';
 import { ResponseCache } from '../../src/teacher/cache.js';
-import { devSentences, scoreAgainstGold, tempDir } from './helpers.js';
+import { devSentences, simGold, scoreAgainstGold, tempDir } from './helpers.js';
 
 const definitions = resolveDefinitions(['PER', 'ORG', 'LOC', 'MISC']);
 const sims: TeacherSim[] = [];
@@ -22,13 +22,7 @@ afterAll(async () => {
 });
 
 async function sim(n: number, extra: Partial<TeacherSimOptions>): Promise<TeacherSim> {
-  const gold = devSentences()
-    .slice(0, n)
-    .map((s, index) => ({
-      index,
-      tokens: s.tokens,
-      entities: s.spans.map((x) => ({ start: x.start, end: x.end, type: x.label })),
-    }));
+  const gold = simGold(devSentences().slice(0, n));
   const s = await startTeacherSim({
     gold,
     noise: 'none',
