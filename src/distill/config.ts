@@ -85,6 +85,11 @@ export const TeacherConfig = z
     select: SelectStrategy.default('first'),
     /** for select 'uncertainty': a student checkpoint to score them with (default: one trained on the human sentences) */
     selectModel: z.string().optional(),
+    /**
+     * for select 'uncertainty' without selectModel: rounds of selection; round r's student is trained on the human
+     * sentences plus the teacher's labels of rounds before it (1 = one student, trained on the human sentences only)
+     */
+    rounds: z.number().int().min(1).default(1),
   })
   .strict();
 
@@ -180,7 +185,15 @@ export const ExperimentConfig = z
     budgets: z.array(z.number().positive()).min(1).default([0.01, 0.05, 0.1, 1]),
     strategies: z.array(Strategy).min(1).default(['human-only', 'simple-mix']),
     seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
-    /** the shared settings of every run (its budget, strategy and seed are set by the grid) */
+    /** selection axis: numbers of teacher sentences (`data.teacherLimit` of each run); omit = base's only */
+    teacherLimits: z.array(z.number().int().min(0)).min(1).optional(),
+    /** selection axis: `teacher.select` strategies; omit = base's only */
+    teacherSelects: z.array(SelectStrategy).min(1).optional(),
+    /** selection axis: `humanSelect` strategies; omit = base's only */
+    humanSelects: z.array(SelectStrategy).min(1).optional(),
+    /** the teacher's price for the report's $ axis, USD per 1M tokens; omit = the price table's for base.teacher.model */
+    price: z.object({ input: z.number().min(0), output: z.number().min(0) }).strict().optional(),
+    /** the shared settings of every run (its budget, strategy, seed and selection are set by the grid) */
     base: DistillConfig.prefault({}),
   })
   .strict();
