@@ -50,7 +50,7 @@ export function cellConfig(
  * use (so adding `teacherShare` for `mix` does not rerun `human-only`).
  */
 export function configHash(config: DistillConfig): string {
-  const { cache: _cache, select: _sel, selectModel: _selm, ...teacher } = config.teacher;
+  const { cache: _cache, select: _sel, selectModel: _selm, rounds: _rounds, ...teacher } = config.teacher;
   const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
   const pretrain = config.pretrain ? { pretrain: config.pretrain } : {};
   return stableHash({

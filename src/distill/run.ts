@@ -264,7 +264,7 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     humanSelectModel: _hsm,
     ...shared
   } = config;
-  const { cache: _cache, select: _sel, selectModel: _selm, ...teacherInputs } = teacherConfig;
+  const { cache: _cache, select: _sel, selectModel: _selm, rounds: _rounds, ...teacherInputs } = teacherConfig;
   // selection joins the identity only when it is not the default, so the phases of older runs stay cached
   let lineage = stableHash({ ...shared, teacher: teacherInputs, labels, ...selectionKey(config) });
   for (const [i, phase] of phases.entries()) {

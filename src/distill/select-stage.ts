@@ -30,7 +30,11 @@ export function selectionKey(config: DistillConfig): Record<string, unknown> {
   const t = config.teacher;
   const key: Record<string, unknown> = {};
   if (t.select !== 'first')
-    key.teacherSelect = { select: t.select, model: t.select === 'uncertainty' ? t.selectModel : undefined };
+    key.teacherSelect = {
+      select: t.select,
+      model: t.select === 'uncertainty' ? t.selectModel : undefined,
+      rounds: t.select === 'uncertainty' && !t.selectModel && t.rounds > 1 ? t.rounds : undefined,
+    };
   if (config.humanSelect !== 'random')
     key.humanSelect = {
       select: config.humanSelect,
