@@ -192,7 +192,10 @@ export const ExperimentConfig = z
     /** selection axis: `humanSelect` strategies; omit = base's only */
     humanSelects: z.array(SelectStrategy).min(1).optional(),
     /** the teacher's price for the report's $ axis, USD per 1M tokens; omit = the price table's for base.teacher.model */
-    price: z.object({ input: z.number().min(0), output: z.number().min(0) }).strict().optional(),
+    price: z
+      .object({ input: z.number().min(0), output: z.number().min(0) })
+      .strict()
+      .optional(),
     /** the shared settings of every run (its budget, strategy, seed and selection are set by the grid) */
     base: DistillConfig.prefault({}),
   })
