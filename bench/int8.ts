@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sharedDataPath } from '../src/package-info.js';
 import { Predictor } from '../src/student/predict.js';
 import { predictFile } from '../src/student/predict-stream.js';
 
@@ -23,7 +24,7 @@ export async function run(args: string[]): Promise<unknown> {
   const n = Number(flag(args, '--sentences', '1000'));
   const rounds = Number(flag(args, '--rounds', '2'));
   const threads = Number(flag(args, '--threads', '1'));
-  const blocks = readFileSync(path.resolve(process.cwd(), '../shared/data/conll2003/test.txt'), 'utf8')
+  const blocks = readFileSync(sharedDataPath('conll2003/test.txt'), 'utf8')
     .split(/\n\s*\n/)
     .filter((b) => b.trim() !== '' && !b.startsWith('-DOCSTART-'))
     .slice(0, n);

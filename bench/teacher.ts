@@ -16,13 +16,14 @@
 import { scoreTeacher } from '../src/teacher/quality.js';
 import { resolve } from 'node:path';
 import { readCorpus } from '../src/corpus/index.js';
+import { sharedDataPath } from '../src/package-info.js';
 import type { Sentence } from '../src/corpus/types.js';
 import { startTeacherSim } from '../src/teacher/sim/server.js';
 import { OpenAIProvider } from '../src/teacher/providers/openai.js';
 import { annotate, type AnnotateResult } from '../src/teacher/annotate.js';
 import { resolveDefinitions } from '../src/teacher/definitions.js';
 
-const DATA = resolve(process.cwd(), '../shared/data/conll2003');
+const DATA = sharedDataPath('conll2003');
 
 function flag(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);

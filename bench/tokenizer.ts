@@ -10,8 +10,9 @@ import path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { Tokenizer } from '../src/student/tokenizer.js';
 import { toUtf16Offsets } from '../src/student/tokenizer-hf.js';
+import { SHARED_DATA } from '../src/package-info.js';
 
-const DATA = path.resolve(process.cwd(), '../shared/data');
+const DATA = SHARED_DATA;
 
 function conllSentences(file: string): string[][] {
   const out: string[][] = [];
