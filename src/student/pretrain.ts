@@ -58,6 +58,8 @@ export interface PretrainOptions {
   stopAfter?: number;
   /** stop once this many seconds have passed in this call: the weights reached are the checkpoint */
   maxTimeS?: number;
+  /** a point of the loss curve (mean masked-LM loss of the last n steps) every n steps (default 100; 0: none) */
+  logEvery?: number;
   signal?: AbortSignal;
   progress?: boolean | ProgressOptions;
   log?: (line: string) => void;
@@ -69,6 +71,16 @@ export interface PretrainEpoch {
   trainLoss: number;
   devLoss?: number;
   wallS: number;
+  /** CPU seconds of this process (all threads) spent so far, over every resumed segment */
+  cpuS?: number;
+}
+
+/** A point of the loss curve: the mean masked-LM loss of the `logEvery` steps ending at `step`. */
+export interface PretrainCurvePoint {
+  step: number;
+  loss: number;
+  wallS: number;
+  cpuS: number;
 }
 
 export interface PretrainResult {
@@ -83,8 +95,18 @@ export interface PretrainResult {
   timeUp: boolean;
   resumedAt?: number;
   history: PretrainEpoch[];
+  /** the loss curve, a point every `logEvery` steps */
+  curve: PretrainCurvePoint[];
+  /**
+   * the held-out loss a model knowing only sub-word frequencies gets (the cross-entropy of the held-out
+   * masked tokens under the training text's unigram distribution, add-one smoothed): a held-out loss
+   * below it shows the masked LM uses the context
+   */
+  unigramDevLoss?: number;
   trainTokens: number;
   wallS: number;
+  /** CPU seconds of the pretraining process over all its segments (the budget a comparison should state) */
+  cpuS: number;
 }
 
 interface PretrainState {
@@ -97,6 +119,11 @@ interface PretrainState {
   lossCount: number;
   trainTokens: number;
   wallS: number;
+  /** absent in states written before it was recorded */
+  cpuS?: number;
+  curve?: PretrainCurvePoint[];
+  curveSum?: number;
+  curveCount?: number;
 }
 
 function hashString(s: string, h = 2166136261): number {
@@ -179,6 +206,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     lossCount: 0,
     trainTokens: 0,
     wallS: 0,
+    cpuS: 0,
+    curve: [],
+    curveSum: 0,
+    curveCount: 0,
   };
   if (saved) {
     if (saved.state.fingerprint !== fingerprint) {
@@ -186,7 +217,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         `${lastDir} was written by a run with other text or settings (batch size, epochs, lr, seed, max length or masking differ); use the same options, or start afresh without --resume`,
       );
     }
-    state = saved.state;
+    state = { cpuS: 0, curve: [], curveSum: 0, curveCount: 0, ...saved.state };
   }
   const resumedAt = saved ? state.step : undefined;
   const engine = await BertEngine.create(model.config, model.params, {
@@ -218,10 +249,21 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   }
 
   let segmentStart = Date.now();
+  let cpuStart = process.cpuUsage();
   const elapsed = () => state.wallS + (Date.now() - segmentStart) / 1000;
+  const cpuNow = (): number => {
+    const u = process.cpuUsage(cpuStart);
+    return (state.cpuS ?? 0) + (u.user + u.system) / 1e6;
+  };
+  const logEvery = options.logEvery ?? 100;
+  const unigramDevLoss = devWindows.length ? unigramLoss(windows, devWindows, masking, wp.padId) : undefined;
+  if (unigramDevLoss !== undefined)
+    say(`held-out loss of sub-word frequencies alone (unigram baseline): ${formatNumber(unigramDevLoss)}`);
   const saveLast = async (): Promise<void> => {
     state.wallS += (Date.now() - segmentStart) / 1000;
+    state.cpuS = cpuNow();
     segmentStart = Date.now();
+    cpuStart = process.cpuUsage();
     await savePretrainState(
       lastDir,
       { config: c, params: engine.params, tokenizer: model.tokenizer },
@@ -275,18 +317,30 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
         throw new Error(`pretraining diverged at step ${state.step + 1}: loss ${res.loss} (try a lower --lr)`);
       state.lossSum += res.loss;
       state.lossCount++;
+      state.curveSum = (state.curveSum ?? 0) + res.loss;
+      state.curveCount = (state.curveCount ?? 0) + 1;
       state.trainTokens += batch.attentionMask.reduce((a, b) => a + b, 0);
       ema = ema === undefined ? res.loss : 0.95 * ema + 0.05 * res.loss;
       const step = state.step;
       state.step++;
       stepsThisCall++;
       bar?.update(state.step, { epoch: `${epoch + 1}/${epochs}`, loss: ema, lr });
+      if (logEvery > 0 && state.step % logEvery === 0 && state.curveCount) {
+        const pt = { step: state.step, loss: state.curveSum / state.curveCount, wallS: elapsed(), cpuS: cpuNow() };
+        state.curve?.push(pt);
+        state.curveSum = 0;
+        state.curveCount = 0;
+        say(
+          `step ${pt.step}/${totalSteps}: masked-LM loss ${formatNumber(pt.loss)} (mean of ${logEvery} steps), ${(pt.wallS / 60).toFixed(1)} min, ${(pt.cpuS / 60).toFixed(1)} CPU-min`,
+        );
+      }
       if (epochEnds.includes(step)) {
         const rec: PretrainEpoch = {
           epoch: epoch + 1,
           step: state.step,
           trainLoss: state.lossSum / state.lossCount,
           wallS: elapsed(),
+          cpuS: cpuNow(),
         };
         const dl = await devLoss();
         if (dl !== undefined) rec.devLoss = dl;
@@ -313,6 +367,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
             step: state.step,
             trainLoss: state.lossSum / state.lossCount,
             wallS: elapsed(),
+            cpuS: cpuNow(),
           };
           const dl = await devLoss();
           if (dl !== undefined) rec.devLoss = dl;
@@ -325,6 +380,10 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       }
       await saveLast();
       await writeFile(path.join(out, 'history.json'), `${JSON.stringify(state.history, null, 2)}\n`);
+      await writeFile(
+        path.join(out, 'curve.json'),
+        `${JSON.stringify({ unigramDevLoss, cpuS: state.cpuS, wallS: state.wallS, curve: state.curve }, null, 2)}\n`,
+      );
     }
   } finally {
     bar?.stop();
@@ -339,7 +398,43 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     timeUp,
     resumedAt,
     history: state.history,
+    curve: state.curve ?? [],
+    unigramDevLoss,
     trainTokens: state.trainTokens,
+    cpuS: state.cpuS ?? 0,
     wallS: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * The held-out masked-LM loss of a model that knows only sub-word frequencies: the mean cross-entropy of
+ * the held-out masked tokens (the same fixed masks as the held-out loss) under the unigram distribution of
+ * the training text's sub-words, add-one smoothed over the vocabulary.
+ */
+export function unigramLoss(
+  train: readonly EncodedWindow[],
+  dev: readonly EncodedWindow[],
+  masking: MaskingOptions,
+  padId: number,
+): number {
+  const counts = new Map<number, number>();
+  let total = 0;
+  for (const w of train)
+    for (let i = 1; i < w.inputIds.length - 1; i++) {
+      const id = w.inputIds[i]!;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      total++;
+    }
+  const V = masking.vocabSize;
+  let sum = 0;
+  let n = 0;
+  const lengths = dev.map((w) => w.inputIds.length);
+  for (const idx of planBatches(lengths, { batchSize: 64, seed: 0, epoch: 0, shuffle: false })) {
+    const b = collateMasked(dev as EncodedWindow[], idx, -1, padId, { ...masking, seed: 1 });
+    for (const label of b.maskedLabels) {
+      sum -= Math.log(((counts.get(label) ?? 0) + 1) / (total + V));
+      n++;
+    }
+  }
+  return n ? sum / n : Number.NaN;
 }
