@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { DistillConfig, ExperimentConfig, Strategy, loadConfigFile } from './config.js';
 import { configHash, runExperiment } from './experiment.js';
-import { formatBudget, formatTable, summarise } from './report.js';
+import { formatBudget } from './report.js';
 import { runDistill } from './run.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -92,7 +92,9 @@ export function register(program: Command): void {
   teacherOptions(
     program
       .command('experiment')
-      .description('a grid over human budgets × strategies × seeds; resumes; writes results.jsonl and report.html')
+      .description(
+        'a grid over human budgets × strategies × seeds (× teacher sentences × teacher/human selection); resumes; writes results.jsonl and report.html',
+      )
       .requiredOption('--config <file>', 'experiment config (YAML or JSON; see configs/conll2003-paper.yaml)'),
   ).action(async (flags: TeacherFlags & { config: string }) => {
     const exp = loadConfigFile(flags.config, ExperimentConfig);
@@ -123,8 +125,7 @@ async function experimentAndPrint(exp: ExperimentConfig): Promise<void> {
       'nerd: the teacher in this run is nerd teacher-sim, a SIMULATED LLM answering from the gold labels with noise (pass --base-url/--model or set OPENAI_API_KEY for a real one).',
     );
   const outcome = await runExperiment(exp, (config, { phaseDir }) => runDistill(config, { log, phaseDir }), log);
-  const s = summarise(outcome.results, exp.strategies);
-  process.stdout.write(`\nTest F1 (%), mean ± sd over seeds ${exp.seeds.join(', ')}:\n${formatTable(s)}\n\n`);
+  process.stdout.write(`\nTest F1 (%), mean ± sd over seeds ${exp.seeds.join(', ')}:\n${outcome.table}\n\n`);
   process.stdout.write(
     `${outcome.ran} run(s) done now, ${outcome.skipped} reused from ${outcome.resultsFile}\nreport: ${outcome.reportFile}\n`,
   );

@@ -1,22 +1,31 @@
 /**
- * `nerd experiment`: a grid over human-label budgets × strategies × seeds. Each finished run is appended to
- * `OUT/results.jsonl` at once; a rerun skips every run already there (same key and same config hash), so a
- * killed experiment resumes where it stopped and produces the same report.
+ * `nerd experiment`: a grid over human-label budgets × strategies × seeds, and, where the config asks for
+ * them, teacher sentences × teacher selection × human selection (experiment-grid.ts). Each finished run is
+ * appended to `OUT/results.jsonl` at once; a rerun skips every run already there (same key and same config
+ * hash), so a killed experiment resumes where it stopped and produces the same report.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { writeFileAtomic } from '../files.js';
 import path from 'node:path';
-import type { DistillConfig, ExperimentConfig } from './config.js';
+import { InputError } from '../errors.js';
+import type { AnnotateStats } from '../teacher/annotate.js';
+import { DistillConfig, type ExperimentConfig } from './config.js';
+import { cellConfig, cellKey, experimentGrid, type GridCell } from './experiment-grid.js';
 import { planPhases } from './strategies.js';
 import { selectionKey } from './select-stage.js';
-import { formatTable, renderHtml, summarise } from './report.js';
-import { appendResult, readResults, runKey, type RunResult } from './results.js';
+import { summaryText, writeReport } from './report-write.js';
+import { appendResult, readResults, type RunResult } from './results.js';
+
+export { cellConfig, experimentGrid } from './experiment-grid.js';
+export { reportNotes } from './report-write.js';
+
+/** what a runner returns: the run's result, and the teacher job's stats where it had one (its token usage) */
+export type RunOutcome = RunResult & { teacherStats?: AnnotateStats };
 
 export type RunOne = (
   config: DistillConfig,
   context: { key: string; index: number; total: number; phaseDir: string },
-) => Promise<RunResult>;
+) => Promise<RunOutcome>;
 
 export interface ExperimentOutcome {
   results: RunResult[];
@@ -25,23 +34,6 @@ export interface ExperimentOutcome {
   table: string;
   reportFile: string;
   resultsFile: string;
-}
-
-/** The config of one grid cell: the base config with the cell's budget, strategy and seed. */
-export function cellConfig(
-  exp: ExperimentConfig,
-  budget: number,
-  strategy: DistillConfig['strategy'],
-  seed: number,
-): DistillConfig {
-  return {
-    ...exp.base,
-    name: `${exp.name}/${runKey(budget, strategy, seed)}`,
-    out: path.join(exp.out, 'runs', `b${budget}-${strategy}-s${seed}`),
-    budget,
-    strategy,
-    seed,
-  };
 }
 
 /**
@@ -81,93 +73,79 @@ function stableJson(x: unknown): string {
   return JSON.stringify(x);
 }
 
-export function reportNotes(exp: ExperimentConfig): string[] {
-  const notes: string[] = [];
-  if (exp.base.teacher.provider === 'sim')
-    notes.push(
-      `The teacher is SIMULATED (nerd teacher-sim, noise "${exp.base.teacher.noise}"): it answers from the gold labels with a documented noise model. These figures test the pipeline and the training regimens, not a real LLM.`,
-    );
-  notes.push(
-    `Student: ${exp.base.student.model}, trained from ${/^(tiny|mini|small|base)$/.test(exp.base.student.model) ? 'fresh weights' : 'the given checkpoint'}; seeds ${exp.seeds.join(', ')}; sd is the sample standard deviation over seeds.`,
-  );
-  return notes;
-}
-
 export async function runExperiment(
   exp: ExperimentConfig,
   runOne: RunOne,
   log: (line: string) => void = () => {},
 ): Promise<ExperimentOutcome> {
+  const grid = experimentGrid(exp).map((cell) => ({ cell, config: checkedCell(exp, cell) }));
   mkdirSync(exp.out, { recursive: true });
   const resultsFile = path.join(exp.out, 'results.jsonl');
   const finished = new Map(readResults(resultsFile).map((r) => [r.key, r]));
-  const grid = exp.budgets.flatMap((budget) =>
-    exp.seeds.flatMap((seed) => exp.strategies.map((strategy) => ({ budget, seed, strategy }))),
-  );
   let ran = 0;
   let skipped = 0;
   const results: RunResult[] = [];
-  for (const [index, cell] of grid.entries()) {
-    const config = cellConfig(exp, cell.budget, cell.strategy, cell.seed);
-    const key = runKey(cell.budget, cell.strategy, cell.seed);
+  for (const [index, { cell, config }] of grid.entries()) {
+    const key = cellKey(exp, cell);
     const hash = configHash(config);
     const prior = finished.get(key);
+    const at = `[${index + 1}/${grid.length}] ${key}`;
     if (prior && prior.configHash === hash) {
       skipped++;
-      results.push(prior);
-      log(`[${index + 1}/${grid.length}] ${key}: done before (test F1 ${(100 * prior.test.f1).toFixed(1)}), skipped`);
+      // results written before the selection axis lack its fields: the cell (same key and hash) has them
+      results.push({ ...prior, ...selectionOf(cell) });
+      log(`${at}: done before (test F1 ${(100 * prior.test.f1).toFixed(1)}), skipped`);
       continue;
     }
-    if (prior) log(`[${index + 1}/${grid.length}] ${key}: config changed since the recorded run, running again`);
-    log(`[${index + 1}/${grid.length}] ${key}: running`);
-    const result = resultOnly({
-      ...(await runOne(config, { key, index, total: grid.length, phaseDir: path.join(exp.out, 'phases') })),
-      key,
-      configHash: hash,
-    });
+    if (prior) log(`${at}: config changed since the recorded run, running again`);
+    log(`${at}: running`);
+    const result = resultOnly(
+      await runOne(config, { key, index, total: grid.length, phaseDir: path.join(exp.out, 'phases') }),
+      { key, configHash: hash, ...selectionOf(cell) },
+    );
     appendResult(resultsFile, result);
     results.push(result);
     ran++;
-    log(
-      `[${index + 1}/${grid.length}] ${key}: test F1 ${(100 * result.test.f1).toFixed(1)} in ${result.seconds.toFixed(0)} s`,
-    );
+    log(`${at}: test F1 ${(100 * result.test.f1).toFixed(1)} in ${result.seconds.toFixed(0)} s`);
     writeReport(exp, results); // the report grows as runs finish
   }
   const reportFile = writeReport(exp, results);
-  const table = formatTable(summarise(results, exp.strategies));
+  const table = summaryText(exp, results);
   return { results, ran, skipped, table, reportFile, resultsFile };
 }
 
-function writeReport(exp: ExperimentConfig, results: RunResult[]): string {
-  const file = path.join(exp.out, 'report.html');
-  const html = renderHtml(
-    results,
-    { title: `nerd experiment: ${exp.name}`, notes: reportNotes(exp), config: exp },
-    exp.strategies,
-  );
-  writeFileAtomic(file, html);
-  writeFileAtomic(path.join(exp.out, 'summary.txt'), `${formatTable(summarise(results, exp.strategies))}\n`);
-  return file;
+/** a cell's config, checked as a run config (e.g. humanSelect 'uncertainty' needs its model) before any run starts */
+function checkedCell(exp: ExperimentConfig, cell: GridCell): DistillConfig {
+  const config = cellConfig(exp, cell);
+  const parsed = DistillConfig.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(
+      `experiment ${exp.name}, run ${cellKey(exp, cell)}: base.${issue.path.join('.')}: ${issue.message}`,
+    );
+  }
+  return config;
 }
 
-/** Keeps the fields of a RunResult (a runner may return more, e.g. paths and teacher timings, that differ between identical runs). */
-function resultOnly(r: RunResult): RunResult {
-  const {
-    key,
-    budget,
-    strategy,
-    seed,
-    humanSentences,
-    teacherSentences,
-    test,
-    dev,
-    teacher,
-    curve,
-    seconds,
-    configHash,
-  } = r;
+const selectionOf = (cell: GridCell) => ({
+  teacherLimit: cell.teacherLimit,
+  teacherSelect: cell.teacherSelect,
+  humanSelect: cell.humanSelect,
+});
+
+/**
+ * Keeps the fields of a RunResult (a runner may return more, e.g. paths and teacher timings, that differ
+ * between identical runs), with the teacher's tokens from its stats: those paid in this run plus those of
+ * answers the cache replayed (paid by an earlier run), so a resumed run records what a fresh one would.
+ */
+function resultOnly(
+  r: RunOutcome,
+  id: Pick<RunResult, 'key' | 'configHash' | 'teacherLimit' | 'teacherSelect' | 'humanSelect'>,
+): RunResult {
+  const { budget, strategy, seed, humanSentences, teacherSentences, test, dev, teacher, curve, seconds } = r;
+  const s = r.teacherStats;
   return {
-    key,
+    key: id.key,
     budget,
     strategy,
     seed,
@@ -176,8 +154,19 @@ function resultOnly(r: RunResult): RunResult {
     test,
     dev,
     ...(teacher ? { teacher } : {}),
+    teacherLimit: id.teacherLimit,
+    teacherSelect: id.teacherSelect,
+    humanSelect: id.humanSelect,
+    ...(s
+      ? {
+          teacherTokens: {
+            prompt: s.promptTokens + s.cachedPromptTokens,
+            completion: s.completionTokens + s.cachedCompletionTokens,
+          },
+        }
+      : {}),
     curve,
     seconds,
-    configHash,
+    configHash: id.configHash,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The experiment report: mean ± sd of test F1 per strategy and human budget, per-type F1, the teacher's own
  * F1, and plots (F1 against human budget; learning curves) drawn by Chart.js, inlined so the HTML file
- * works offline and on its own. The same table prints to the terminal.
+ * works offline and on its own. The same table prints to the terminal. An experiment with a selection axis
+ * gets report-selection.ts's table and SVG plots instead of the by-budget ones.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -100,6 +101,11 @@ export interface ReportMeta {
   /** shown prominently, e.g. that the teacher was the simulator */
   notes: string[];
   config?: unknown;
+  /**
+   * an experiment with a selection axis: this section (report-selection.ts) replaces the table and plots by
+   * budget, and the per-type table and learning curves (which would mix selections) are left out
+   */
+  selectionHtml?: string;
 }
 
 export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder?: string[]): string {
@@ -192,6 +198,16 @@ export function renderHtml(results: RunResult[], meta: ReportMeta, strategyOrder
     };
   });
 
+  const sel = meta.selectionHtml !== undefined;
+  const byBudget = `<h2>Test F1 (%): mean ± sd over seeds</h2>
+<table><thead><tr><th>human budget</th>${s.strategies.map((st) => `<th>${esc(st)}</th>`).join('')}<th>teacher F1</th></tr></thead>
+<tbody>${mainRows}</tbody></table>
+<div class="chart"><canvas id="budget"></canvas></div>
+<h2>Per-type test F1 (%)</h2>
+<table><thead><tr><th>budget</th><th>strategy</th>${s.types.map((t) => `<th>${esc(t)}</th>`).join('')}</tr></thead>
+<tbody>${typeRows}</tbody></table>
+<h2>Learning curves (dev F1 after each epoch)</h2>
+${curves.map((c, i) => `<h3>human budget ${esc(formatBudget(c.budget))}</h3><div class="chart"><canvas id="curve${i}"></canvas></div>`).join('\n')}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(meta.title)}</title>
 <style>
@@ -202,33 +218,37 @@ th{background:#f5f5f5}.note{background:#fff6d5;border-left:4px solid #e0b400;pad
 </style></head><body>
 <h1>${esc(meta.title)}</h1>
 ${meta.notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
-<h2>Test F1 (%): mean ± sd over seeds</h2>
-<table><thead><tr><th>human budget</th>${s.strategies.map((st) => `<th>${esc(st)}</th>`).join('')}<th>teacher F1</th></tr></thead>
-<tbody>${mainRows}</tbody></table>
-<div class="chart"><canvas id="budget"></canvas></div>
-<h2>Per-type test F1 (%)</h2>
-<table><thead><tr><th>budget</th><th>strategy</th>${s.types.map((t) => `<th>${esc(t)}</th>`).join('')}</tr></thead>
-<tbody>${typeRows}</tbody></table>
-<h2>Learning curves (dev F1 after each epoch)</h2>
-${curves.map((c, i) => `<h3>human budget ${esc(formatBudget(c.budget))}</h3><div class="chart"><canvas id="curve${i}"></canvas></div>`).join('\n')}
+${sel ? meta.selectionHtml : byBudget}
 <h2>Runs</h2>
-<table><thead><tr><th>budget</th><th>strategy</th><th>seed</th><th>human sent.</th><th>teacher sent.</th><th>test P</th><th>test R</th><th>test F1</th><th>teacher F1</th></tr></thead><tbody>
+<table><thead><tr><th>budget</th><th>strategy</th>${sel ? '<th>teacher limit</th><th>teacher select</th><th>human select</th>' : ''}<th>seed</th><th>human sent.</th><th>teacher sent.</th>${sel ? '<th>teacher tokens</th>' : ''}<th>test P</th><th>test R</th><th>test F1</th><th>teacher F1</th></tr></thead><tbody>
 ${[...results]
-  .sort((a, b) => a.budget - b.budget || a.strategy.localeCompare(b.strategy) || a.seed - b.seed)
+  .sort(
+    (a, b) =>
+      a.budget - b.budget ||
+      a.strategy.localeCompare(b.strategy) ||
+      (a.teacherLimit ?? 0) - (b.teacherLimit ?? 0) ||
+      (a.teacherSelect ?? '').localeCompare(b.teacherSelect ?? '') ||
+      (a.humanSelect ?? '').localeCompare(b.humanSelect ?? '') ||
+      a.seed - b.seed,
+  )
   .map(
     (r) =>
-      `<tr><td>${esc(formatBudget(r.budget))}</td><td>${esc(r.strategy)}</td><td>${r.seed}</td><td>${r.humanSentences}</td><td>${r.teacherSentences}</td><td>${pct(r.test.precision)}</td><td>${pct(r.test.recall)}</td><td>${pct(r.test.f1)}</td><td>${r.teacher ? pct(r.teacher.f1) : '—'}</td></tr>`,
+      `<tr><td>${esc(formatBudget(r.budget))}</td><td>${esc(r.strategy)}</td>${sel ? `<td>${r.teacherLimit ?? '—'}</td><td>${esc(r.teacherSelect ?? '—')}</td><td>${esc(r.humanSelect ?? '—')}</td>` : ''}<td>${r.seed}</td><td>${r.humanSentences}</td><td>${r.teacherSentences}</td>${sel ? `<td>${r.teacherTokens ? r.teacherTokens.prompt + r.teacherTokens.completion : '—'}</td>` : ''}<td>${pct(r.test.precision)}</td><td>${pct(r.test.recall)}</td><td>${pct(r.test.f1)}</td><td>${r.teacher ? pct(r.teacher.f1) : '—'}</td></tr>`,
   )
   .join('\n')}
 </tbody></table>
 ${meta.config ? `<h2>Config</h2><pre>${esc(JSON.stringify(meta.config, null, 2))}</pre>` : ''}
-<script>${chartJsSource()}</script>
+${
+  sel
+    ? ''
+    : `<script>${chartJsSource()}</script>
 <script>
 const budgetChart = ${JSON.stringify(budgetChart)};
 new Chart(document.getElementById('budget'), budgetChart);
 const curves = ${JSON.stringify(curves.map((c) => c.config))};
 curves.forEach((c, i) => new Chart(document.getElementById('curve' + i), c));
-</script>
+</script>`
+}
 </body></html>
 `;
 }

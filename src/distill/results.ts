@@ -28,8 +28,16 @@ export interface CurvePoint {
   devF1: number;
 }
 
+/** tokens of the teacher's answers for a run's sentences, as its endpoint reported them (OpenAI's usage) */
+export interface TeacherTokens {
+  /** prompt tokens: paid in this run, or in an earlier one whose answer the cache replayed */
+  prompt: number;
+  /** completion tokens (reasoning included), paid now or earlier as above */
+  completion: number;
+}
+
 export interface RunResult {
-  /** budget/strategy/seed, the identity a rerun uses to skip finished runs */
+  /** budget/strategy/seed (and a selection experiment's axes), the identity a rerun uses to skip finished runs */
   key: string;
   budget: number;
   strategy: Strategy;
@@ -42,14 +50,38 @@ export interface RunResult {
   dev: ScoreSummary;
   /** the teacher's own labels against the gold labels of the sentences it annotated */
   teacher?: ScoreSummary;
+  /** `data.teacherLimit` of the run (0 = all); absent in results written before the selection axis */
+  teacherLimit?: number;
+  /** `teacher.select` of the run; absent before the selection axis (then it was 'first') */
+  teacherSelect?: string;
+  /** `humanSelect` of the run; absent before the selection axis (then it was 'random') */
+  humanSelect?: string;
+  /** the teacher's tokens for this run's sentences (absent for strategies without a teacher) */
+  teacherTokens?: TeacherTokens;
   curve: CurvePoint[];
   seconds: number;
   /** hash of the run's full config: a changed config is a different run */
   configHash: string;
 }
 
-export function runKey(budget: number, strategy: Strategy, seed: number): string {
-  return `budget=${budget}/strategy=${strategy}/seed=${seed}`;
+/** the selection parts of a run's key: only those a selection experiment sets to other than its base's value */
+export interface KeySelection {
+  teacher?: number;
+  select?: string;
+  humanSelect?: string;
+}
+
+/**
+ * A run's key: `budget=B/strategy=S/seed=N`, followed by `/teacher=N`, `/select=S`, `/humanSelect=H` for
+ * the selection values given (so results of experiments without a selection axis keep their keys).
+ */
+export function runKey(budget: number, strategy: Strategy, seed: number, sel: KeySelection = {}): string {
+  return [
+    `budget=${budget}/strategy=${strategy}/seed=${seed}`,
+    ...(sel.teacher !== undefined ? [`teacher=${sel.teacher}`] : []),
+    ...(sel.select !== undefined ? [`select=${sel.select}`] : []),
+    ...(sel.humanSelect !== undefined ? [`humanSelect=${sel.humanSelect}`] : []),
+  ].join('/');
 }
 
 export function readResults(file: string): RunResult[] {
