@@ -87,7 +87,8 @@ export const TeacherConfig = z
     selectModel: z.string().optional(),
     /**
      * for select 'uncertainty' without selectModel: rounds of selection; round r's student is trained on the human
-     * sentences plus the teacher's labels of rounds before it (1 = one student, trained on the human sentences only)
+     * sentences plus the teacher's labels of rounds before it (1 = one student, trained on the human sentences only);
+     * also the rounds of a cold-start humanSelect 'uncertainty' (2 when this is 1)
      */
     rounds: z.number().int().min(1).default(1),
   })
@@ -164,18 +165,13 @@ export const DistillConfig = z
     pretrain: PretrainStageConfig.optional(),
     /** which pool sentences the human budget labels (default 'random': the seeded sample it always was) */
     humanSelect: SelectStrategy.default('random'),
-    /** for humanSelect 'uncertainty': the student checkpoint that scores the pool (required then) */
+    /**
+     * for humanSelect 'uncertainty': a student checkpoint that scores the pool; omit for a cold start (a seeded
+     * random first chunk, then rounds of students trained on the gold labels so far: teacher.rounds if > 1, else 2)
+     */
     humanSelectModel: z.string().optional(),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.humanSelect === 'uncertainty' && !c.humanSelectModel)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['humanSelect'],
-        message: "'uncertainty' needs humanSelectModel (a student checkpoint folder to score the pool with)",
-      });
-  });
+  .strict();
 export type DistillConfig = z.infer<typeof DistillConfig>;
 
 export const ExperimentConfig = z

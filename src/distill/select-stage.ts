@@ -4,18 +4,25 @@
  * strategies of teacher/select.ts. The defaults (`random` for the human, `first` for the teacher) take the
  * split.ts path unchanged, so a config that does not ask for selection picks exactly what it always did.
  *
- * `uncertainty` scores with a student: `humanSelectModel` for the human part; for the teacher part
- * `teacher.selectModel`, or else a student trained here on the human sentences alone (one round, with
- * phase 2's settings, from `student.model`), in a folder named by a hash of its inputs so a rerun reuses it.
+ * `uncertainty` scores with a student: for the human part `humanSelectModel`, or else (a cold start) a
+ * seeded random first chunk and rounds of students trained on the gold labels picked so far; for the
+ * teacher part `teacher.selectModel`, or else students trained here (select-rounds.ts): one on the human
+ * sentences (`teacher.rounds: 1`), or rounds whose students learn from the teacher's labels of the rounds
+ * before. Each student is in a folder named by a hash of its inputs, so a rerun reuses it.
  */
-import path from 'node:path';
 import type { Sentence } from '../corpus/types.js';
-import { labelSetOf } from '../student/train-plan.js';
-import { train } from '../student/train.js';
 import { selectWithModel } from '../teacher/select.js';
 import type { DistillConfig } from './config.js';
-import { stableHash } from './experiment.js';
-import { humanPart, splitByBudget } from './split.js';
+import {
+  humanRounds,
+  humanRoundsOf,
+  scoreWith,
+  selectorShared,
+  teacherRounds,
+  trainSelector,
+} from './select-rounds.js';
+import { humanCount, humanPart, splitByBudget } from './split.js';
+import { usesTeacher } from './strategies.js';
 
 export interface SelectStageOptions {
   /** where a selector student is trained (the run's phase folder) */
@@ -39,6 +46,7 @@ export function selectionKey(config: DistillConfig): Record<string, unknown> {
     key.humanSelect = {
       select: config.humanSelect,
       model: config.humanSelect === 'uncertainty' ? config.humanSelectModel : undefined,
+      rounds: config.humanSelect === 'uncertainty' && !config.humanSelectModel ? humanRoundsOf(config) : undefined,
     };
   return Object.keys(key).length ? { selection: key } : {};
 }
@@ -50,7 +58,6 @@ export async function selectData(
   o: SelectStageOptions,
 ): Promise<{ human: Sentence[]; unlabelled: Sentence[] }> {
   const limit = config.data.teacherLimit;
-  const threads = config.student.threads;
   if (data.human) {
     // explicit files: the human part is given; the teacher's candidates are the unlabelled file in order
     const cands = data.candidates ?? [];
@@ -61,35 +68,38 @@ export async function selectData(
   if (config.humanSelect === 'random' && config.teacher.select === 'first')
     return splitByBudget(pool, config.budget, config.seed, limit);
   let humanScores: number[] | undefined;
-  if (config.humanSelect === 'uncertainty') {
-    const { uncertaintyScores, predictorSource } = await import('../teacher/select.js');
-    const { Predictor } = await import('../student/predict.js');
-    const p = await Predictor.load(config.humanSelectModel!, { threads });
-    try {
-      o.log(
-        `distill: scoring the pool (${pool.length} sentences) for the human budget with ${config.humanSelectModel}`,
-      );
-      humanScores = await uncertaintyScores(
-        predictorSource(p),
-        pool.map((s) => s.tokens),
-      );
-    } finally {
-      await p.close();
-    }
-  }
+  let humanIndices: number[] | undefined;
+  if (config.humanSelect === 'uncertainty' && config.humanSelectModel) {
+    o.log(`distill: scoring the pool (${pool.length} sentences) for the human budget with ${config.humanSelectModel}`);
+    humanScores = await scoreWith(
+      config.humanSelectModel,
+      pool.map((s) => s.tokens),
+      config.student.threads,
+    );
+  } else if (config.humanSelect === 'uncertainty')
+    humanIndices = await humanRounds(config, pool, humanCount(pool.length, config.budget), data.dev, o);
   const { human: h, rest } = humanPart(pool, config.budget, config.seed, {
     human: config.humanSelect,
     ...(humanScores ? { humanScores } : {}),
+    ...(humanIndices ? { humanIndices } : {}),
   });
   const human = h.map((i) => pool[i]!);
   if (config.humanSelect !== 'random')
     o.log(`distill: the human budget (${human.length} sentences) chosen by '${config.humanSelect}'`);
   const cands = rest.map((i) => pool[i]!);
-  const picked = (await forTeacher(config, cands, human, data.dev, o)).map((j) => rest[j]!).sort((a, b) => a - b);
+  const picked = (await forTeacher(config, cands, human, data.dev, o)).map((j) => rest[j]!);
+  // in pool order, except rounds: the teacher gets their chunks in the order picked (its cache has them so)
+  if (!inRounds(config)) picked.sort((a, b) => a - b);
   return { human, unlabelled: picked.map((i) => pool[i]!) };
 }
 
-/** indices into `cands` of the teacher's sentences, in `cands` order */
+/** teacher uncertainty in more than one round (the order of the teacher's sentences is the rounds') */
+function inRounds(config: DistillConfig): boolean {
+  const t = config.teacher;
+  return t.select === 'uncertainty' && !t.selectModel && t.rounds > 1 && usesTeacher(config.strategy);
+}
+
+/** indices into `cands` of the teacher's sentences: in `cands` order, or the rounds' order */
 async function forTeacher(
   config: DistillConfig,
   cands: Sentence[],
@@ -99,8 +109,14 @@ async function forTeacher(
 ): Promise<number[]> {
   const limit = config.data.teacherLimit;
   const k = limit > 0 ? Math.min(limit, cands.length) : cands.length;
-  const strategy = config.teacher.select;
+  // a strategy without a teacher never sends these: no student is trained (nor a teacher paid) to choose them
+  const strategy = usesTeacher(config.strategy) ? config.teacher.select : 'first';
   if (strategy === 'first' || k >= cands.length) return Array.from({ length: k }, (_, i) => i);
+  if (inRounds(config)) {
+    const picked = await teacherRounds(config, cands, k, human, dev, o);
+    o.log(`distill: ${k} of ${cands.length} unlabelled sentences for the teacher, chosen by 'uncertainty' in rounds`);
+    return picked;
+  }
   let model = config.teacher.selectModel;
   if (strategy === 'uncertainty' && !model) model = await selectorStudent(config, human, dev, o);
   const picked = await selectWithModel(
@@ -129,42 +145,16 @@ async function selectorStudent(
     throw new Error(
       "teacher.select 'uncertainty' needs human-labelled sentences to train its student on, or teacher.selectModel",
     );
-  const labels = labelSetOf(human, dev);
-  const p = config.phase2;
-  const {
-    out: _o,
-    name: _n,
-    strategy: _s,
-    phase1: _p1,
-    schedule: _sch,
-    teacherShare: _ts,
-    teacher: _t,
-    ...shared
-  } = config;
-  const out = path.join(o.dir, `select-${stableHash({ shared, labels, phase: p }).slice(0, 12)}`);
   o.log(
-    `distill: training a human-only student (${human.length} sentences, ${p.epochs} epochs) to score the teacher's candidates → ${out}`,
+    `distill: training a human-only student (${human.length} sentences, ${config.phase2.epochs} epochs) to score the teacher's candidates`,
   );
-  const result = await train({
-    out,
-    train: [{ name: 'human', sentences: human }],
+  const s = await trainSelector(
+    config,
+    [{ name: 'human', sentences: human }],
     dev,
-    model: config.student.model,
-    vocab: config.student.vocab,
-    labels,
-    epochs: Math.max(1, p.epochs),
-    lr: p.lr,
-    warmup: p.warmup,
-    batchSize: config.student.batchSize,
-    maxSeq: config.student.maxSeq,
-    seed: config.seed * 1000 + 99,
-    patience: config.student.patience,
-    threads: config.student.threads,
-    resume: true,
-    progress: o.progress ?? true,
-    log: o.log,
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  if (result.interrupted) throw new Error('the selection student was interrupted; rerun the same command to resume it');
-  return result.bestDir;
+    { shared: selectorShared(config) },
+    config.seed * 1000 + 99,
+    o,
+  );
+  return s.dir;
 }

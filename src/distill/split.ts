@@ -20,6 +20,8 @@ export interface SplitSelect {
   human?: SelectStrategy;
   /** `uncertainty` for the human: one score per pool sentence */
   humanScores?: readonly number[];
+  /** the human part, chosen already (cold-start uncertainty in rounds, select-rounds.ts); overrides `human` */
+  humanIndices?: readonly number[];
 }
 
 /** the number of human sentences: `budget` ≤ 1 is a fraction of the pool, > 1 a sentence count */
@@ -39,6 +41,10 @@ export function humanPart(
 ): { human: number[]; rest: number[] } {
   const n = humanCount(pool.length, budget);
   const order = Rng.derive(seed, 0xb0d9e7).shuffle(Array.from({ length: pool.length }, (_, i) => i));
+  if (select.humanIndices) {
+    const taken = new Set(select.humanIndices);
+    return { human: [...select.humanIndices].sort((a, b) => a - b), rest: order.filter((i) => !taken.has(i)) };
+  }
   const strategy = select.human ?? 'random';
   if (strategy === 'random') return { human: order.slice(0, n).sort((a, b) => a - b), rest: order.slice(n) };
   const human = selectIndices(

@@ -134,6 +134,8 @@ export interface PredictorOptions {
 /** a sentence's prediction: word tags and spans (token offsets) with scores */
 export interface WordPrediction extends WordDecoding {
   tokens: string[];
+  /** per word, the probability of every label (id2label order); only when asked (`distributions: true`) */
+  labelProbs?: number[][];
 }
 
 /** a raw text's prediction: words found by the basic tokenizer, and spans with character offsets too */
@@ -210,7 +212,10 @@ export class Predictor {
   }
 
   /** predictions for pre-tokenised sentences (any number; batched by length internally) */
-  async predictSentences(sentences: readonly (readonly string[])[]): Promise<WordPrediction[]> {
+  async predictSentences(
+    sentences: readonly (readonly string[])[],
+    o: { distributions?: boolean } = {},
+  ): Promise<WordPrediction[]> {
     await this.tok.prepare?.(sentences.flat());
     const windows = encodeSentences(sentences, this.tok, { maxSeq: this.opts.maxSeq });
     const L = this.id2label.length;
@@ -244,6 +249,13 @@ export class Predictor {
       return {
         tokens: [...tokens],
         ...decodeWords(probs, tokens.length, this.id2label, { constrained: this.opts.constrained }),
+        ...(o.distributions
+          ? {
+              labelProbs: Array.from({ length: tokens.length }, (_, w) =>
+                Array.from(probs.subarray(w * L, (w + 1) * L)),
+              ),
+            }
+          : {}),
       };
     });
   }

@@ -13,8 +13,9 @@
  *     upper bound; only the top one is recomputed). Once nothing new is left, the rest is a seeded sample;
  *   - `uncertainty`: the `k` sentences a student is least sure about: per word, 1 − (p₁ − p₂), the margin
  *     between its two most likely labels; per sentence, the largest over its words (one doubtful word is
- *     enough to make a sentence worth labelling). One round: the scores come from one student, trained on
- *     what was labelled before the selection (see README "Choosing what to annotate").
+ *     enough to make a sentence worth labelling). The scores come from a student trained on what was
+ *     labelled before; `nerd distill` can select in rounds, each scored by a student trained on what the
+ *     rounds before it labelled (distill/select-rounds.ts, README "Choosing what to annotate").
  *
  * Ties are broken by a seeded random rank, so the seed matters even when scores tie. The picked indices are
  * returned in pool order.
@@ -226,14 +227,20 @@ export async function uncertaintyScores(
 
 /**
  * A probability source from a student (student/predict.ts `Predictor`, or anything with the same
- * `predictSentences`): it reports the probability p of each word's decoded label only, so each word's
- * distribution is taken as [p, 1 − p] and the measure is the student's least confidence.
+ * `predictSentences`): each word's full label distribution from the student's softmax (`labelProbs`), so
+ * the margin is between its two most likely labels. A source that reports only the decoded label's
+ * probability p (no `labelProbs`) is read as [p, 1 − p]: the margin is then 2p − 1 (least confidence).
  */
 export function predictorSource(predictor: {
-  predictSentences(s: readonly (readonly string[])[]): Promise<Array<{ tagProbs: number[] }>>;
+  predictSentences(
+    s: readonly (readonly string[])[],
+    o?: { distributions?: boolean },
+  ): Promise<Array<{ tagProbs: number[]; labelProbs?: number[][] }>>;
 }): ProbabilitySource {
   return async (sentences) =>
-    (await predictor.predictSentences(sentences)).map((p) => p.tagProbs.map((q) => [q, 1 - q]));
+    (await predictor.predictSentences(sentences, { distributions: true })).map(
+      (p) => p.labelProbs ?? p.tagProbs.map((q) => [q, 1 - q]),
+    );
 }
 
 /** scores (if needed) and selects in one step: `model` is a student checkpoint folder for `uncertainty` */

@@ -10,7 +10,7 @@ import { DistillConfig } from '../../src/distill/config.js';
 import { runData } from '../../src/distill/run.js';
 import { humanPart } from '../../src/distill/split.js';
 import { Predictor } from '../../src/student/predict.js';
-import { predictorSource, selectIndices, uncertaintyScores } from '../../src/teacher/select.js';
+import { predictorSource, selectIndices, sentenceUncertainty, uncertaintyScores } from '../../src/teacher/select.js';
 import { VOCAB } from '../helpers/data.js';
 import { DEV, tempDir } from './helpers.js';
 
@@ -48,6 +48,16 @@ describe('teacher.select uncertainty in distill', () => {
     const cands = rest.map((i) => all[i]!);
     const predictor = await Predictor.load(path.join(dir, selector[0]!, 'best'), { threads: 1 });
     try {
+      // the scores come from each word's full label distribution (the student's softmax), not [p, 1 − p]
+      const [one] = await predictor.predictSentences([cands[0]!.tokens], { distributions: true });
+      expect(one!.labelProbs).toHaveLength(cands[0]!.tokens.length);
+      for (const [w, row] of one!.labelProbs!.entries()) {
+        expect(row).toHaveLength(predictor.id2label.length);
+        expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 4);
+        expect(row).toContain(one!.tagProbs[w]);
+      }
+      const [first] = await uncertaintyScores(predictorSource(predictor), [cands[0]!.tokens]);
+      expect(first).toBeCloseTo(sentenceUncertainty(one!.labelProbs!), 6);
       const scores = await uncertaintyScores(
         predictorSource(predictor),
         cands.map((s) => s.tokens),

@@ -86,7 +86,7 @@ describe('selection strategies', () => {
 
   it('the run hash is unchanged by the default selection and changed by another', () => {
     const config = DistillConfig.parse({});
-    const { cache: _c, select: _s, selectModel: _m, ...teacher } = config.teacher;
+    const { cache: _c, select: _s, selectModel: _m, rounds: _r, ...teacher } = config.teacher;
     const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
     const before = stableHash({
       data: config.data,
@@ -180,12 +180,16 @@ describe('selection config', () => {
     expect(c.humanSelect).toBe('random');
   });
 
-  it('a bad strategy or a missing model is one line naming the file and line', () => {
+  it('a bad strategy or bad rounds is one line naming the file and line; uncertainty needs no model', () => {
     const bad = errorOf('bad.yaml', 'name: x\nteacher:\n  provider: sim\n  select: clever\n');
     expect(bad).toMatch(/bad\.yaml:4: config field teacher\.select: /);
     expect(bad.split('\n')).toHaveLength(1);
-    const noModel = errorOf('nomodel.yaml', 'budget: 0.05\nhumanSelect: uncertainty\n');
-    expect(noModel).toMatch(/nomodel\.yaml:2: config field humanSelect: 'uncertainty' needs humanSelectModel/);
-    expect(noModel.split('\n')).toHaveLength(1);
+    const rounds = errorOf('rounds.yaml', 'teacher:\n  select: uncertainty\n  rounds: 0\n');
+    expect(rounds).toMatch(/rounds\.yaml:3: config field teacher\.rounds: /);
+    expect(rounds.split('\n')).toHaveLength(1);
+    // a cold start: no humanSelectModel is needed (select-rounds.ts trains its own students)
+    const f = path.join(dir, 'cold.yaml');
+    writeFileSync(f, 'budget: 0.05\nhumanSelect: uncertainty\n');
+    expect(loadConfigFile(f, DistillConfig).humanSelect).toBe('uncertainty');
   });
 });
