@@ -16,6 +16,7 @@ interface PretrainFlags {
   text: string[];
   format: string;
   dev?: string;
+  holdout?: number;
   out: string;
   model: string;
   vocab?: string;
@@ -49,6 +50,11 @@ export function registerPretrain(program: Command): void {
       )
       .option('--format <format>', `text format: ${TEXT_FORMATS.join(', ')}`, 'auto')
       .option('--dev <file>', 'held-out text: its masked-LM loss is reported after each epoch (first 2,000 sentences)')
+      .option(
+        '--holdout <n>',
+        'hold out the last n sentences of --text as the held-out text (instead of --dev)',
+        num('--holdout', { int: true, min: 1 }),
+      )
       .requiredOption(
         '--out <dir>',
         'output folder: model/ (BertForMaskedLM checkpoint for nerd train --model), last/ (resume state)',
@@ -104,9 +110,16 @@ export function registerPretrain(program: Command): void {
         throw new InputError(`--format: unknown format "${flags.format}" (${TEXT_FORMATS.join(', ')})`);
       if (flags.vocab && !existsSync(flags.vocab)) throw new InputError('vocabulary file not found', flags.vocab);
       const split = (t: string) => splitWords(t);
-      const text = flags.text.flatMap((f) => readTextFile(f, flags.format as TextFormat, split));
+      let text = flags.text.flatMap((f) => readTextFile(f, flags.format as TextFormat, split));
+      let dev = flags.dev ? readTextFile(flags.dev, flags.format as TextFormat, split) : undefined;
+      if (flags.holdout !== undefined) {
+        if (dev) throw new InputError('--holdout and --dev: give one of them');
+        if (flags.holdout >= text.length)
+          throw new InputError(`--holdout ${flags.holdout}: the text has only ${text.length} sentences`);
+        dev = text.slice(text.length - flags.holdout);
+        text = text.slice(0, text.length - flags.holdout);
+      }
       if (text.length === 0) throw new InputError(`no sentences in ${flags.text.join(', ')}`);
-      const dev = flags.dev ? readTextFile(flags.dev, flags.format as TextFormat, split) : undefined;
       const abort = new AbortController();
       let interrupts = 0;
       const onSigint = (): void => {
