@@ -52,6 +52,7 @@ interface TrainFlags {
   threads?: number;
   dropout?: number;
   entityWeight?: number;
+  priorBias: boolean;
   resume?: boolean;
   saveEvery: number;
   maxTime?: number;
@@ -122,6 +123,10 @@ export function register(program: Command): void {
       'loss weight of entity sub-words relative to O (rare entities: e.g. 3)',
       num('--entity-weight', { min: 0 }),
     )
+    .option(
+      '--no-prior-bias',
+      "start a fresh classifier's bias at zero, not at the log prior of the training labels (the default)",
+    )
     .option('--resume', 'continue from OUT/last after an interruption')
     .option('--save-every <n>', 'write OUT/last every n steps', num('--save-every', { int: true, min: 1 }), 200)
     .option(
@@ -162,6 +167,7 @@ export function register(program: Command): void {
         threads: flags.threads,
         dropout: flags.dropout,
         entityWeight: flags.entityWeight,
+        priorBias: flags.priorBias,
         resume: flags.resume,
         saveEvery: flags.saveEvery,
         maxTimeS: flags.maxTime !== undefined ? flags.maxTime * 60 : undefined,

@@ -1,14 +1,16 @@
 /**
  * The trainer's data preparation and run plan (train.ts): the BIO label set of the data, per-word label ids and
  * confidence weights, sentences encoded into windows per source (prepare), the whole run as a list of steps with
- * the steps after which to evaluate (makeRunPlan: length-bucketed epochs, or a caller's own plan), and the
- * fingerprint of data and settings that a resumed run must match.
+ * the steps after which to evaluate (makeRunPlan: length-bucketed epochs, or a caller's own plan), the
+ * fingerprint of data and settings that a resumed run must match, and a fresh classifier's start at the label
+ * prior (initPriorBias).
  */
 import type { Sentence } from '../corpus/types.js';
 import { InputError } from '../errors.js';
 import { planBatches, type Example } from './batches.js';
 import { encodeSentences, type EncodedWindow, type WordPieceLike } from './align.js';
 import type { TrainOptions, TrainSource } from './train-types.js';
+import type { ParamMap } from './types.js';
 
 /** BIO label set of some sentences: "O", then B-/I- for each entity type in sorted order */
 export function labelSetOf(...corpora: ReadonlyArray<readonly Sentence[]>): string[] {
@@ -125,6 +127,45 @@ export function prepare(
     out.sources.push({ name: src.name, weight: src.weight, windows, bySentence });
   }
   return out;
+}
+
+/** how many sub-words carry each label id in the examples (positions labelled -100 are not counted) */
+export function labelCounts(examples: readonly Example[], nLabels: number): Float64Array {
+  const counts = new Float64Array(nLabels);
+  for (const e of examples) {
+    if (!e.labels) continue;
+    for (const l of e.labels) if (l >= 0 && l < nLabels) counts[l]!++;
+  }
+  return counts;
+}
+
+/** the log prior of each label, add-one smoothed: log((count + 1) / (total + labels)) */
+export function priorBias(counts: ArrayLike<number>): Float32Array {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  return Float32Array.from({ length: counts.length }, (_, i) => Math.log((counts[i]! + 1) / (total + counts.length)));
+}
+
+/**
+ * Starts a fresh classifier at the label prior of the training data: when `classifier.bias` is all zero (a head
+ * that has never been trained: a preset's, or a new head on a checkpoint) it becomes the log prior of the
+ * labels in `prepared`, so the first steps predict the label frequencies instead of a uniform guess. With rare
+ * entities (WNUT-17: 91% of the labelled sub-words are O) the uniform start spends its first, large gradients
+ * on learning "mostly O" through the whole network, and the student stays on the all-O plateau; from the prior
+ * it learns the entities. Returns a note for the log, or undefined when the bias was left as it was.
+ */
+export function initPriorBias(params: ParamMap, prepared: Prepared, labels: readonly string[]): string | undefined {
+  const bias = params.get('classifier.bias')?.data;
+  if (!bias || bias.length !== labels.length || bias.some((b) => b !== 0)) return undefined;
+  const counts = labelCounts(prepared.examples, labels.length);
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  bias.set(priorBias(counts));
+  const o = labels.indexOf('O');
+  return (
+    `classifier bias set to the label prior of the training data` +
+    (o >= 0 ? ` (O ${((100 * counts[o]!) / total).toFixed(1)}% of ${total} labelled sub-words)` : '')
+  );
 }
 
 /** The whole run's steps as lists of example indices (+ per-example extra weights for custom plans). */

@@ -76,6 +76,11 @@ export interface TrainOptions {
    * student on data with rare entities from collapsing to all-O
    */
   entityWeight?: number;
+  /**
+   * start a fresh classifier (bias all zero) at the log prior of the training labels (default true; false: the
+   * zero bias of a Hugging Face head). Keeps a student on data with rare entities off the all-O plateau.
+   */
+  priorBias?: boolean;
   /** the caller's own step plan (mixing schedules); default: length-bucketed epochs over all sources */
   plan?: PlanFn;
   /** evaluate every this many steps (default: once per epoch; with `plan`, steps / epochs) */

@@ -43,7 +43,7 @@ import {
 import { BertEngine } from './engine.js';
 import { lrAt } from './optim.js';
 import { isPresetName } from './presets.js';
-import { labelSetOf, makeRunPlan, prepare, runFingerprint } from './train-plan.js';
+import { initPriorBias, labelSetOf, makeRunPlan, prepare, runFingerprint } from './train-plan.js';
 import {
   freshTrainerState,
   type EvalRecord,
@@ -107,6 +107,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await wp.prepare?.(sources.flatMap((src) => src.sentences.flatMap((s) => s.tokens)));
   const prepared = prepare(sources, wp, label2id, maxSeq, options.entityWeight);
   if (prepared.examples.length === 0) throw new InputError('no training sentences');
+  if (!resuming && options.priorBias !== false) {
+    const note = initPriorBias(model.params, prepared, labels); // a fresh classifier starts at the label prior
+    if (note) model.notes.push(note);
+  }
   const runPlan = makeRunPlan(prepared, { ...options, epochs, batchSize, seed });
   const totalSteps = runPlan.steps.length;
   const warmupOpt = options.warmup ?? 0.1;
