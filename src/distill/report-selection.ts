@@ -216,13 +216,16 @@ export function teacherPlots(s: SelectionSummary): string[] {
         }),
       }));
     const at = s.varies.budget ? `, human budget ${formatBudget(budget)}` : '';
+    const bySentences = series((r) => (r.teacherLimit ? r.teacherLimit : r.teacherSentences));
+    const counts = [...new Set(bySentences.flatMap((l) => l.points.map((p) => p.x)))];
     plots.push(
       lineChartSvg({
         title: `Test F1 against the teacher's sentences${at}`,
         xLabel: 'sentences the teacher labelled',
         yLabel: 'test F1 (%), mean ± sd',
-        series: series((r) => (r.teacherLimit ? r.teacherLimit : r.teacherSentences)),
+        series: bySentences,
         formatX: (x) => thousands(x),
+        ...(counts.length <= 8 ? { xTicks: counts.sort((a, b) => a - b) } : {}),
       }),
     );
     if (s.price)

@@ -23,6 +23,8 @@ export interface LinePlot {
   series: PlotSeries[];
   /** how an x tick is written (default: the number) */
   formatX?: (x: number) => string;
+  /** x ticks at these values (default: round values across the range) */
+  xTicks?: number[];
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#17becf'];
@@ -65,7 +67,7 @@ export function lineChartSvg(plot: LinePlot): string {
   const px = (x: number) => round(m.left + ((x - x0) / (x1 - x0)) * (W - m.left - m.right));
   const py = (y: number) => round(H - m.bottom - ((y - y0) / (y1 - y0)) * (H - m.top - m.bottom));
   const parts: string[] = [];
-  const xTicks = niceTicks(x0, x1);
+  const xTicks = plot.xTicks ?? niceTicks(x0, x1);
   const yTicks = niceTicks(y0, y1);
   for (const t of yTicks)
     parts.push(
