@@ -12,11 +12,12 @@ import {
   dropout,
   embedding,
   gelu,
+  geluScaled,
   layerNorm,
   linear,
   matmul,
   reshape,
-  softmax,
+  softmaxDropout,
   transpose,
   type Dim,
   type Graph,
@@ -286,7 +287,7 @@ export function buildEncoder(
     const k = heads(lin('attention.self.key', h), [0, 2, 1, 3]); // [B, A, T, d]
     const v = heads(lin('attention.self.value', h), [0, 2, 1, 3]); // [B, A, T, d]
     const scores = matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(d) }); // q kᵀ / √d
-    const probs = drop(`dropout.layer.${l}.attention_probs`, softmax(add(scores, bias)));
+    const probs = softmaxDropout(add(scores, bias), masks?.get(`dropout.layer.${l}.attention_probs`) ?? null);
     const ctx = reshape(transpose(matmul(probs, v), [0, 2, 1, 3]), [-1, H], [Nd, H]);
     const attn = drop(`dropout.layer.${l}.attention_output`, lin('attention.output.dense', ctx));
     h = layerNorm(
@@ -295,9 +296,29 @@ export function buildEncoder(
       P(`${pre}.attention.output.LayerNorm.bias`),
       eps,
     );
-    const inter = gelu(lin('intermediate.dense', h));
-    const out = drop(`dropout.layer.${l}.output`, lin('output.dense', inter));
+    const out = drop(
+      `dropout.layer.${l}.output`,
+      feedForward(
+        h,
+        P(`${pre}.intermediate.dense.weight`),
+        P(`${pre}.intermediate.dense.bias`),
+        P(`${pre}.output.dense.weight`),
+        P(`${pre}.output.dense.bias`),
+      ),
+    );
     h = layerNorm(add(out, h), P(`${pre}.output.LayerNorm.weight`), P(`${pre}.output.LayerNorm.bias`), eps);
   }
   return { h, batchAndSeq: bt };
+}
+
+/**
+ * The feed-forward block, gelu(x W₁ᵀ + b₁) W₂ᵀ + b₂. In training graphs GELU's constant factors ride on the
+ * two Gemms (geluScaled: u = (x W₁ᵀ + b₁)/√2, then z = u·(1 + erf(u)) = √2·gelu, times 1/√2 in the second
+ * Gemm), which saves two element-wise passes over [N, I] forward; inference graphs keep the plain pattern,
+ * which onnxruntime fuses into one Gelu kernel.
+ */
+function feedForward(x: Value, w1: Value, b1: Value, w2: Value, b2: Value): Value {
+  if (!x.requiresGrad) return linear(gelu(linear(x, w1, b1)), w2, b2);
+  const u = linear(x, w1, b1, { alpha: Math.SQRT1_2, beta: Math.SQRT1_2 });
+  return linear(geluScaled(u), w2, b2, { alpha: Math.SQRT1_2 });
 }

@@ -11,7 +11,7 @@ export { matmul, linear } from './ops/matmul.js';
 export { reshape, transpose } from './ops/shape.js';
 export { embedding } from './ops/gather.js';
 export { layerNorm } from './ops/normalization.js';
-export { gelu, softmax, dropout } from './ops/activation.js';
+export { gelu, geluScaled, softmax, softmaxDropout, dropout } from './ops/activation.js';
 export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy, IGNORE_INDEX } from './ops/loss.js';
 export { encodeModel, decodeModel, type DType } from './onnx.js';
 export { sumAll } from './ops/reduce.js';

@@ -36,6 +36,10 @@ export interface CheckResult {
   maxAbsErr: number;
   maxRelErr: number;
   worst: string;
+  /** the checked loss at the given inputs */
+  loss: number;
+  /** the analytic gradient of each input that takes one */
+  grads: Map<string, number[]>;
 }
 
 /**
@@ -69,10 +73,12 @@ export async function gradCheck(
   let maxAbsErr = 0;
   let maxRelErr = 0;
   let worst = '';
+  const analyticGrads = new Map<string, number[]>();
   for (let k = 0; k < inputs.length; k++) {
     const inp = inputs[k]!;
     if (!xs[k]!.requiresGrad) continue;
     const analytic = res[`grad_${inp.name}`]!.data as Float64Array | Float32Array;
+    analyticGrads.set(inp.name, Array.from(analytic));
     for (let e = 0; e < inp.data.length; e++) {
       const plus = base.map((d) => d.slice());
       const minus = base.map((d) => d.slice());
@@ -92,5 +98,5 @@ export async function gradCheck(
     }
   }
   await session.release();
-  return { maxAbsErr, maxRelErr, worst };
+  return { maxAbsErr, maxRelErr, worst, loss: Number(res.loss!.data[0]), grads: analyticGrads };
 }

@@ -5,6 +5,7 @@ import {
   dropout,
   embedding,
   gelu,
+  geluScaled,
   layerNorm,
   linear,
   matmul,
@@ -13,6 +14,7 @@ import {
   reshape,
   softmax,
   softmaxCrossEntropy,
+  softmaxDropout,
   sparseSoftmaxCrossEntropy,
   sub,
   transpose,
@@ -94,6 +96,18 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
     expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
   });
 
+  it('Linear with the product and the bias scaled inside the Gemm (alpha, beta)', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [5, 4], data: rand(20, 7) },
+        { name: 'w', shape: [3, 4], data: rand(12, 8) },
+        { name: 'b', shape: [3], data: rand(3, 9) },
+      ],
+      ([x, w, b]) => linear(x!, w!, b!, { alpha: 0.7, beta: 0.3 }),
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
   it('Reshape and Transpose', async () => {
     const r = await gradCheck([{ name: 'x', shape: [2, 6], data: rand(12, 10) }], ([x]) =>
       transpose(reshape(x!, [2, 3, 2], [2, 3, 2]), [2, 0, 1]),
@@ -122,6 +136,52 @@ describe('op gradients match finite differences (float64 unless noted)', () => {
       ([x, g, b]) => layerNorm(x!, g!, b!, 1e-12),
     );
     expect(r.maxRelErr, r.worst).toBeLessThan(DOUBLE_TOL);
+  });
+
+  it('LayerNormalization in float32 (x̂ recomputed by the LayerNormalization kernel)', async () => {
+    const r = await gradCheck(
+      [
+        { name: 'x', shape: [3, 8], data: rand(24, 12, -2, 2) },
+        { name: 'gamma', shape: [8], data: rand(8, 13, 0.5, 1.5) },
+        { name: 'beta', shape: [8], data: rand(8, 14) },
+      ],
+      ([x, g, b]) => layerNorm(x!, g!, b!, 1e-12),
+      { dtype: 'float', eps: 1e-2 },
+    );
+    expect(r.maxRelErr, r.worst).toBeLessThan(3e-3);
+  });
+
+  it('dropout(softmax(x)) fused: the same gradient as the two ops apart', async () => {
+    const ins = [
+      { name: 'x', shape: [2, 2, 4], data: rand(16, 15, -2, 2) },
+      { name: 'maskBias', shape: [2, 1, 4], data: [0, 0, 0, -1e9, 0, 0, -1e9, -1e9], grad: false },
+      {
+        name: 'mask',
+        shape: [2, 2, 4],
+        data: [0, 1.25, 1.25, 1.25, 1.25, 0, 1.25, 0, 1.25, 1.25, 0, 1.25, 0, 0, 1.25, 1.25],
+        grad: false,
+      },
+    ];
+    const fused = await gradCheck(ins, ([x, b, m]) => softmaxDropout(add(x!, b!), m!));
+    expect(fused.maxRelErr, fused.worst).toBeLessThan(DOUBLE_TOL);
+    // and the op is exactly dropout ∘ softmax (values and gradients)
+    const apart = await gradCheck(ins, ([x, b, m]) => dropout(softmax(add(x!, b!)), m!));
+    expect(fused.loss).toBeCloseTo(apart.loss, 12);
+    fused.grads.get('x')!.forEach((g, i) => expect(g).toBeCloseTo(apart.grads.get('x')![i]!, 12));
+  });
+
+  it('geluScaled(u) = √2·gelu(√2·u), float32', async () => {
+    const data = rand(12, 16, -2, 2);
+    const r = await gradCheck([{ name: 'u', shape: [12], data }], ([u]) => geluScaled(u!), {
+      dtype: 'float',
+      eps: 1e-2,
+    });
+    expect(r.maxRelErr, r.worst).toBeLessThan(2e-3);
+    const g = await gradCheck([{ name: 'x', shape: [12], data: data.map((u) => u * Math.SQRT2) }], ([x]) => gelu(x!), {
+      dtype: 'float',
+      eps: 1e-2,
+    });
+    expect(r.loss).toBeCloseTo(Math.SQRT2 * g.loss, 4);
   });
 
   it('Softmax over the last axis, with an additive attention mask', async () => {

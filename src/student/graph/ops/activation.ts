@@ -1,7 +1,10 @@
-/** GELU (erf form, as BERT), Softmax and Dropout (mask supplied as an input). */
-import type { Value } from '../graph.js';
+/** GELU (erf form, as BERT), Softmax and Dropout (mask supplied as an input), and the fused forms training uses. */
+import { broadcastShapes, type Value } from '../graph.js';
 import { mul } from './elementwise.js';
 import { raw, reduceSum } from './util.js';
+
+/** ln(2/√π): exp(ln(2/√π) − u²) = erf'(u) in one Exp */
+const LN_2_OVER_SQRT_PI = Math.log(2 / Math.sqrt(Math.PI));
 
 /**
  * gelu(x) = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)), written with standard ops so any ONNX runtime runs it
@@ -30,6 +33,24 @@ export function gelu(x: Value): Value {
   });
 }
 
+/**
+ * GELU with its two constant factors left to the neighbouring matrix products: for u = x/√2,
+ *   geluScaled(u) = u · (1 + erf(u)) = √2 · gelu(x).
+ * bert.ts gets u from the intermediate Gemm (alpha = beta = 1/√2) and scales the output Gemm by 1/√2, so the
+ * layer computes exactly gelu; this op then costs 3 passes over its input forward (Erf, Add, Mul) and 6
+ * backward, where gelu() costs 5 + 6. d/du = (1 + erf(u)) + u · (2/√π) · exp(−u²).
+ */
+export function geluScaled(u: Value): Value {
+  const graph = u.graph;
+  const s = (c: number) => graph.scalar(c, u.dtype);
+  const onePlusErf = raw('Add', graph.op1('Erf', [u], u.shape, u.dtype), s(1));
+  const [out] = graph.node('Mul', [u, onePlusErf], [{ shape: u.shape, dtype: u.dtype }], {}, u.requiresGrad);
+  return graph.record([u], out!, (g) => {
+    const dErf = graph.op1('Exp', [raw('Sub', s(LN_2_OVER_SQRT_PI), raw('Mul', u, u))], u.shape, u.dtype);
+    return [raw('Mul', g, raw('Add', onePlusErf, raw('Mul', u, dErf)))];
+  });
+}
+
 /** Softmax over the last axis; dx = y · (g - Σ g·y). */
 export function softmax(x: Value): Value {
   const graph = x.graph;
@@ -46,4 +67,27 @@ export function softmax(x: Value): Value {
  */
 export function dropout(x: Value, mask: Value | null): Value {
   return mask ? mul(x, mask) : x;
+}
+
+/**
+ * dropout(softmax(x), mask) as one op (the attention probabilities): y = softmax(x), out = y · mask. With
+ * g·mask the gradient reaching y, softmax's backward y·(g·mask − Σ g·mask·y) equals out·g − y·Σ out·g: four
+ * passes over g (Mul, ReduceSum, Mul, Sub) where the two ops apart take five. Without a mask: softmax(x).
+ */
+export function softmaxDropout(x: Value, mask: Value | null): Value {
+  if (!mask) return softmax(x);
+  const graph = x.graph;
+  const y = graph.op1('Softmax', [x], x.shape, x.dtype, { axis: -1 });
+  const [out] = graph.node(
+    'Mul',
+    [y, mask],
+    [{ shape: broadcastShapes(x.shape, mask.shape), dtype: x.dtype }],
+    {},
+    x.requiresGrad,
+  );
+  return graph.record([x, mask], out!, (g, [, needMask]) => {
+    if (needMask) throw new Error('softmaxDropout: the dropout mask cannot take a gradient');
+    const og = raw('Mul', out!, g);
+    return [raw('Sub', og, raw('Mul', y, reduceSum(og, [-1], true))), null];
+  });
 }

@@ -1,5 +1,5 @@
 /** MatMul (batched, broadcasting) and Linear (Gemm with a Hugging Face [out, in] weight). */
-import { broadcastShapes, type Dim, type Value } from '../graph.js';
+import { broadcastShapes, type AttrValue, type Dim, type Value } from '../graph.js';
 import { scale, unbroadcast } from './elementwise.js';
 import { sumRows } from './util.js';
 import { transpose } from './shape.js';
@@ -85,16 +85,27 @@ export function matmul(a: Value, b: Value, opts: { transA?: boolean; transB?: bo
 /**
  * y = x Wᵀ + b for x[N, in], W[out, in] (Hugging Face / PyTorch Linear layout), b[out]: one Gemm with transB,
  * so the weight is never transposed in memory. Gradients: dx = g W, dW = gᵀ x, db = Σ_rows g.
+ * `alpha` and `beta` scale the product and the bias inside the Gemm (y = α·x Wᵀ + β·b; their gradients
+ * carry the same factors), for constant factors that would otherwise take an element-wise pass.
  */
-export function linear(x: Value, w: Value, b: Value | null): Value {
+export function linear(x: Value, w: Value, b: Value | null, opts: { alpha?: number; beta?: number } = {}): Value {
   const graph = x.graph;
   if (x.rank !== 2 || w.rank !== 2) throw new Error('linear expects x[N, in] and W[out, in]');
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 1;
+  const scaled = (a: number): Record<string, AttrValue> => (a === 1 ? {} : { alpha: { float: a } });
   const inputs = b ? [x, w, b] : [x, w];
   const req = inputs.some((v) => v.requiresGrad);
-  const [out] = graph.node('Gemm', inputs, [{ shape: [x.shape[0]!, w.shape[0]!], dtype: x.dtype }], { transB: 1 }, req);
+  const [out] = graph.node(
+    'Gemm',
+    inputs,
+    [{ shape: [x.shape[0]!, w.shape[0]!], dtype: x.dtype }],
+    { transB: 1, ...scaled(alpha), ...(beta === 1 ? {} : { beta: { float: beta } }) },
+    req,
+  );
   return graph.record(inputs, out!, (g, [nx, nw, nb]) => [
-    nx ? graph.node('Gemm', [g, w], [{ shape: x.shape, dtype: x.dtype }], {}, g.requiresGrad)[0]! : null,
-    nw ? graph.node('Gemm', [g, x], [{ shape: w.shape, dtype: x.dtype }], { transA: 1 })[0]! : null,
-    nb ? sumRows(g) : null,
+    nx ? graph.node('Gemm', [g, w], [{ shape: x.shape, dtype: x.dtype }], scaled(alpha), g.requiresGrad)[0]! : null,
+    nw ? graph.node('Gemm', [g, x], [{ shape: w.shape, dtype: x.dtype }], { transA: 1, ...scaled(alpha) })[0]! : null,
+    nb ? sumRows(g, beta) : null,
   ]);
 }

@@ -1,5 +1,5 @@
 /** LayerNormalization over the last axis (ONNX opset 17 op), with its analytic gradient. */
-import type { Value } from '../graph.js';
+import type { Graph, Value } from '../graph.js';
 import { raw, sumRows } from './util.js';
 
 /**
@@ -41,7 +41,16 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
         x.dtype,
       );
     }
-    const xhat = raw('Mul', raw('Sub', x, mu), r);
+    // x̂ by the LayerNormalization kernel itself (γ = 1, β = 0): one pass over x instead of Sub and Mul
+    const H = x.shape[x.rank - 1];
+    const xhat =
+      x.dtype === 'float' && typeof H === 'number'
+        ? graph.op1('LayerNormalization', [x, unitRow(graph, H, 1), unitRow(graph, H, 0)], x.shape, x.dtype, {
+            axis: -1,
+            epsilon: { float: eps },
+            stash_type: 1,
+          })
+        : raw('Mul', raw('Sub', x, mu), r);
     let gx: Value | null = null;
     if (nx) {
       const gh = raw('Mul', g, gamma);
@@ -51,4 +60,15 @@ export function layerNorm(x: Value, gamma: Value, beta: Value, eps: number): Val
     }
     return [gx, ng ? sumRows(raw('Mul', g, xhat)) : null, nb ? sumRows(g) : null];
   });
+}
+
+/** a float [n] constant of `value`, shared by the graph's layer norms */
+function unitRow(graph: Graph, n: number, value: number): Value {
+  const key = `unitRow:${n}:${value}`;
+  let v = graph.shared.get(key);
+  if (!v) {
+    v = graph.initializer(graph.fresh('unit'), [n], 'float', new Float32Array(n).fill(value));
+    graph.shared.set(key, v);
+  }
+  return v;
 }
