@@ -28,7 +28,7 @@ import {
 } from './engine-graph.js';
 import type { Graph } from './graph/index.js';
 import { WORD_EMBEDDINGS } from './mlm-head.js';
-import { Rng } from '../random.js';
+import { fillMasks, MaskPrefetcher, type MaskSpec } from './dropout-masks.js';
 import { adamwUpdate, clipCoefficient, newOptimizerState, SparseRowsAdamW } from './optim.js';
 import type { Batch, BertConfig, OptimizerSettings, OptimizerState, ParamMap, StepResult } from './types.js';
 
@@ -45,6 +45,9 @@ export interface EngineOptions {
   profilePrefix?: string;
   /** default token-classification */
   head?: EngineHead;
+  /** draw the next step's dropout masks in a worker thread during the optimizer update (default true;
+   * dropout-masks.ts). The masks are the same either way. */
+  maskWorker?: boolean;
 }
 
 /** A masked-LM batch: the flat positions (into batchSize × seqLen) that were masked and their original ids. */
@@ -118,9 +121,12 @@ export class BertEngine {
   private readonly maskBuffers = new Map<string, Float32Array>();
   private evalSession: ort.InferenceSession | null = null;
   private readonly wordAdam: SparseRowsAdamW | null;
+  private readonly prefetcher: MaskPrefetcher | null;
   private readonly rowIndex: RowIndex | null;
   /** phase timings of the last trainStep */
   lastTimings: StepTimings = { feeds: 0, run: 0, optimizer: 0 };
+  /** whether the last step's dropout masks came from the worker (drawn during the previous update) */
+  lastMasksPrefetched = false;
 
   private constructor(
     readonly config: BertConfig,
@@ -130,6 +136,7 @@ export class BertEngine {
     private readonly seed: number,
     optimizer: OptimizerState | undefined,
     readonly head: EngineHead,
+    maskWorker: boolean,
   ) {
     this.specs = headParamSpecs(config, head);
     this.sites = headDropoutSites(config, head);
@@ -144,6 +151,7 @@ export class BertEngine {
     const sparse = head === 'token-classification';
     this.wordAdam = sparse ? new SparseRowsAdamW(config.vocab_size, embeddingSize(config)) : null;
     this.rowIndex = sparse ? new RowIndex(config.vocab_size) : null;
+    this.prefetcher = maskWorker && this.sites.length > 0 ? new MaskPrefetcher() : null;
   }
 
   static async create(config: BertConfig, params: ParamMap, opts: EngineOptions = {}): Promise<BertEngine> {
@@ -154,7 +162,16 @@ export class BertEngine {
       docString: `nerd BERT ${head}: training step (loss and gradients)`,
     });
     const session = await ort.InferenceSession.create(model, sessionOptions(threads, opts.profilePrefix));
-    return new BertEngine(config, params, session, threads, opts.seed ?? 0, opts.optimizerState, head);
+    return new BertEngine(
+      config,
+      params,
+      session,
+      threads,
+      opts.seed ?? 0,
+      opts.optimizerState,
+      head,
+      opts.maskWorker ?? true,
+    );
   }
 
   /** The parameters, updated in place by each step. */
@@ -197,7 +214,26 @@ export class BertEngine {
     };
   }
 
-  private trainFeeds(batch: Batch, dropout: boolean): { feeds: Record<string, ort.Tensor>; wordRows?: Int32Array } {
+  /** the dropout sites' mask shapes for a batch */
+  private maskShapes(batch: Batch): number[][] {
+    const n = batch.batchSize * batch.seqLen;
+    const A = this.config.num_attention_heads;
+    return this.sites.map((site) =>
+      site.kind === 'hidden' ? [n, this.config.hidden_size] : [batch.batchSize, A, batch.seqLen, batch.seqLen],
+    );
+  }
+
+  private maskSpecs(batch: Batch): MaskSpec[] {
+    return this.maskShapes(batch).map((shape, i) => ({
+      p: this.sites[i]!.p,
+      size: shape.reduce((a, b) => a * b, 1),
+    }));
+  }
+
+  private async trainFeeds(
+    batch: Batch,
+    dropout: boolean,
+  ): Promise<{ feeds: Record<string, ort.Tensor>; wordRows?: Int32Array; workerMasks?: Float32Array[] }> {
     const B = batch.batchSize;
     const T = batch.seqLen;
     const n = B * T;
@@ -230,31 +266,45 @@ export class BertEngine {
       if (weights.length !== n) throw new Error(`batch.weights must hold ${n} values`);
       feeds.weights = new ort.Tensor('float32', weights, dims);
     }
-    const rng = new Rng(this.seed, this.optimizer.step);
-    const A = this.config.num_attention_heads;
-    for (const site of this.sites) {
-      const shape = site.kind === 'hidden' ? [n, this.config.hidden_size] : [B, A, T, T];
-      const size = shape.reduce((a, b) => a * b, 1);
-      // one buffer per site, grown as needed; batches of other shapes use a view of its start
-      let whole = this.maskBuffers.get(site.name);
-      if (!whole || whole.length < size) this.maskBuffers.set(site.name, (whole = new Float32Array(size)));
-      const buf = whole.subarray(0, size);
-      if (dropout) rng.dropoutMask(buf, site.p);
-      else buf.fill(1);
-      feeds[site.name] = new ort.Tensor('float32', buf, shape);
+    const shapes = this.maskShapes(batch);
+    const specs = this.maskSpecs(batch);
+    // drawn ahead by the worker (dropout-masks.ts), or here into one buffer per site, grown as needed
+    const workerMasks =
+      dropout && this.prefetcher ? await this.prefetcher.take(this.seed, this.optimizer.step, specs) : null;
+    const masks =
+      workerMasks ??
+      this.sites.map((site, i) => {
+        let whole = this.maskBuffers.get(site.name);
+        if (!whole || whole.length < specs[i]!.size)
+          this.maskBuffers.set(site.name, (whole = new Float32Array(specs[i]!.size)));
+        return whole;
+      });
+    if (!workerMasks) {
+      if (dropout) fillMasks(this.seed, this.optimizer.step, specs, masks);
+      else masks.forEach((m, i) => m.fill(1, 0, specs[i]!.size));
     }
+    this.sites.forEach((site, i) => {
+      // batches of other shapes use a view of the buffer's start
+      feeds[site.name] = new ort.Tensor('float32', masks[i]!.subarray(0, specs[i]!.size), shapes[i]!);
+    });
     for (const [name, t] of this.paramTensors) feeds[name] = t;
-    return { feeds, wordRows };
+    return { feeds, wordRows, ...(workerMasks ? { workerMasks } : {}) };
   }
 
-  /** forward + backward at the current parameters */
-  private async run(batch: Batch, dropout: boolean): Promise<RawStep> {
+  /** forward + backward at the current parameters; `prefetch`: a training step, whose successor's masks the
+   * worker starts drawing once this one's have been used */
+  private async run(batch: Batch, dropout: boolean, prefetch = false): Promise<RawStep> {
     const t0 = performance.now();
-    const { feeds, wordRows } = this.trainFeeds(batch, dropout);
+    const { feeds, wordRows, workerMasks } = await this.trainFeeds(batch, dropout);
+    this.lastMasksPrefetched = workerMasks !== undefined;
     const t1 = performance.now();
     const out = await this.trainSession.run(feeds);
     this.lastTimings.feeds = t1 - t0;
     this.lastTimings.run = performance.now() - t1;
+    if (this.prefetcher) {
+      if (workerMasks) this.prefetcher.recycle(workerMasks);
+      if (prefetch) this.prefetcher.request(this.seed, this.optimizer.step + 1, this.maskSpecs(batch));
+    }
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) grads.set(s.name, out[gradName(s.name)]!.data as Float32Array);
     let normSq = Number(out.grad_norm_sq!.data[0]);
@@ -289,7 +339,7 @@ export class BertEngine {
   /** One training step: forward (dropout on) + loss + backward, global-norm clipping, AdamW; parameters are
    * updated in place and optimizer.step advances by one. */
   async trainStep(batch: Batch, lr: number, opt: OptimizerSettings): Promise<StepResult> {
-    const { loss, grads, normSq, wordRows } = await this.run(batch, true);
+    const { loss, grads, normSq, wordRows } = await this.run(batch, true, true);
     const gradNorm = Math.sqrt(normSq);
     const t0 = performance.now();
     const coef = clipCoefficient(gradNorm, opt.maxGradNorm);
@@ -341,6 +391,7 @@ export class BertEngine {
   }
 
   async release(): Promise<void> {
+    await this.prefetcher?.terminate();
     await this.trainSession.release();
     if (this.evalSession) await this.evalSession.release();
     this.evalSession = null;

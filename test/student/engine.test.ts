@@ -117,6 +117,32 @@ describe('BertEngine', () => {
     await Promise.all([full.release(), resumed.release()]);
   });
 
+  it('dropout masks drawn ahead by the worker thread are the ones the step draws itself', async () => {
+    const p = initParams(config, 10);
+    const b = makeBatch(4, 12, 6);
+    const ahead = await BertEngine.create(config, clone(p), { seed: 5 });
+    const own = await BertEngine.create(config, clone(p), { seed: 5, maskWorker: false });
+    // the worker serves from its first request after it has loaded: step until a step took its masks
+    let steps = 0;
+    let prefetched = 0;
+    while (prefetched < 2 && steps < 200) {
+      await ahead.trainStep(b, 1e-3, opt);
+      await own.trainStep(b, 1e-3, opt);
+      expect(own.lastMasksPrefetched).toBe(false);
+      if (ahead.lastMasksPrefetched) prefetched++;
+      steps++;
+      if (!ahead.lastMasksPrefetched) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(prefetched).toBe(2);
+    // a batch of another shape: the guess is dropped and the step draws its own masks
+    await ahead.trainStep(makeBatch(3, 10, 7), 1e-3, opt);
+    await own.trainStep(makeBatch(3, 10, 7), 1e-3, opt);
+    expect(ahead.lastMasksPrefetched).toBe(false);
+    for (const name of own.params.keys())
+      expect(ahead.params.get(name)!.data, name).toEqual(own.params.get(name)!.data);
+    await Promise.all([ahead.release(), own.release()]);
+  });
+
   it('parameters are updated in place in the caller’s arrays', async () => {
     const p = initParams(config, 6);
     const w = p.get('classifier.weight')!.data;
