@@ -95,7 +95,7 @@ export function register(program: Command): void {
       .option('--epochs <n>', 'passes over the training data', num('--epochs', { int: true, min: 1 }), 3)
       .option(
         '--lr <x>',
-        'peak learning rate (default 5e-4 for a preset, 5e-5 for a checkpoint)',
+        'peak learning rate (default 5e-4 for a preset or a nerd pretrain checkpoint, 5e-5 for other checkpoints)',
         num('--lr', { min: 0 }),
       )
       .option(

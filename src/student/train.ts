@@ -43,6 +43,7 @@ import {
 import { BertEngine } from './engine.js';
 import { lrAt } from './optim.js';
 import { isPresetName } from './presets.js';
+import { writtenByPretrain } from './pretrain-checkpoint.js';
 import { initPriorBias, labelSetOf, makeRunPlan, prepare, runFingerprint } from './train-plan.js';
 import {
   freshTrainerState,
@@ -115,7 +116,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const totalSteps = runPlan.steps.length;
   const warmupOpt = options.warmup ?? 0.1;
   const warmup = warmupOpt < 1 ? Math.round(warmupOpt * totalSteps) : Math.round(warmupOpt);
-  const fromCheckpoint = !isPresetName(options.model ?? 'mini');
+  // a student from `nerd pretrain` fine-tunes at the preset rate (pretrain-checkpoint.ts, writtenByPretrain)
+  const fromCheckpoint = !isPresetName(options.model ?? 'mini') && !writtenByPretrain(options.model);
   const opt: OptimizerSettings = {
     lr: options.lr ?? (fromCheckpoint ? 5e-5 : 5e-4),
     weightDecay: options.weightDecay ?? 0.01,

@@ -85,6 +85,20 @@ describe('nerd pretrain', () => {
     });
     expect(ft.steps).toBeGreaterThan(0);
     expect(notes.join('\n')).toMatch(/no classifier head: initialised a fresh one/);
+    // a nerd pretrain checkpoint fine-tunes at the preset rate; any other checkpoint at 5e-5
+    expect(notes.join('\n')).toMatch(/lr 0\.0005 with/);
+    const notes2: string[] = [];
+    await train({
+      out: path.join(tmp, 'ft2'),
+      train: sentences.slice(0, 16),
+      model: ft.bestDir,
+      epochs: 1,
+      batchSize: 16,
+      maxSeq: 32,
+      progress: false,
+      log: (l) => notes2.push(l),
+    });
+    expect(notes2.join('\n')).toMatch(/lr 0\.00005 with|lr 5e-5 with/);
     const { tensors } = await readSafetensors(path.join(ft.bestDir, 'model.safetensors'));
     expect(tensors.has('classifier.weight')).toBe(true);
     expect(tensors.has('cls.predictions.bias')).toBe(false);
