@@ -93,7 +93,8 @@ export function lineChartSvg(plot: LinePlot): string {
         `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${ok.map((p) => `${px(p.x)},${py(p.mean)}`).join(' ')}"/>`,
       );
     for (const p of ok) {
-      const [x, lo, hi] = [px(p.x), py(p.mean - p.sd), py(p.mean + p.sd)];
+      // the bar stops at the axis (F1 is never below 0, a bar of mean − sd may be)
+      const [x, lo, hi] = [px(p.x), py(Math.max(y0, p.mean - p.sd)), py(p.mean + p.sd)];
       if (p.sd > 0)
         g.push(
           `<line class="errbar" x1="${x}" x2="${x}" y1="${lo}" y2="${hi}" stroke="${colour}"/><line x1="${x - 4}" x2="${x + 4}" y1="${lo}" y2="${lo}" stroke="${colour}"/><line x1="${x - 4}" x2="${x + 4}" y1="${hi}" y2="${hi}" stroke="${colour}"/>`,
