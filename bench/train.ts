@@ -18,6 +18,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -42,8 +43,13 @@ export interface TrainBenchFigures {
   step_s: number;
   train_tokens_per_s: number;
   step_s_all: number[];
-  /** JavaScript-side share of our step: dropout masks + input conversion, clipping + AdamW (median ms) */
+  /** JavaScript-side share of our step: dropout masks + input conversion (or the wait for the masks the
+   * worker drew during the previous update), clipping + AdamW (median ms) */
   js_ms?: { feeds: number; optimizer: number };
+  /** the onnxruntime call of our step (forward + backward; median ms) */
+  run_ms?: number;
+  /** the machine's 1-minute load average when the measurement started and ended (the machine may be shared) */
+  load_average?: [number, number];
   rounds: number;
   torch?: { step_s: number; train_tokens_per_s: number; version: string; step_s_all: number[] } | { error: string };
   /** median over rounds of (PyTorch s/step ÷ ours), each round measuring ours then PyTorch back to back */
@@ -189,6 +195,8 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
   const torchSteps: number[][] = [];
   const feedsMs: number[] = [];
   const optMs: number[] = [];
+  const runMs: number[] = [];
+  const load0 = loadavg()[0]!;
   let torchVersion = '';
   let torchError: string | null = null;
   const probeS: number[] = [];
@@ -221,6 +229,7 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
         fractions.push(pt / dt);
         feedsMs.push(engine.lastTimings.feeds);
         optMs.push(engine.lastTimings.optimizer);
+        runMs.push(engine.lastTimings.run);
       }
     }
     ours.push(times);
@@ -262,6 +271,8 @@ export async function run(args: string[]): Promise<TrainBenchFigures> {
     train_tokens_per_s: n / median(all),
     step_s_all: all,
     js_ms: { feeds: median(feedsMs), optimizer: median(optMs) },
+    run_ms: median(runMs),
+    load_average: [load0, loadavg()[0]!],
     ...gemmFigures(probe.flops, all, probeS, fractions),
     sgemm_2048_gflops: await sgemmRate(threads),
   };
@@ -335,7 +346,9 @@ async function interleaved(
   const theirs: number[] = [];
   const feedsMs: number[] = [];
   const optMs: number[] = [];
+  const runMs: number[] = [];
   const probeS: number[] = [];
+  const load0 = loadavg()[0]!;
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const t0 = performance.now();
     await engine.trainStep(batch, 5e-5, DEFAULT_OPTIMIZER);
@@ -348,6 +361,7 @@ async function interleaved(
     theirs.push(tt);
     feedsMs.push(engine.lastTimings.feeds);
     optMs.push(engine.lastTimings.optimizer);
+    runMs.push(engine.lastTimings.run);
     o.log(
       `step ${i + 1 - o.warmup}/${o.steps}: nerd ${dt.toFixed(3)} s, PyTorch ${tt.toFixed(3)} s (${(tt / dt).toFixed(2)}×)`,
     );
@@ -368,6 +382,8 @@ async function interleaved(
     train_tokens_per_s: n / median(ours),
     step_s_all: ours,
     js_ms: { feeds: median(feedsMs), optimizer: median(optMs) },
+    run_ms: median(runMs),
+    load_average: [load0, loadavg()[0]!],
     torch: {
       step_s: median(theirs),
       train_tokens_per_s: n / median(theirs),
