@@ -12,7 +12,8 @@
  * masked-LM head's decoder is tied to the word embeddings, so its gradient there is dense.
  *
  * Dropout masks are inputs of the training graph, generated from Rng(seed, step): a run resumed at step k
- * (optimizer.step = k) draws exactly the masks the uninterrupted run would have drawn.
+ * (optimizer.step = k) draws exactly the masks the uninterrupted run would have drawn. A worker thread draws
+ * step k + 1's masks while step k's AdamW update runs (dropout-masks.ts).
  */
 import * as ort from 'onnxruntime-node';
 import { embeddingSize, numLabels, type DropoutSite, type ParamSpec } from './bert.js';
