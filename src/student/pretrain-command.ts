@@ -34,6 +34,7 @@ interface PretrainFlags {
   dropout?: number;
   resume?: boolean;
   saveEvery: number;
+  logEvery: number;
   json?: boolean;
 }
 
@@ -104,6 +105,12 @@ export function registerPretrain(program: Command): void {
     )
     .option('--resume', 'continue from OUT/last after an interruption')
     .option('--save-every <n>', 'write OUT/last every n steps', num('--save-every', { int: true, min: 1 }), 200)
+    .option(
+      '--log-every <n>',
+      'a loss-curve point (mean loss, wall and CPU time) every n steps, in the log and OUT/curve.json; 0: none',
+      num('--log-every', { int: true, min: 0 }),
+      100,
+    )
     .option('--json', 'print the result as JSON on standard output')
     .action(async (flags: PretrainFlags) => {
       if (!TEXT_FORMATS.includes(flags.format as TextFormat))
@@ -150,6 +157,7 @@ export function registerPretrain(program: Command): void {
           dropout: flags.dropout,
           resume: flags.resume,
           saveEvery: flags.saveEvery,
+          logEvery: flags.logEvery,
           signal: abort.signal,
         });
       } finally {
