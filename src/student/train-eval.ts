@@ -23,7 +23,12 @@ export async function evaluate(predictor: Predictor, gold: readonly Sentence[]):
   return { precision: r.precision, recall: r.recall, f1: r.f1, types };
 }
 
-/** the all-O collapse warning for dev scores at `step`, or undefined when the student found entities (or dev has none) */
+/**
+ * the all-O collapse warning for dev scores at `step`, or undefined when the student found entities (or dev has
+ * none). The trainer asks only past the middle of a run: before that, an all-O student is often still on its
+ * way (on WNUT-17, students from fresh weights predicted no entity after their first epoch and found some from
+ * epoch 2 of 3 or 3–4 of 10 on).
+ */
 export function collapseWarning(dev: DevScore, step: number): string | undefined {
   const gold = Object.values(dev.types).reduce((n, t) => n + t.gold, 0);
   const found = Object.values(dev.types).reduce((n, t) => n + t.found, 0);

@@ -226,7 +226,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     state.lossCount = 0;
     if (dev.length) {
       rec.dev = await evaluate(predictor, dev);
-      const warning = collapseWarning(rec.dev, state.step);
+      // only past the middle of the run: early in training an all-O student is still normal
+      const warning = 2 * state.step > totalSteps ? collapseWarning(rec.dev, state.step) : undefined;
       if (warning && !collapseWarned) {
         collapseWarned = true;
         say(warning);
