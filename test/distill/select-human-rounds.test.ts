@@ -1,45 +1,10 @@
-/**
- * Cold-start human uncertainty (`humanSelect: uncertainty` without `humanSelectModel`, select-rounds.ts) on a
- * 60-sentence slice of CoNLL-2003 dev, tiny student, 1 epoch: exactly the budget, its first chunk the
- * seeded random head, the same on a rerun (which reuses the round's student), more rounds with teacher.rounds.
- */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
-import { DistillConfig } from '../../src/distill/config.js';
 import { runData } from '../../src/distill/run.js';
 import { humanPart } from '../../src/distill/split.js';
-import { VOCAB } from '../helpers/data.js';
-import { DEV, tempDir } from '../teacher/helpers.js';
-
-function slice(dir: string, n: number): string {
-  const blocks = readFileSync(DEV, 'utf8')
-    .split(/\n\s*\n/)
-    .filter((b) => b.trim() !== '')
-    .slice(0, n);
-  const file = path.join(dir, 'pool.txt');
-  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
-  return file;
-}
-
-function configFor(dir: string, pool: string, extra: Record<string, unknown>) {
-  return DistillConfig.parse({
-    out: path.join(dir, 'run'),
-    seed: 3,
-    budget: 20,
-    data: { train: pool, dev: pool, test: pool, devLimit: 10, teacherLimit: 16 },
-    student: { model: 'tiny', batchSize: 8, maxSeq: 64, threads: 1, vocab: VOCAB.cased },
-    phase2: { epochs: 1, lr: 0.002 },
-    ...extra,
-    teacher: { batch: 4, concurrency: 2, cache: path.join(dir, 'cache.sqlite'), ...(extra.teacher as object) },
-  });
-}
-
-const selectors = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('select-'))
-    .sort();
+import { tempDir } from '../teacher/helpers.js';
+import { configFor, selectors, slice } from './select-helpers.js';
 
 describe('cold-start human uncertainty', () => {
   it('exactly the budget, a seeded random half first, deterministic per seed', async () => {

@@ -1,48 +1,11 @@
-/**
- * Uncertainty selection in rounds (src/distill/select-rounds.ts), on a 70-sentence slice of CoNLL-2003 dev
- * with the tiny student (1 epoch) and the simulated teacher on 127.0.0.1 with a real SQLite cache:
- * teacher rounds pick disjoint chunks that total the teacher budget, the same ones on a rerun, which
- * reuses every round's student, and the run's teacher job then finds the earlier rounds' batches in the
- * cache. (The human budget's cold start: select-human-rounds.test.ts.)
- */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { DistillConfig } from '../../src/distill/config.js';
 import { runData } from '../../src/distill/run.js';
 import { chunkSizes } from '../../src/distill/select-rounds.js';
 import { selectionKey } from '../../src/distill/select-stage.js';
 import { teach } from '../../src/distill/teach-stage.js';
-import { VOCAB } from '../helpers/data.js';
-import { DEV, tempDir } from '../teacher/helpers.js';
-
-function slice(dir: string, n: number): string {
-  const blocks = readFileSync(DEV, 'utf8')
-    .split(/\n\s*\n/)
-    .filter((b) => b.trim() !== '')
-    .slice(0, n);
-  const file = path.join(dir, 'pool.txt');
-  writeFileSync(file, `${blocks.join('\n\n')}\n\n`);
-  return file;
-}
-
-function configFor(dir: string, pool: string, extra: Record<string, unknown>) {
-  return DistillConfig.parse({
-    out: path.join(dir, 'run'),
-    seed: 3,
-    budget: 20,
-    data: { train: pool, dev: pool, test: pool, devLimit: 10, teacherLimit: 16 },
-    student: { model: 'tiny', batchSize: 8, maxSeq: 64, threads: 1, vocab: VOCAB.cased },
-    phase2: { epochs: 1, lr: 0.002 },
-    ...extra,
-    teacher: { batch: 4, concurrency: 2, cache: path.join(dir, 'cache.sqlite'), ...(extra.teacher as object) },
-  });
-}
-
-const selectors = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('select-'))
-    .sort();
+import { tempDir } from '../teacher/helpers.js';
+import { configFor, selectors, slice } from './select-helpers.js';
 
 describe('chunkSizes', () => {
   it('splits k over the rounds, every chunk but the last a multiple of the batch', () => {
