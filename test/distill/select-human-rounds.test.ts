@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from 'vitest';
 import { readCorpus } from '../../src/corpus/index.js';
 import { runData } from '../../src/distill/run.js';

@@ -1,4 +1,3 @@
-
 import { describe, expect, it } from 'vitest';
 import { runData } from '../../src/distill/run.js';
 import { chunkSizes } from '../../src/distill/select-rounds.js';
