@@ -12,6 +12,7 @@ import type { AnnotateStats } from '../teacher/annotate.js';
 import { DistillConfig, type ExperimentConfig } from './config.js';
 import { cellConfig, cellKey, experimentGrid, type GridCell } from './experiment-grid.js';
 import { planPhases } from './strategies.js';
+import { TRAINING_REVISION } from './revision.js';
 import { selectionKey } from './select-stage.js';
 import { summaryText, writeReport } from './report-write.js';
 import { appendResult, readResults, type RunResult } from './results.js';
@@ -46,6 +47,7 @@ export function configHash(config: DistillConfig): string {
   const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
   const pretrain = config.pretrain ? { pretrain: config.pretrain } : {};
   return stableHash({
+    revision: TRAINING_REVISION,
     data: config.data,
     budget: config.budget,
     seed: config.seed,

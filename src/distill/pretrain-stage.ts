@@ -11,6 +11,7 @@ import { readTextFile } from '../student/pretrain-data.js';
 import { splitWords } from '../student/predict.js';
 import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';
+import { TRAINING_REVISION } from './revision.js';
 import { loadSentences } from './run.js';
 
 /** The words of the pretraining text of a run (pool first, then the extra files). */
@@ -43,10 +44,14 @@ export async function pretrainedStudent(
   if (text.length === 0) throw new Error('pretrain: no text (pool: false and no files)');
   const s = config.student;
   const { files: _files, ...settings } = p; // the files count through their text
-  const key = stableHash({ text: stableHash(text), model: s.model, vocab: s.vocab, maxSeq: s.maxSeq, settings }).slice(
-    0,
-    12,
-  );
+  const key = stableHash({
+    revision: TRAINING_REVISION,
+    text: stableHash(text),
+    model: s.model,
+    vocab: s.vocab,
+    maxSeq: s.maxSeq,
+    settings,
+  }).slice(0, 12);
   const out = path.join(opts.dir, `pretrain-${key}`);
   const modelDir = path.join(out, 'model');
   if (existsSync(path.join(out, 'history.json')) && existsSync(path.join(modelDir, 'config.json'))) {

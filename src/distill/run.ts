@@ -24,6 +24,7 @@ import type { DevScore } from '../student/train-types.js';
 import type { AnnotateStats } from '../teacher/annotate.js';
 import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';
+import { TRAINING_REVISION } from './revision.js';
 import { planBatches } from './mixing.js';
 import type { CurvePoint, RunResult, ScoreSummary } from './results.js';
 import { selectData, selectionKey } from './select-stage.js';
@@ -153,8 +154,14 @@ export async function runDistill(config: DistillConfig, opts: DistillOptions = {
     ...shared
   } = config;
   const { cache: _cache, select: _sel, selectModel: _selm, rounds: _rounds, ...teacherInputs } = teacherConfig;
-  // selection joins the identity only when it is not the default, so the phases of older runs stay cached
-  let lineage = stableHash({ ...shared, teacher: teacherInputs, labels, ...selectionKey(config) });
+  // selection joins the identity only when it is not the default, so the phases of older runs (of the same TRAINING_REVISION) stay cached
+  let lineage = stableHash({
+    revision: TRAINING_REVISION,
+    ...shared,
+    teacher: teacherInputs,
+    labels,
+    ...selectionKey(config),
+  });
   for (const [i, phase] of phases.entries()) {
     const { name: _phaseName, ...phaseInputs } = phase;
     lineage = stableHash({ lineage, i, phaseInputs });

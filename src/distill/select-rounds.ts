@@ -25,6 +25,7 @@ import { train } from '../student/train.js';
 import { predictorSource, selectIndices, uncertaintyScores } from '../teacher/select.js';
 import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';
+import { TRAINING_REVISION } from './revision.js';
 import { humanPart } from './split.js';
 import { teach } from './teach-stage.js';
 
@@ -88,7 +89,10 @@ export async function trainSelector(
 ): Promise<Selector> {
   const labels = labelSetOf(...sources.map((s) => s.sentences), dev);
   const p = config.phase2;
-  const out = path.join(o.dir, `select-${stableHash({ ...identity, labels, phase: p }).slice(0, 12)}`);
+  const out = path.join(
+    o.dir,
+    `select-${stableHash({ revision: TRAINING_REVISION, ...identity, labels, phase: p }).slice(0, 12)}`,
+  );
   const result = await train({
     out,
     train: sources,

@@ -7,6 +7,7 @@ import type { Sentence } from '../../src/corpus/types.js';
 import { DistillConfig, loadConfigFile } from '../../src/distill/config.js';
 import { configHash, stableHash } from '../../src/distill/experiment.js';
 import { runData } from '../../src/distill/run.js';
+import { TRAINING_REVISION } from '../../src/distill/revision.js';
 import { splitByBudget } from '../../src/distill/split.js';
 import { planPhases } from '../../src/distill/strategies.js';
 import { InputError } from '../../src/errors.js';
@@ -84,11 +85,12 @@ describe('selection strategies', () => {
     expect(data.unlabelled).toEqual(old.unlabelled);
   });
 
-  it('the run hash is unchanged by the default selection and changed by another', () => {
+  it('the run hash is unchanged by the default selection (within a training revision) and changed by another', () => {
     const config = DistillConfig.parse({});
     const { cache: _c, select: _s, selectModel: _m, rounds: _r, ...teacher } = config.teacher;
     const phases = planPhases(config).map(({ name: _name, ...phase }) => phase);
     const before = stableHash({
+      revision: TRAINING_REVISION,
       data: config.data,
       budget: config.budget,
       seed: config.seed,
