@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Sentence } from '../corpus/types.js';
 import { labelSetOf } from '../student/train-plan.js';
 import { train } from '../student/train.js';
-import { predictorSource, selectIndices, uncertaintyScores } from '../teacher/select.js';
+import { scoreWith, selectIndices } from '../teacher/select.js';
 import type { DistillConfig } from './config.js';
 import { stableHash } from './experiment.js';
 import { TRAINING_REVISION } from './revision.js';
@@ -119,17 +119,6 @@ export async function trainSelector(
     ...(result.bestF1 !== undefined ? { devF1: result.bestF1 } : {}),
     reused: result.resumedAt !== undefined && result.resumedAt >= result.totalSteps,
   };
-}
-
-/** uncertainty scores of `sentences` by the student in `dir` */
-export async function scoreWith(dir: string, sentences: readonly (readonly string[])[], threads: number) {
-  const { Predictor } = await import('../student/predict.js');
-  const p = await Predictor.load(dir, { threads });
-  try {
-    return await uncertaintyScores(predictorSource(p), sentences);
-  } finally {
-    await p.close();
-  }
 }
 
 /** the `size` most doubtful of `left` (indices into `all`), by the student in `dir`; in `left` order */

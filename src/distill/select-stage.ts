@@ -11,16 +11,9 @@
  * before. Each student is in a folder named by a hash of its inputs, so a rerun reuses it.
  */
 import type { Sentence } from '../corpus/types.js';
-import { selectWithModel } from '../teacher/select.js';
+import { scoreWith, selectWithModel } from '../teacher/select.js';
 import type { DistillConfig } from './config.js';
-import {
-  humanRounds,
-  humanRoundsOf,
-  scoreWith,
-  selectorShared,
-  teacherRounds,
-  trainSelector,
-} from './select-rounds.js';
+import { humanRounds, humanRoundsOf, selectorShared, teacherRounds, trainSelector } from './select-rounds.js';
 import { humanCount, humanPart, splitByBudget } from './split.js';
 import { usesTeacher } from './strategies.js';
 

@@ -48,7 +48,7 @@ export interface TrainOptions {
   /** fix the label set (BIO tags), e.g. when several runs must share one */
   labels?: string[];
   epochs?: number;
-  /** peak learning rate (default 5e-4 from fresh weights, 5e-5 from a checkpoint) */
+  /** peak learning rate (default 5e-4 from fresh weights or a `nerd pretrain` checkpoint, 5e-5 from any other) */
   lr?: number;
   /** warm-up: a fraction of all steps if < 1, else a number of steps (default 0.1) */
   warmup?: number;

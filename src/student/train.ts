@@ -117,9 +117,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const warmupOpt = options.warmup ?? 0.1;
   const warmup = warmupOpt < 1 ? Math.round(warmupOpt * totalSteps) : Math.round(warmupOpt);
   // a student from `nerd pretrain` fine-tunes at the preset rate (pretrain-checkpoint.ts, writtenByPretrain)
-  const fromCheckpoint = !isPresetName(options.model ?? 'mini') && !writtenByPretrain(options.model);
+  const fromPretrainedModel = !isPresetName(options.model ?? 'mini') && !writtenByPretrain(options.model);
   const opt: OptimizerSettings = {
-    lr: options.lr ?? (fromCheckpoint ? 5e-5 : 5e-4),
+    lr: options.lr ?? (fromPretrainedModel ? 5e-5 : 5e-4),
     weightDecay: options.weightDecay ?? 0.01,
     beta1: 0.9,
     beta2: 0.999,
@@ -138,7 +138,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 
   let state = freshTrainerState(totalSteps, fingerprint, labels);
-  let optimizerState = undefined;
+  let optimizerState;
   if (resuming) {
     const saved = await loadTrainingState(lastDir);
     if (saved.state.fingerprint !== fingerprint) {

@@ -251,12 +251,17 @@ export async function selectWithModel(
 ): Promise<number[]> {
   if (o.strategy !== 'uncertainty' || k >= pool.length) return selectIndices(pool, k, o);
   if (!o.model) throw new Error('selection "uncertainty" needs a student model to score the pool with');
+  o.log?.(`select: scoring ${pool.length} sentences with the student ${o.model}`);
+  const scores = await scoreWith(o.model, pool, o.threads);
+  return selectIndices(pool, k, { ...o, scores });
+}
+
+/** uncertainty scores of `sentences` by the student checkpoint in `dir` (loaded for the call, then closed) */
+export async function scoreWith(dir: string, sentences: readonly (readonly string[])[], threads?: number) {
   const { Predictor } = await import('../student/predict.js');
-  const predictor = await Predictor.load(o.model, { threads: o.threads });
+  const predictor = await Predictor.load(dir, { threads });
   try {
-    o.log?.(`select: scoring ${pool.length} sentences with the student ${o.model}`);
-    const scores = await uncertaintyScores(predictorSource(predictor), pool);
-    return selectIndices(pool, k, { ...o, scores });
+    return await uncertaintyScores(predictorSource(predictor), sentences);
   } finally {
     await predictor.close();
   }
